@@ -1,0 +1,179 @@
+"""The catalog's tables (SQLAlchemy Core). Alembic migrations in `migrations/` create and upgrade them.
+
+An asset is one row: the fields people filter on are columns, the nested parts of the asset model (editions with
+their streams and subtitles, images, credits, ratings, geoblock, tags, genres, custom fields) are JSON columns.
+The CMS reads and writes an asset whole, and an import writes one row per item instead of ten.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Column,
+    Date,
+    DateTime,
+    Dialect,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.types import TypeDecorator
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Timezone-aware UTC datetimes on every backend (SQLite has no timezone type)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the catalog; use UTC-aware datetimes")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _json() -> Any:
+    return JSON().with_variant(JSONB(), "postgresql")
+
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+services = Table(
+    "services",
+    metadata,
+    Column("name", String(100), primary_key=True),
+    Column("created_at", UTCDateTime(), nullable=False),
+)
+
+sources = Table(
+    "sources",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("service", String(100), ForeignKey("services.name"), nullable=False),
+    Column("name", String(200), nullable=False),
+    Column("kind", String(40), nullable=False),
+    Column("url", Text, nullable=False),
+    Column("every_seconds", Integer),
+    Column("cron", String(200)),
+    Column("truth", String(40), nullable=False),
+    Column("on_missing", String(20), nullable=False),
+    Column("max_removal_fraction", Float, nullable=False),
+    Column("asset_type", String(40), nullable=False),
+    Column("options", _json(), nullable=False),
+    Column("credentials", Text),  # Fernet token of a JSON object; never stored in clear
+    Column("sign_streams", String(40)),
+    Column("enabled", Boolean, nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("updated_at", UTCDateTime(), nullable=False),
+    Column("last_run_at", UTCDateTime()),
+    Column("next_run_at", UTCDateTime()),
+    Column("last_status", String(20)),
+    Column("last_error", Text),
+    Column("etag", Text),
+    Column("last_modified", Text),
+    Column("content_digest", String(64)),
+    UniqueConstraint("service", "name"),
+    Index("ix_sources_due", "enabled", "next_run_at"),
+)
+
+assets = Table(
+    "assets",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("service", String(100), ForeignKey("services.name"), nullable=False),
+    Column("source_id", String(40), ForeignKey("sources.id", ondelete="SET NULL")),
+    Column("external_id", Text, nullable=False),
+    Column("type", String(40), nullable=False),
+    Column("title", Text),
+    Column("description", Text),
+    Column("short_description", Text),
+    Column("duration", Integer),
+    Column("release_date", Date),
+    Column("published_at", UTCDateTime()),
+    Column("availability", _json()),
+    Column("images", _json(), nullable=False),
+    Column("tags", _json(), nullable=False),
+    Column("genres", _json(), nullable=False),
+    Column("credits", _json(), nullable=False),
+    Column("ratings", _json(), nullable=False),
+    Column("geoblock", _json()),
+    Column("editions", _json(), nullable=False),
+    Column("series", Text),
+    Column("season", Integer),
+    Column("episode", Integer),
+    Column("custom", _json(), nullable=False),
+    Column("status", String(20), nullable=False),
+    Column("content_hash", String(64)),
+    Column("edited_fields", _json(), nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("updated_at", UTCDateTime(), nullable=False),
+    Column("last_imported_at", UTCDateTime()),
+    UniqueConstraint("source_id", "external_id"),
+    Index("ix_assets_service_type", "service", "type"),
+    Index("ix_assets_external_id", "external_id"),
+)
+
+import_results = Table(
+    "import_results",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("source_id", String(40), nullable=False),  # no foreign key: history outlives a deleted source
+    Column("service", String(100), nullable=False),
+    Column("run_id", String(64)),
+    Column("status", String(20), nullable=False),
+    Column("dry_run", Boolean, nullable=False),
+    Column("started_at", UTCDateTime(), nullable=False),
+    Column("finished_at", UTCDateTime()),
+    Column("error", Text),
+    Column("notes", _json(), nullable=False),
+    Column("created", Integer, nullable=False),
+    Column("updated", Integer, nullable=False),
+    Column("unchanged", Integer, nullable=False),
+    Column("skipped", Integer, nullable=False),
+    Column("failed", Integer, nullable=False),
+    Column("unpublished", Integer, nullable=False),
+    Column("deleted", Integer, nullable=False),
+    Index("ix_import_results_source_started", "source_id", "started_at"),
+    Index("ix_import_results_service_started", "service", "started_at"),
+    Index("ix_import_results_run_id", "run_id"),
+)
+
+import_result_items = Table(
+    "import_result_items",
+    metadata,
+    Column("result_id", String(40), ForeignKey("import_results.id", ondelete="CASCADE"), primary_key=True),
+    Column("position", Integer, primary_key=True),
+    Column("external_id", Text),
+    Column("asset_id", String(40)),
+    Column("outcome", String(20), nullable=False),
+    Column("reason", Text),
+    Column("errors", _json()),
+    Column("kept_fields", _json()),
+    Column("data", _json()),
+)

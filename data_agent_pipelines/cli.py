@@ -1,0 +1,410 @@
+"""The `data-agent` command (CONTRACT.md): JSON with `--json`, readable tables otherwise.
+
+Exit status: 0 success, 1 the command ran but what it did failed (an import whose run failed), 2 bad usage or
+bad input, with one line on stderr saying what to fix.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import sys
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import click
+from tabulate import tabulate
+
+from .catalog.store import Catalog, source_to_json
+from .errors import Conflict, CredentialsError, DataAgentError, InvalidInput, NotFound
+from .model import ASSET_FIELDS
+from .settings import Settings, get_settings
+from .source_settings import SourceChanges, parse_pairs
+
+EXIT_FAILED = 1
+EXIT_USAGE = 2
+# Fields whose CLI value is taken as plain text; the others are JSON (lists of tags/genres may be comma-separated).
+_TEXT_FIELDS = {"type", "title", "description", "short_description", "series", "release_date", "published_at"}
+
+
+class Context:
+    """Per-invocation state: settings and a lazily opened catalog."""
+
+    def __init__(self, settings: Settings, as_json: bool):
+        self.settings = settings
+        self.as_json = as_json
+        self._catalog: Catalog | None = None
+
+    @property
+    def catalog(self) -> Catalog:
+        if self._catalog is None:
+            self._catalog = Catalog.open(self.settings)
+        return self._catalog
+
+    def close(self) -> None:
+        if self._catalog is not None:
+            self._catalog.close()
+
+
+def _emit(ctx: Context, payload: Any, human: Callable[[Any], str]) -> None:
+    if ctx.as_json:
+        click.echo(json.dumps(payload, indent=2, ensure_ascii=False, default=str))
+    else:
+        click.echo(human(payload))
+
+
+def command(group: click.Group, name: str, **kwargs: Any) -> Callable[[Callable[..., Any]], click.Command]:
+    """A leaf command that takes `--json` and receives the invocation Context first."""
+
+    def decorate(func: Callable[..., Any]) -> click.Command:
+        @functools.wraps(func)
+        def wrapper(*args: Any, as_json: bool, **options: Any) -> Any:
+            root: Context = click.get_current_context().find_root().obj
+            root.as_json = root.as_json or as_json
+            return func(root, *args, **options)
+
+        option = click.option("--json", "as_json", is_flag=True, help="Print one JSON document on stdout.")
+        return group.command(name, **kwargs)(option(wrapper))
+
+    return decorate
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 110})
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON document on stdout.")
+@click.pass_context
+def cli(ctx: click.Context, as_json: bool) -> None:
+    """Keep a video CMS catalog in step with feeds and online video platforms."""
+    ctx.obj = Context(get_settings(), as_json)
+    ctx.call_on_close(ctx.obj.close)
+
+
+# -- services ---------------------------------------------------------------------------------------------------
+
+
+@cli.group()
+def services() -> None:
+    """Services: the tenants of the catalog."""
+
+
+@command(services, "add")
+@click.argument("name")
+def services_add(ctx: Context, name: str) -> None:
+    """Create a service."""
+    _emit(ctx, ctx.catalog.add_service(name), lambda s: f"service {s['name']} created")
+
+
+@command(services, "list")
+def services_list(ctx: Context) -> None:
+    """List services with their numbers of sources and assets."""
+    rows = ctx.catalog.list_services()
+    _emit(ctx, rows, lambda r: _table(r, ["name", "sources", "assets", "created_at"], "no services yet"))
+
+
+# -- sources ----------------------------------------------------------------------------------------------------
+
+
+def source_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    """The settings `sources add` and `sources edit` share."""
+    options = [
+        click.option("--name", help="A name, unique in the service."),
+        click.option("--kind", help="mrss, backstage-json, jwplayer, brightcove, kaltura or vimeo."),
+        click.option("--url", help="Where the source reads from (http or https)."),
+        click.option("--every", help="Interval like 5m, 1h, 1d (default 1h)."),
+        click.option("--cron", help="Cron expression (five fields, UTC) instead of --every."),
+        click.option("--truth", help="importer (default), create-only or update-unless-edited."),
+        click.option("--on-missing", help="keep (default), unpublish or delete assets gone from the origin."),
+        click.option("--max-removal-fraction", help="Largest share of the source's assets one import may remove."),
+        click.option("--asset-type", help="Type of assets the items become when they do not say (default movie)."),
+        click.option("--sign-streams", help="cloudfront, akamai or nginx-secure-link ('none' to stop signing)."),
+        click.option("--credential", "credentials", multiple=True, help="KEY=VALUE, stored encrypted (KEY= removes)."),
+        click.option("--option", "options", multiple=True, help="KEY=VALUE connector setting (KEY= removes)."),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+def _changes(options: dict[str, Any]) -> SourceChanges:
+    return SourceChanges(
+        name=options["name"],
+        kind=options["kind"],
+        url=options["url"],
+        every=options["every"],
+        cron=options["cron"],
+        truth=options["truth"],
+        on_missing=options["on_missing"],
+        max_removal_fraction=options["max_removal_fraction"],
+        asset_type=options["asset_type"],
+        sign_streams=options["sign_streams"],
+        credentials=parse_pairs(options["credentials"], "--credential"),
+        options=parse_pairs(options["options"], "--option"),
+    )
+
+
+@cli.group()
+def sources() -> None:
+    """Sources: where a service's video metadata comes from."""
+
+
+@command(sources, "add")
+@click.option("--service", required=True, help="The service the source belongs to.")
+@source_options
+def sources_add(ctx: Context, service: str, **options: Any) -> None:
+    """Add a source; it is due for import at once."""
+    source = ctx.catalog.add_source(service, _changes(options))
+    _emit(ctx, source_to_json(source), _source_text)
+
+
+@command(sources, "list")
+@click.option("--service", help="Only the sources of this service.")
+def sources_list(ctx: Context, service: str | None) -> None:
+    """List sources."""
+    rows = [source_to_json(s) for s in ctx.catalog.list_sources(service)]
+    columns = ["id", "service", "name", "kind", "enabled", "every", "cron", "last_status", "next_run_at"]
+    _emit(ctx, rows, lambda r: _table(r, columns, "no sources yet"))
+
+
+@command(sources, "show")
+@click.argument("source_id")
+def sources_show(ctx: Context, source_id: str) -> None:
+    """Show a source (credentials are never shown, only their names)."""
+    _emit(ctx, source_to_json(ctx.catalog.get_source(source_id)), _source_text)
+
+
+@command(sources, "edit")
+@click.argument("source_id")
+@source_options
+def sources_edit(ctx: Context, source_id: str, **options: Any) -> None:
+    """Change a source's settings; what is not given stays as it is."""
+    source = ctx.catalog.edit_source(source_id, _changes(options))
+    _emit(ctx, source_to_json(source), _source_text)
+
+
+@command(sources, "delete")
+@click.argument("source_id")
+def sources_delete(ctx: Context, source_id: str) -> None:
+    """Delete a source. Its assets stay in the catalog (detached) and its import results stay as history."""
+    source = ctx.catalog.delete_source(source_id)
+    _emit(ctx, {"id": source.id, "deleted": True}, lambda _: f"source {source.id} ({source.name}) deleted")
+
+
+@command(sources, "enable")
+@click.argument("source_id")
+def sources_enable(ctx: Context, source_id: str) -> None:
+    """Let the heartbeat import the source again."""
+    _emit(ctx, source_to_json(ctx.catalog.set_enabled(source_id, True)), _source_text)
+
+
+@command(sources, "disable")
+@click.argument("source_id")
+def sources_disable(ctx: Context, source_id: str) -> None:
+    """Stop scheduled imports of the source (it can still be imported by hand)."""
+    _emit(ctx, source_to_json(ctx.catalog.set_enabled(source_id, False)), _source_text)
+
+
+# -- imports and results ----------------------------------------------------------------------------------------
+
+
+@command(cli, "import")
+@click.argument("source_id")
+@click.option("--dry-run", is_flag=True, help="Fetch, parse and plan; write no asset; record the plan.")
+def import_command(ctx: Context, source_id: str, dry_run: bool) -> None:
+    """Import a source now, in this process, as a run of the Dagster job `import_source`."""
+    from .orchestration.runner import open_instance, run_import
+
+    instance = open_instance(ctx.settings)
+    try:
+        run = run_import(ctx.catalog, instance, source_id, dry_run=dry_run)
+    finally:
+        instance.dispose()
+    _emit(ctx, run.result, _result_text)
+    if run.result["status"] == "failed" or not run.success:
+        sys.exit(EXIT_FAILED)
+
+
+@cli.group()
+def results() -> None:
+    """Import results: what each import did, item by item."""
+
+
+@command(results, "list")
+@click.option("--source", "source_id", help="Only the results of this source.")
+@click.option("--limit", type=click.IntRange(1, 10_000), default=20, show_default=True)
+def results_list(ctx: Context, source_id: str | None, limit: int) -> None:
+    """List import results, newest first."""
+    rows = ctx.catalog.list_results(source_id=source_id, limit=limit)
+    flat = [{**{k: v for k, v in r.items() if k != "counts"}, **r["counts"]} for r in rows]
+    columns = ["id", "source_id", "status", "started_at", "created", "updated", "unchanged", "failed"]
+    _emit(ctx, rows, lambda _: _table(flat, columns, "no import results yet"))
+
+
+@command(results, "show")
+@click.argument("result_id")
+def results_show(ctx: Context, result_id: str) -> None:
+    """Show an import result with its items."""
+    _emit(ctx, ctx.catalog.get_result(result_id), _result_text)
+
+
+# -- assets -----------------------------------------------------------------------------------------------------
+
+
+@cli.group()
+def assets() -> None:
+    """Assets in the catalog."""
+
+
+@command(assets, "list")
+@click.option("--service", required=True)
+@click.option("--source", "source_id", help="Only the assets of this source.")
+@click.option("--limit", type=click.IntRange(1, 10_000), default=100, show_default=True)
+@click.option("--offset", type=click.IntRange(0), default=0)
+def assets_list(ctx: Context, service: str, source_id: str | None, limit: int, offset: int) -> None:
+    """List a service's assets, newest first."""
+    rows = ctx.catalog.list_assets(service, source_id=source_id, limit=limit, offset=offset)
+    columns = ["id", "type", "external_id", "title", "status", "updated_at"]
+    _emit(ctx, rows, lambda r: _table(r, columns, "no assets"))
+
+
+@command(assets, "show")
+@click.argument("asset_id")
+def assets_show(ctx: Context, asset_id: str) -> None:
+    """Show an asset in the asset model's JSON form."""
+    _emit(ctx, ctx.catalog.get_asset(asset_id), _asset_text)
+
+
+def parse_field_values(pairs: Sequence[str]) -> dict[str, Any]:
+    """`--set FIELD=VALUE` values: text for text fields, JSON otherwise (tags and genres may be comma-separated)."""
+    changes: dict[str, Any] = {}
+    for name, raw in parse_pairs(pairs, "--set").items():
+        if name not in ASSET_FIELDS:
+            raise InvalidInput(f"unknown asset field {name!r}: editable fields are {', '.join(ASSET_FIELDS)}")
+        if name in _TEXT_FIELDS:
+            changes[name] = raw or None
+            continue
+        try:
+            changes[name] = json.loads(raw) if raw else None
+        except json.JSONDecodeError:
+            if name not in ("tags", "genres"):
+                raise InvalidInput(f"--set {name}=… expects JSON, like {_example(name)}") from None
+            changes[name] = [part.strip() for part in raw.split(",") if part.strip()]
+    if not changes:
+        raise InvalidInput("nothing to edit: give at least one --set FIELD=VALUE")
+    return changes
+
+
+def _example(name: str) -> str:
+    examples = {
+        "duration": "120",
+        "images": '[{"url": "https://…/p.jpg", "role": "poster"}]',
+        "geoblock": '{"allow": ["US", "CA"]}',
+        "availability": '{"start": "2026-01-01T00:00:00Z", "end": null}',
+        "custom": '{"key": "value"}',
+    }
+    return examples.get(name, "[...]")
+
+
+@command(assets, "edit")
+@click.argument("asset_id")
+@click.option("--set", "values", multiple=True, required=True, help="FIELD=VALUE, repeatable.")
+def assets_edit(ctx: Context, asset_id: str, values: tuple[str, ...]) -> None:
+    """Edit an asset as the CMS would: the fields change and are recorded in `edited_fields`."""
+    _emit(ctx, ctx.catalog.edit_asset(asset_id, parse_field_values(values)), _asset_text)
+
+
+# -- demo -------------------------------------------------------------------------------------------------------
+
+
+@command(cli, "demo")
+def demo(ctx: Context) -> None:
+    """Seed a demo service and source from the sample feed shipped in the package and import it (no network)."""
+    from .demo import run_demo
+
+    run = run_demo(ctx.settings, ctx.catalog)
+    if ctx.as_json:
+        _emit(ctx, run.result, _result_text)
+    else:
+        click.echo(_result_text(run.result))
+        click.echo(run.instructions)
+    if run.result["status"] == "failed":
+        sys.exit(EXIT_FAILED)
+
+
+# -- output -----------------------------------------------------------------------------------------------------
+
+
+def _table(rows: list[dict[str, Any]], columns: list[str], empty: str) -> str:
+    if not rows:
+        return empty
+    return tabulate([[_cell(row.get(c)) for c in columns] for row in rows], headers=columns, tablefmt="simple")
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return "-"
+    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _pairs(values: dict[str, Any]) -> str:
+    return tabulate([[k, _cell(v)] for k, v in values.items()], tablefmt="plain")
+
+
+def _source_text(source: dict[str, Any]) -> str:
+    return _pairs(source)
+
+
+def _asset_text(asset: dict[str, Any]) -> str:
+    summary = dict(asset)
+    summary["editions"] = ", ".join(
+        f"{e['name']} ({len(e['streams'])} streams, {len(e['subtitles'])} subtitles)" for e in asset["editions"]
+    )
+    summary["images"] = f"{len(asset['images'])} images"
+    return _pairs(summary)
+
+
+def _result_text(result: dict[str, Any]) -> str:
+    counts = ", ".join(f"{n} {k}" for k, n in result["counts"].items() if n) or "no items"
+    lines = [
+        f"import {result['id']} of source {result['source_id']}: {result['status'].upper()}"
+        + (" (dry run)" if result.get("dry_run") else ""),
+        f"  {counts}",
+    ]
+    if result["error"]:
+        lines.append(f"  error: {result['error']}")
+    lines.extend(f"  note: {note}" for note in result.get("notes", []))
+    problems = [i for i in result.get("items", []) if i["outcome"] in ("failed", "skipped")]
+    if problems:
+        lines.append(_table(problems[:50], ["outcome", "external_id", "reason"], ""))
+        if len(problems) > 50:
+            lines.append(f"  … and {len(problems) - 50} more (see `data-agent results show {result['id']} --json`)")
+    lines.append(f"  run {result['run_id']}" if result["run_id"] else "")
+    return "\n".join(line for line in lines if line)
+
+
+# -- entry point ------------------------------------------------------------------------------------------------
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Console entry point: maps errors to the contract's exit codes and one-line messages."""
+    try:
+        code = cli.main(args=list(argv) if argv is not None else None, prog_name="data-agent", standalone_mode=False)
+    except click.UsageError as exc:
+        _fail(EXIT_USAGE, exc.format_message())
+    except (InvalidInput, NotFound, Conflict) as exc:
+        _fail(EXIT_USAGE, str(exc))
+    except (CredentialsError, DataAgentError) as exc:
+        _fail(EXIT_FAILED, str(exc))
+    except click.exceptions.Abort:
+        _fail(EXIT_FAILED, "aborted")
+    except click.ClickException as exc:
+        _fail(EXIT_USAGE, exc.format_message())
+    sys.exit(code if isinstance(code, int) else 0)
+
+
+def _fail(code: int, message: str) -> None:
+    click.echo(f"data-agent: error: {' '.join(message.split())}", err=True)
+    sys.exit(code)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,390 @@
+"""Plain dataclasses of the domain: what a connector produces and what an import reports.
+
+Nothing here knows about storage, HTTP or Dagster. Dates are `datetime.date`, instants are timezone-aware
+`datetime.datetime` in UTC; `asset_to_dict` / `asset_from_dict` give the JSON form of the asset model
+(DESIGN.md §4), which is also what the content hash is computed over.
+"""
+
+from __future__ import annotations
+
+import enum
+import hashlib
+import json
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from typing import Any
+
+ASSET_TYPES = ("movie", "episode", "series", "season", "clip", "channel", "trailer", "live")
+STREAM_TYPES = ("hls", "dash", "mp4", "mp3", "smooth", "webm", "other")
+IMAGE_ROLES = ("still", "poster", "background", "thumbnail")
+EDITION_NAMES = ("full", "trailer")
+
+
+@dataclass(slots=True)
+class Stream:
+    """One playable rendition."""
+
+    url: str
+    type: str = "other"
+    mime: str | None = None
+    drm: str | None = None
+    bitrate: int | None = None  # kbit/s
+    width: int | None = None
+    height: int | None = None
+    default: bool = False
+
+
+@dataclass(slots=True)
+class Subtitle:
+    url: str
+    language: str | None = None
+    label: str | None = None
+
+
+@dataclass(slots=True)
+class Edition:
+    """A cut of the content (`full` or `trailer`) with its renditions and subtitles."""
+
+    name: str = "full"
+    streams: list[Stream] = field(default_factory=list)
+    subtitles: list[Subtitle] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class Image:
+    url: str
+    role: str = "thumbnail"
+    width: int | None = None
+    height: int | None = None
+
+
+@dataclass(slots=True)
+class Credit:
+    name: str
+    role: str | None = None
+
+
+@dataclass(slots=True)
+class Rating:
+    value: str
+    scheme: str | None = None
+
+
+@dataclass(slots=True)
+class Geoblock:
+    """Countries (ISO 3166 alpha-2, upper case) where the asset may (`allow`) or may not (`deny`) play."""
+
+    mode: str
+    countries: list[str] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class Availability:
+    start: datetime | None = None
+    end: datetime | None = None
+
+
+@dataclass(slots=True)
+class Asset:
+    """An asset as the origin describes it (no catalog bookkeeping)."""
+
+    external_id: str
+    type: str = "movie"
+    title: str | None = None
+    description: str | None = None
+    short_description: str | None = None
+    duration: int | None = None  # whole seconds
+    release_date: date | None = None
+    published_at: datetime | None = None
+    availability: Availability | None = None
+    images: list[Image] = field(default_factory=list)
+    tags: list[str] = field(default_factory=list)
+    genres: list[str] = field(default_factory=list)
+    credits: list[Credit] = field(default_factory=list)
+    ratings: list[Rating] = field(default_factory=list)
+    geoblock: Geoblock | None = None
+    editions: list[Edition] = field(default_factory=list)
+    series: str | None = None
+    season: int | None = None
+    episode: int | None = None
+    custom: dict[str, str] = field(default_factory=dict)
+
+
+# The origin-owned fields of an asset, in the order of the asset model. A CMS edit names one of these.
+ASSET_FIELDS = (
+    "type",
+    "title",
+    "description",
+    "short_description",
+    "duration",
+    "release_date",
+    "published_at",
+    "availability",
+    "images",
+    "tags",
+    "genres",
+    "credits",
+    "ratings",
+    "geoblock",
+    "editions",
+    "series",
+    "season",
+    "episode",
+    "custom",
+)
+
+
+def isoformat(value: datetime | None) -> str | None:
+    """ISO-8601 in UTC with a `Z`, seconds precision unless there are microseconds."""
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def parse_instant(text: str | None) -> datetime | None:
+    """Parse an ISO-8601 instant; a value without an offset is taken as UTC."""
+    if text is None:
+        return None
+    value = datetime.fromisoformat(text.replace("Z", "+00:00") if text.endswith("Z") else text)
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value.astimezone(UTC)
+
+
+def _drop_none(values: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in values.items() if v is not None}
+
+
+def field_to_json(name: str, value: Any) -> Any:
+    """The JSON form of one asset field."""
+    if value is None:
+        return None
+    if name in ("published_at",):
+        return isoformat(value)
+    if name == "release_date":
+        return value.isoformat()
+    if name == "availability":
+        return {"start": isoformat(value.start), "end": isoformat(value.end)}
+    if name == "images":
+        return [_drop_none({"url": i.url, "role": i.role, "width": i.width, "height": i.height}) for i in value]
+    if name == "credits":
+        return [_drop_none({"name": c.name, "role": c.role}) for c in value]
+    if name == "ratings":
+        return [_drop_none({"scheme": r.scheme, "value": r.value}) for r in value]
+    if name == "geoblock":
+        return {value.mode: list(value.countries)}
+    if name == "editions":
+        return [
+            {
+                "name": e.name,
+                "streams": [
+                    _drop_none(
+                        {
+                            "url": s.url,
+                            "type": s.type,
+                            "mime": s.mime,
+                            "drm": s.drm,
+                            "bitrate": s.bitrate,
+                            "width": s.width,
+                            "height": s.height,
+                        }
+                    )
+                    | {"default": s.default}
+                    for s in e.streams
+                ],
+                "subtitles": [
+                    _drop_none({"url": t.url, "language": t.language, "label": t.label}) for t in e.subtitles
+                ],
+            }
+            for e in value
+        ]
+    if name in ("tags", "genres"):
+        return list(value)
+    if name == "custom":
+        return dict(value)
+    return value
+
+
+def field_from_json(name: str, value: Any) -> Any:
+    """Inverse of `field_to_json`; raises ValueError/TypeError/KeyError on a malformed value."""
+    if value is None:
+        return None
+    if name == "published_at":
+        return parse_instant(value)
+    if name == "release_date":
+        return date.fromisoformat(value)
+    if name == "availability":
+        return Availability(start=parse_instant(value.get("start")), end=parse_instant(value.get("end")))
+    if name == "images":
+        return [Image(**i) for i in value]
+    if name == "credits":
+        return [Credit(**c) for c in value]
+    if name == "ratings":
+        return [Rating(**r) for r in value]
+    if name == "geoblock":
+        ((mode, countries),) = value.items()
+        return Geoblock(mode=mode, countries=list(countries))
+    if name == "editions":
+        return [
+            Edition(
+                name=e.get("name", "full"),
+                streams=[Stream(**s) for s in e.get("streams", [])],
+                subtitles=[Subtitle(**t) for t in e.get("subtitles", [])],
+            )
+            for e in value
+        ]
+    if name in ("tags", "genres"):
+        return [str(v) for v in value]
+    if name == "custom":
+        return {str(k): str(v) for k, v in value.items()}
+    if name in ("duration", "season", "episode"):
+        return int(value)
+    return str(value)
+
+
+def asset_to_dict(asset: Asset) -> dict[str, Any]:
+    """The origin fields of an asset as JSON-ready values (empty lists stay, absent values are None)."""
+    out: dict[str, Any] = {"external_id": asset.external_id}
+    for name in ASSET_FIELDS:
+        out[name] = field_to_json(name, getattr(asset, name))
+    return out
+
+
+def asset_from_dict(values: dict[str, Any]) -> Asset:
+    """Build an Asset from its JSON form; unknown keys are ignored."""
+    asset = Asset(external_id=str(values["external_id"]))
+    for name in ASSET_FIELDS:
+        if name in values:
+            converted = field_from_json(name, values[name])
+            if converted is not None or name not in (
+                "images",
+                "tags",
+                "genres",
+                "credits",
+                "ratings",
+                "editions",
+                "custom",
+            ):
+                setattr(asset, name, converted)
+    return asset
+
+
+def canonical_json(value: Any) -> str:
+    """Deterministic compact JSON, the input of content hashes."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def content_hash(asset_json: dict[str, Any]) -> str:
+    """Hash of an asset's origin fields; equal hashes mean the origin did not change the asset."""
+    return hashlib.blake2b(canonical_json(asset_json).encode(), digest_size=16).hexdigest()
+
+
+@dataclass(slots=True)
+class ItemFailure:
+    """An item of the origin that could not be turned into an Asset."""
+
+    reason: str
+    external_id: str | None = None
+    data: Any = None
+    errors: list[str] = field(default_factory=list)
+
+
+class Outcome(enum.StrEnum):
+    CREATED = "created"
+    UPDATED = "updated"
+    UNCHANGED = "unchanged"
+    SKIPPED = "skipped"
+    FAILED = "failed"
+    UNPUBLISHED = "unpublished"
+    DELETED = "deleted"
+
+
+class ImportStatus(enum.StrEnum):
+    SUCCEEDED = "succeeded"
+    PARTIAL = "partial"
+    FAILED = "failed"
+    UNCHANGED = "unchanged"
+
+
+@dataclass(slots=True)
+class ItemOutcome:
+    """What one import did with one item of the origin."""
+
+    outcome: Outcome
+    external_id: str | None = None
+    asset_id: str | None = None
+    reason: str | None = None
+    errors: list[str] = field(default_factory=list)
+    kept_fields: list[str] = field(default_factory=list)
+    data: Any = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "external_id": self.external_id,
+            "asset_id": self.asset_id,
+            "outcome": str(self.outcome),
+            "reason": self.reason,
+            "errors": list(self.errors),
+            "kept_fields": list(self.kept_fields),
+            "data": self.data if self.data is not None else {},
+        }
+
+
+def empty_counts() -> dict[str, int]:
+    """A zero count for every outcome, in contract order."""
+    return {str(o): 0 for o in Outcome}
+
+
+@dataclass(slots=True)
+class Source:
+    """A source row with its credentials decrypted (in memory only: never print or log `credentials`)."""
+
+    id: str
+    service: str
+    name: str
+    kind: str
+    url: str
+    every_seconds: int | None = 3600
+    cron: str | None = None
+    truth: str = "importer"
+    on_missing: str = "keep"
+    max_removal_fraction: float = 0.2
+    asset_type: str = "movie"
+    options: dict[str, str] = field(default_factory=dict)
+    credentials: dict[str, str] = field(default_factory=dict, repr=False)
+    sign_streams: str | None = None
+    enabled: bool = True
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+    last_run_at: datetime | None = None
+    next_run_at: datetime | None = None
+    last_status: str | None = None
+    last_error: str | None = None
+    etag: str | None = None
+    last_modified: str | None = None
+    content_digest: str | None = None
+
+
+@dataclass(slots=True)
+class AssetWrite:
+    """An asset row an import writes: the origin fields (JSON form) and the bookkeeping that goes with them."""
+
+    asset_id: str
+    external_id: str
+    values: dict[str, Any]
+    content_hash: str
+    edited_fields: list[str] = field(default_factory=list)
+    status: str = "published"
+
+
+@dataclass(frozen=True, slots=True)
+class ExistingAsset:
+    """An asset already in the catalog, as far as an import needs to know it."""
+
+    id: str
+    external_id: str
+    content_hash: str | None
+    status: str
+    edited_fields: tuple[str, ...] = ()

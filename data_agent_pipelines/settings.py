@@ -1,0 +1,61 @@
+"""Settings from the environment (CONTRACT.md), read once per process through `get_settings()`."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class Settings:
+    home: Path
+    database_url: str
+    allow_hosts: tuple[str, ...]
+    secret_key: str | None
+    dagster_home: Path
+    max_document_bytes: int
+    bugsnag_api_key: str | None
+    bugsnag_notify_endpoint: str | None
+    bugsnag_sessions_endpoint: str | None
+    bugsnag_release_stage: str | None
+
+    @property
+    def secret_key_file(self) -> Path:
+        return self.home / "secret.key"
+
+    @property
+    def work_dir(self) -> Path:
+        """Scratch space for runs (downloaded documents, staged items); each run cleans up after itself."""
+        return self.home / "work"
+
+
+def _csv(value: str | None) -> tuple[str, ...]:
+    return tuple(part.strip() for part in (value or "").split(",") if part.strip())
+
+
+def load_settings(environ: dict[str, str] | None = None) -> Settings:
+    """Build Settings from an environment mapping (the process environment by default)."""
+    env = os.environ if environ is None else environ
+    home = Path(env.get("DATA_AGENT_HOME") or "./.data_agent").expanduser().resolve()
+    database_url = env.get("DATA_AGENT_DATABASE_URL") or f"sqlite:///{home / 'catalog.db'}"
+    dagster_home = Path(env.get("DAGSTER_HOME") or home / "dagster").expanduser().resolve()
+    return Settings(
+        home=home,
+        database_url=database_url,
+        allow_hosts=_csv(env.get("DATA_AGENT_ALLOW_HOSTS")),
+        secret_key=env.get("DATA_AGENT_SECRET_KEY") or None,
+        dagster_home=dagster_home,
+        max_document_bytes=int(env.get("DATA_AGENT_MAX_DOCUMENT_BYTES") or 512 * 1024 * 1024),
+        bugsnag_api_key=env.get("BUGSNAG_API_KEY") or None,
+        bugsnag_notify_endpoint=env.get("BUGSNAG_NOTIFY_ENDPOINT") or None,
+        bugsnag_sessions_endpoint=env.get("BUGSNAG_SESSIONS_ENDPOINT") or None,
+        bugsnag_release_stage=env.get("BUGSNAG_RELEASE_STAGE") or None,
+    )
+
+
+@cache
+def get_settings() -> Settings:
+    """The process-wide settings, read from the environment on first use."""
+    return load_settings()

@@ -1,0 +1,147 @@
+"""Validation of a source's settings as a user gives them (CLI flags, API bodies): one place, one set of messages."""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit
+
+from .errors import InvalidInput
+from .model import ASSET_TYPES
+from .schedule import parse_duration, validate_cron
+
+KINDS = ("mrss", "backstage-json", "jwplayer", "brightcove", "kaltura", "vimeo")
+TRUTH_POLICIES = ("importer", "create-only", "update-unless-edited")
+ON_MISSING = ("keep", "unpublish", "delete")
+SIGNING_SCHEMES = ("cloudfront", "akamai", "nginx-secure-link")
+DEFAULT_EVERY_SECONDS = 3600
+_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]{0,63}$")
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 ._-]{0,199}$")
+
+
+@dataclass
+class SourceChanges:
+    """Settings given by a user; None means "not given" (keep the current value on edit, default on add)."""
+
+    name: str | None = None
+    kind: str | None = None
+    url: str | None = None
+    every: str | None = None
+    cron: str | None = None
+    truth: str | None = None
+    on_missing: str | None = None
+    max_removal_fraction: str | float | None = None
+    asset_type: str | None = None
+    sign_streams: str | None = None
+    credentials: dict[str, str] = field(default_factory=dict)
+    options: dict[str, str] = field(default_factory=dict)
+
+
+def parse_pairs(pairs: Iterable[str], flag: str) -> dict[str, str]:
+    """`["a=1", "b=x=y"]` -> `{"a": "1", "b": "x=y"}`; a malformed pair raises InvalidInput naming the flag."""
+    result: dict[str, str] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        key = key.strip()
+        if not sep or not _KEY.match(key):
+            raise InvalidInput(f"{flag} expects KEY=VALUE with a key of letters, digits, '_', '.' or '-'; got {pair!r}")
+        result[key] = value
+    return result
+
+
+def _choice(value: str, allowed: tuple[str, ...], what: str) -> str:
+    if value not in allowed:
+        raise InvalidInput(f"unknown {what} {value!r}: use one of {', '.join(allowed)}")
+    return value
+
+
+def validate_url(url: str) -> str:
+    """An absolute http(s) URL with a host; anything else raises InvalidInput."""
+    url = (url or "").strip()
+    parts = urlsplit(url)
+    if parts.scheme.lower() not in ("http", "https"):
+        raise InvalidInput(f"invalid URL {url!r}: only http:// and https:// URLs can be imported")
+    if not parts.hostname:
+        raise InvalidInput(f"invalid URL {url!r}: it has no host name")
+    if any(ch.isspace() for ch in url):
+        raise InvalidInput(f"invalid URL {url!r}: it contains white space")
+    return url
+
+
+def validate_name(name: str, what: str = "source name") -> str:
+    name = (name or "").strip()
+    if not _NAME.match(name):
+        raise InvalidInput(
+            f"invalid {what} {name!r}: use 1-200 letters, digits, spaces, '.', '_' or '-', starting with a letter or digit"
+        )
+    return name
+
+
+def _fraction(value: str | float) -> float:
+    try:
+        fraction = float(value)
+    except (TypeError, ValueError):
+        raise InvalidInput(f"invalid --max-removal-fraction {value!r}: use a number from 0 to 1, like 0.2") from None
+    if math.isnan(fraction) or not 0 <= fraction <= 1:
+        raise InvalidInput(f"invalid --max-removal-fraction {value!r}: use a number from 0 to 1, like 0.2")
+    return fraction
+
+
+def _options(options: dict[str, str]) -> dict[str, str]:
+    timeout = options.get("timeout")
+    if timeout:
+        try:
+            seconds = float(timeout)
+        except ValueError:
+            seconds = -1
+        if not 0 < seconds <= 3600:
+            raise InvalidInput(f"invalid --option timeout={timeout!r}: use a number of seconds from 1 to 3600")
+    return options
+
+
+def validate_changes(changes: SourceChanges, *, creating: bool) -> dict[str, Any]:
+    """Turn user input into catalog column values; on add, every required setting must be there."""
+    values: dict[str, Any] = {}
+    if creating:
+        for flag, given in (("--name", changes.name), ("--kind", changes.kind), ("--url", changes.url)):
+            if not given:
+                raise InvalidInput(f"{flag} is required to add a source")
+    if changes.name is not None:
+        values["name"] = validate_name(changes.name)
+    if changes.kind is not None:
+        values["kind"] = _choice(changes.kind, KINDS, "kind")
+    if changes.url is not None:
+        values["url"] = validate_url(changes.url)
+    if changes.every is not None and changes.cron is not None:
+        raise InvalidInput("give either --every or --cron, not both")
+    if changes.every is not None:
+        values["every_seconds"], values["cron"] = parse_duration(changes.every), None
+    elif changes.cron is not None:
+        values["every_seconds"], values["cron"] = None, validate_cron(changes.cron)
+    elif creating:
+        values["every_seconds"], values["cron"] = DEFAULT_EVERY_SECONDS, None
+    if changes.truth is not None:
+        values["truth"] = _choice(changes.truth, TRUTH_POLICIES, "source-of-truth policy")
+    if changes.on_missing is not None:
+        values["on_missing"] = _choice(changes.on_missing, ON_MISSING, "--on-missing rule")
+    if changes.max_removal_fraction is not None:
+        values["max_removal_fraction"] = _fraction(changes.max_removal_fraction)
+    if changes.asset_type is not None:
+        values["asset_type"] = _choice(changes.asset_type, ASSET_TYPES, "asset type")
+    if changes.sign_streams is not None:
+        values["sign_streams"] = (
+            None
+            if changes.sign_streams in ("", "none")
+            else _choice(changes.sign_streams, SIGNING_SCHEMES, "signing scheme")
+        )
+    _options(changes.options)
+    if creating:
+        values.setdefault("truth", "importer")
+        values.setdefault("on_missing", "keep")
+        values.setdefault("max_removal_fraction", 0.2)
+        values.setdefault("asset_type", "movie")
+        values.setdefault("sign_streams", None)
+    return values
