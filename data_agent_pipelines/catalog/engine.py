@@ -21,7 +21,10 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         _configure_sqlite(engine)
         return engine
     if parsed.get_backend_name() == "postgresql":
-        return create_engine(url, pool_pre_ping=True, **kwargs)
+        if parsed.drivername == "postgresql":
+            # SQLAlchemy 2.1 would pick psycopg 3 for a bare postgresql:// URL; the project ships psycopg2.
+            parsed = parsed.set(drivername="postgresql+psycopg2")
+        return create_engine(parsed, pool_pre_ping=True, **kwargs)
     raise ValueError(f"unsupported catalog database {parsed.get_backend_name()!r}: use sqlite or postgresql")
 
 

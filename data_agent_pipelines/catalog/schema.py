@@ -52,7 +52,7 @@ class UTCDateTime(TypeDecorator[datetime]):
 
 
 def _json() -> Any:
-    return JSON().with_variant(JSONB(), "postgresql")
+    return JSON(none_as_null=True).with_variant(JSONB(none_as_null=True), "postgresql")
 
 
 metadata = MetaData(

@@ -1,0 +1,273 @@
+"""The catalog store on both backends: schema, migrations, round trips, encryption, bulk lookups, upserts."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+import pytest
+from sqlalchemy import inspect, select, text
+
+from data_agent_pipelines.catalog import migrate
+from data_agent_pipelines.catalog.engine import make_engine
+from data_agent_pipelines.catalog.schema import sources
+from data_agent_pipelines.catalog.store import Catalog
+from data_agent_pipelines.errors import Conflict, InvalidInput, NotFound
+from data_agent_pipelines.model import (
+    Asset,
+    AssetWrite,
+    Availability,
+    Credit,
+    Edition,
+    Geoblock,
+    Image,
+    ItemOutcome,
+    Outcome,
+    Rating,
+    Stream,
+    Subtitle,
+    asset_from_dict,
+    asset_to_dict,
+    content_hash,
+)
+from data_agent_pipelines.source_settings import SourceChanges
+
+
+def full_asset(external_id: str = "ext-1") -> Asset:
+    """An asset with every field of the model set."""
+    return Asset(
+        external_id=external_id,
+        type="episode",
+        title="Pilot — «Ünïcode»",
+        description="A long description.\nWith two lines.",
+        short_description="Short",
+        duration=1325,
+        release_date=date(2024, 2, 29),
+        published_at=datetime(2024, 3, 1, 10, 30, 15, tzinfo=UTC),
+        availability=Availability(
+            start=datetime(2024, 3, 1, tzinfo=UTC), end=datetime(2025, 3, 1, 23, 59, 59, tzinfo=UTC)
+        ),
+        images=[
+            Image("https://img.example.com/still.jpg", "still", 1920, 1080),
+            Image("https://img.example.com/poster.jpg", "poster"),
+        ],
+        tags=["drama", "pilot"],
+        genres=["Drama"],
+        credits=[Credit("Ada Lovelace", "director"), Credit("Alan Turing")],
+        ratings=[Rating("PG-13", "urn:mpaa"), Rating("12", "urn:fsk")],
+        geoblock=Geoblock("deny", ["CU", "KP"]),
+        editions=[
+            Edition(
+                "full",
+                streams=[
+                    Stream("https://cdn.example.com/a.m3u8", "hls", "application/x-mpegURL", None, 4000, 1920, 1080, True),
+                    Stream("https://cdn.example.com/a.mpd", "dash", "application/dash+xml", "widevine"),
+                ],
+                subtitles=[Subtitle("https://cdn.example.com/a.en.vtt", "en", "English")],
+            ),
+            Edition("trailer", streams=[Stream("https://cdn.example.com/t.mp4", "mp4", "video/mp4", bitrate=800)]),
+        ],
+        series="The Show",
+        season=1,
+        episode=1,
+        custom={"player_url": "https://player.example.com/1", "studio": "ACME"},
+    )
+
+
+def write_asset(catalog: Catalog, source_id: str, asset: Asset, asset_id: str = "ast_1") -> None:
+    values = asset_to_dict(asset)
+    values.pop("external_id")
+    source = catalog.get_source(source_id)
+    catalog.write_assets(
+        source, [AssetWrite(asset_id, asset.external_id, values, content_hash(values))], imported_at=catalog.clock()
+    )
+
+
+@pytest.fixture
+def source_id(catalog: Catalog) -> str:
+    catalog.add_service("acme")
+    return catalog.add_source("acme", SourceChanges(name="feed", kind="mrss", url="https://example.com/f.xml")).id
+
+
+def test_migrations_create_every_table_from_empty(database_url: str) -> None:
+    engine = make_engine(database_url)
+    assert migrate.current_revision(engine) is None
+    migrate.upgrade(engine)
+    assert migrate.current_revision(engine) == migrate.head_revision(engine)
+    tables = set(inspect(engine).get_table_names())
+    assert {"services", "sources", "assets", "import_results", "import_result_items", "alembic_version"} <= tables
+    unique = inspect(engine).get_unique_constraints("assets")
+    assert any(set(u["column_names"]) == {"source_id", "external_id"} for u in unique)
+    indexed = {tuple(ix["column_names"]) for ix in inspect(engine).get_indexes("assets")}
+    assert ("service", "type") in indexed and ("external_id",) in indexed
+    engine.dispose()
+
+
+def test_migrations_downgrade_and_upgrade_again(database_url: str) -> None:
+    engine = make_engine(database_url)
+    migrate.upgrade(engine)
+    config = migrate.alembic_config(engine)
+    from alembic import command
+
+    with engine.connect() as connection:
+        config.attributes["connection"] = connection
+        command.downgrade(config, "base")
+        connection.commit()
+    assert "assets" not in inspect(engine).get_table_names()
+    migrate.ensure_current(engine)
+    assert "assets" in inspect(engine).get_table_names()
+    engine.dispose()
+
+
+def test_every_asset_field_round_trips(catalog: Catalog, source_id: str) -> None:
+    asset = full_asset()
+    write_asset(catalog, source_id, asset)
+    stored = catalog.get_asset("ast_1")
+    expected = asset_to_dict(asset)
+    for name, value in expected.items():
+        assert stored[name] == value, name
+    assert asset_from_dict(stored) == asset
+    assert stored["service"] == "acme" and stored["source_id"] == source_id
+    assert stored["status"] == "published" and stored["edited_fields"] == []
+    assert stored["created_at"] == stored["updated_at"] == stored["last_imported_at"] == "2026-11-01T12:00:00Z"
+
+
+def test_an_empty_asset_round_trips(catalog: Catalog, source_id: str) -> None:
+    write_asset(catalog, source_id, Asset("bare"))
+    assert asset_from_dict(catalog.get_asset("ast_1")) == Asset("bare")
+
+
+def test_upsert_converges_instead_of_duplicating(catalog: Catalog, source_id: str) -> None:
+    write_asset(catalog, source_id, full_asset(), asset_id="ast_1")
+    # A re-run that did not see the first write would make up a new id: the (source, external id) row wins.
+    changed = full_asset()
+    changed.title = "Renamed"
+    write_asset(catalog, source_id, changed, asset_id="ast_other")
+    listed = catalog.list_assets("acme")
+    assert [(a["id"], a["title"]) for a in listed] == [("ast_1", "Renamed")]
+
+
+def test_existing_assets_bulk_lookup_spans_chunks(catalog: Catalog, source_id: str) -> None:
+    source = catalog.get_source(source_id)
+    writes = [AssetWrite(f"ast_{i}", f"e{i}", {"type": "clip", "title": f"t{i}"}, f"h{i}") for i in range(2100)]
+    catalog.write_assets(source, writes, imported_at=catalog.clock())
+    found = catalog.existing_assets(source_id, [f"e{i}" for i in range(0, 2100, 3)] + ["missing"])
+    assert len(found) == 700
+    assert found["e3"].id == "ast_3" and found["e3"].content_hash == "h3" and found["e3"].status == "published"
+    assert catalog.count_assets(source_id) == 2100
+
+
+def test_cms_edit_records_edited_fields(catalog: Catalog, source_id: str, clock) -> None:
+    write_asset(catalog, source_id, full_asset())
+    clock.advance(minutes=5)
+    edited = catalog.edit_asset("ast_1", {"title": "CMS title", "tags": ["x"]})
+    assert edited["title"] == "CMS title" and edited["tags"] == ["x"]
+    assert edited["edited_fields"] == ["tags", "title"]
+    assert edited["updated_at"] == "2026-11-01T12:05:00Z"
+    again = catalog.edit_asset("ast_1", {"duration": 10})
+    assert again["edited_fields"] == ["duration", "tags", "title"]
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"nope": 1}, "unknown asset field 'nope'"),
+        ({"release_date": "29/02/2024"}, "invalid value for asset field 'release_date'"),
+        ({"duration": "long"}, "invalid value for asset field 'duration'"),
+        ({"geoblock": {"allow": ["US"], "deny": ["CA"]}}, "invalid value for asset field 'geoblock'"),
+    ],
+)
+def test_cms_edit_rejects_bad_values_and_changes_nothing(catalog: Catalog, source_id: str, changes, message) -> None:
+    write_asset(catalog, source_id, full_asset())
+    before = catalog.get_asset("ast_1")
+    with pytest.raises(InvalidInput, match=message):
+        catalog.edit_asset("ast_1", changes)
+    assert catalog.get_asset("ast_1") == before
+
+
+def test_credentials_are_encrypted_at_rest(catalog: Catalog) -> None:
+    catalog.add_service("acme")
+    secret = "tok-9f8e7d6c5b4a-very-secret"
+    added = catalog.add_source(
+        "acme", SourceChanges(name="ovp", kind="vimeo", url="https://api.example.com/", credentials={"token": secret})
+    )
+    with catalog.engine.connect() as conn:
+        raw = conn.execute(select(sources.c.credentials)).scalar_one()
+        dump = " ".join(str(v) for v in conn.execute(select(sources)).one())
+    assert secret not in raw and secret not in dump
+    assert catalog.get_source(added.id).credentials == {"token": secret}
+
+
+def test_edit_source_merges_and_removes_credentials_and_options(catalog: Catalog) -> None:
+    catalog.add_service("acme")
+    added = catalog.add_source(
+        "acme",
+        SourceChanges(
+            name="ovp", kind="jwplayer", url="https://api.example.com/", credentials={"a": "1", "b": "2"},
+            options={"site_id": "x", "timeout": "30"},
+        ),
+    )
+    edited = catalog.edit_source(
+        added.id, SourceChanges(credentials={"b": "", "c": "3"}, options={"timeout": ""}, cron="0 * * * *")
+    )
+    assert edited.credentials == {"a": "1", "c": "3"}
+    assert edited.options == {"site_id": "x"}
+    assert (edited.cron, edited.every_seconds) == ("0 * * * *", None)
+
+
+def test_duplicate_names_and_unknown_ids(catalog: Catalog) -> None:
+    catalog.add_service("acme")
+    with pytest.raises(Conflict):
+        catalog.add_service("acme")
+    changes = SourceChanges(name="feed", kind="mrss", url="https://example.com/f.xml")
+    catalog.add_source("acme", changes)
+    with pytest.raises(Conflict, match="already has a source named 'feed'"):
+        catalog.add_source("acme", changes)
+    with pytest.raises(NotFound):
+        catalog.add_source("other", changes)
+    for call in (catalog.get_source, catalog.get_asset, catalog.get_result, catalog.delete_source):
+        with pytest.raises(NotFound):
+            call("missing")
+    assert len(catalog.list_sources()) == 1
+
+
+def test_deleting_a_source_keeps_its_assets_and_results(catalog: Catalog, source_id: str) -> None:
+    write_asset(catalog, source_id, full_asset())
+    result = {
+        "id": "res_1", "source_id": source_id, "service": "acme", "run_id": "r1", "status": "succeeded",
+        "started_at": "2026-11-01T12:00:00Z", "finished_at": "2026-11-01T12:00:01Z", "error": None,
+        "counts": {"created": 1},
+    }
+    catalog.record_result(result, [ItemOutcome(Outcome.CREATED, "ext-1", "ast_1")])
+    catalog.delete_source(source_id)
+    assert catalog.get_asset("ast_1")["source_id"] is None
+    assert catalog.get_result("res_1")["items"][0]["outcome"] == "created"
+
+
+def test_results_round_trip_with_items_in_order(catalog: Catalog, source_id: str) -> None:
+    items = [ItemOutcome(Outcome.CREATED, f"e{i}", f"ast_{i}") for i in range(2500)]
+    items.append(ItemOutcome(Outcome.FAILED, "bad", reason="no id", errors=["x"], data="<item/>"))
+    result = {
+        "id": "res_1", "source_id": source_id, "service": "acme", "run_id": "run-1", "status": "partial",
+        "started_at": "2026-11-01T12:00:00Z", "finished_at": "2026-11-01T12:00:03Z", "error": None,
+        "notes": ["a note"], "counts": {"created": 2500, "failed": 1},
+    }
+    catalog.record_result(result, items)
+    stored = catalog.get_result("res_1")
+    assert stored["counts"] == {
+        "created": 2500, "updated": 0, "unchanged": 0, "skipped": 0, "failed": 1, "unpublished": 0, "deleted": 0,
+    }
+    assert [i["external_id"] for i in stored["items"][:3]] == ["e0", "e1", "e2"]
+    assert stored["items"][-1] == {
+        "external_id": "bad", "asset_id": None, "outcome": "failed", "reason": "no id", "errors": ["x"],
+        "kept_fields": [], "data": "<item/>",
+    }
+    assert catalog.result_for_run("run-1")["id"] == "res_1"
+    assert catalog.list_results(source_id=source_id)[0]["notes"] == ["a note"]
+
+
+def test_sqlite_runs_in_wal_mode_with_a_busy_timeout(tmp_path) -> None:
+    engine = make_engine(f"sqlite:///{tmp_path / 'c.db'}")
+    with engine.connect() as conn:
+        assert conn.execute(text("PRAGMA journal_mode")).scalar() == "wal"
+        assert conn.execute(text("PRAGMA busy_timeout")).scalar() == 30000
+    engine.dispose()

@@ -1,0 +1,103 @@
+"""Shared fixtures. Every catalog test runs on SQLite and on PostgreSQL.
+
+PostgreSQL comes from `DATA_AGENT_TEST_DATABASE_URL` (CI sets it to the local server); each test gets a schema
+of its own, dropped afterwards. Without the variable the PostgreSQL variants skip and say why.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from urllib.parse import quote
+
+import pytest
+from sqlalchemy import text
+
+from data_agent_pipelines.catalog.crypto import CredentialCipher
+from data_agent_pipelines.catalog.engine import make_engine
+from data_agent_pipelines.catalog.store import Catalog
+from data_agent_pipelines.settings import Settings, get_settings, load_settings
+
+PG_URL = os.environ.get("DATA_AGENT_TEST_DATABASE_URL")
+CORPUS = Path(__file__).resolve().parents[1].parent / "shared" / "corpus"
+
+
+class FakeClock:
+    """A clock tests move by hand."""
+
+    def __init__(self, start: datetime | None = None):
+        self.now = start or datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **kwargs: float) -> datetime:
+        self.now += timedelta(**kwargs)
+        return self.now
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A fresh, empty catalog database URL on each backend."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'catalog.db'}"
+        return
+    if not PG_URL:
+        pytest.skip("PostgreSQL variant: set DATA_AGENT_TEST_DATABASE_URL (CI sets it to the local server)")
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    admin = make_engine(PG_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    separator = "&" if "?" in PG_URL else "?"
+    try:
+        yield f"{PG_URL}{separator}options={quote(f'-csearch_path={schema}')}"
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+def configure_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, database_url: str) -> Settings:
+    """Point the process environment (read by the CLI and by Dagster code) at a fresh home and catalog."""
+    home = tmp_path / "home"
+    monkeypatch.setenv("DATA_AGENT_HOME", str(home))
+    monkeypatch.setenv("DATA_AGENT_DATABASE_URL", database_url)
+    monkeypatch.setenv("DAGSTER_HOME", str(home / "dagster"))
+    monkeypatch.delenv("DATA_AGENT_SECRET_KEY", raising=False)
+    monkeypatch.delenv("DATA_AGENT_ALLOW_HOSTS", raising=False)
+    get_settings.cache_clear()
+    return load_settings()
+
+
+@pytest.fixture
+def settings(database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Settings]:
+    """Settings for a fresh catalog, on each backend."""
+    yield configure_environment(monkeypatch, tmp_path, database_url)
+    get_settings.cache_clear()
+
+
+@pytest.fixture
+def sqlite_settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Settings]:
+    """Settings for a fresh SQLite catalog only, for tests about the embedded default itself."""
+    yield configure_environment(monkeypatch, tmp_path, f"sqlite:///{tmp_path / 'catalog.db'}")
+    get_settings.cache_clear()
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+def catalog(settings: Settings, clock: FakeClock) -> Iterator[Catalog]:
+    opened = Catalog.open(settings, clock=clock)
+    yield opened
+    opened.close()
+
+
+@pytest.fixture
+def cipher(settings: Settings) -> CredentialCipher:
+    return CredentialCipher.from_settings(settings)
