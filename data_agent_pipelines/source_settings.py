@@ -75,7 +75,8 @@ def validate_name(name: str, what: str = "source name") -> str:
     name = (name or "").strip()
     if not _NAME.match(name):
         raise InvalidInput(
-            f"invalid {what} {name!r}: use 1-200 letters, digits, spaces, '.', '_' or '-', starting with a letter or digit"
+            f"invalid {what} {name!r}: use 1-200 letters, digits, spaces, '.', '_' or '-',"
+            " starting with a letter or digit"
         )
     return name
 

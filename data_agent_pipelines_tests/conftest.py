@@ -21,6 +21,8 @@ from data_agent_pipelines.catalog.engine import make_engine
 from data_agent_pipelines.catalog.store import Catalog
 from data_agent_pipelines.settings import Settings, get_settings, load_settings
 
+from .feedserver import FeedServer
+
 PG_URL = os.environ.get("DATA_AGENT_TEST_DATABASE_URL")
 CORPUS = Path(__file__).resolve().parents[1].parent / "shared" / "corpus"
 
@@ -101,3 +103,13 @@ def catalog(settings: Settings, clock: FakeClock) -> Iterator[Catalog]:
 @pytest.fixture
 def cipher(settings: Settings) -> CredentialCipher:
     return CredentialCipher.from_settings(settings)
+
+
+@pytest.fixture
+def feed_server(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Iterator[FeedServer]:
+    """A feed host on loopback; loopback is allowed for fetching in this test only."""
+    monkeypatch.setenv("DATA_AGENT_ALLOW_HOSTS", "127.0.0.1")
+    get_settings.cache_clear()
+    with FeedServer().running() as server:
+        yield server
+    get_settings.cache_clear()

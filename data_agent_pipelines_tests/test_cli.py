@@ -26,8 +26,19 @@ def service(settings: Settings, capsys) -> str:
 
 def add_source(capsys, *extra: str) -> dict:
     result = run_cli(
-        capsys, "sources", "add", "--service", "acme", "--name", "Main", "--kind", "mrss",
-        "--url", "https://feeds.example.com/main.xml", "--json", *extra,
+        capsys,
+        "sources",
+        "add",
+        "--service",
+        "acme",
+        "--name",
+        "Main",
+        "--kind",
+        "mrss",
+        "--url",
+        "https://feeds.example.com/main.xml",
+        "--json",
+        *extra,
     )
     assert result.code == 0, result.err
     return result.json()
@@ -46,13 +57,31 @@ def test_group_level_json_flag(service: str, capsys) -> None:
 
 
 def test_sources_add_prints_the_source_with_credentials_redacted(service: str, capsys) -> None:
-    source = add_source(capsys, "--every", "15m", "--truth", "update-unless-edited", "--on-missing", "unpublish",
-                        "--max-removal-fraction", "0.1", "--asset-type", "clip", "--sign-streams", "akamai",
-                        "--credential", f"key={SECRET}", "--option", "token_name=hdnts")
+    source = add_source(
+        capsys,
+        "--every",
+        "15m",
+        "--truth",
+        "update-unless-edited",
+        "--on-missing",
+        "unpublish",
+        "--max-removal-fraction",
+        "0.1",
+        "--asset-type",
+        "clip",
+        "--sign-streams",
+        "akamai",
+        "--credential",
+        f"key={SECRET}",
+        "--option",
+        "token_name=hdnts",
+    )
     assert source["id"].startswith("src_")
     assert source["every"] == "15m" and source["cron"] is None
     assert (source["truth"], source["on_missing"], source["max_removal_fraction"]) == (
-        "update-unless-edited", "unpublish", 0.1,
+        "update-unless-edited",
+        "unpublish",
+        0.1,
     )
     assert (source["asset_type"], source["sign_streams"]) == ("clip", "akamai")
     assert source["credentials"] == {"key": "<redacted>"}
@@ -131,8 +160,10 @@ def test_bad_edit_changes_nothing(service: str, capsys) -> None:
         (["sources", "delete", "src_missing"], "no source with id"),
         (["sources", "enable", "src_missing"], "no source with id"),
         (["sources", "list", "--service", "nobody"], "no service named 'nobody'"),
-        (["sources", "add", "--service", "nobody", "--name", "a", "--kind", "mrss", "--url", "https://x.example"],
-         "no service named 'nobody'"),
+        (
+            ["sources", "add", "--service", "nobody", "--name", "a", "--kind", "mrss", "--url", "https://x.example"],
+            "no service named 'nobody'",
+        ),
         (["assets", "show", "ast_missing"], "no asset with id"),
         (["assets", "list", "--service", "nobody"], "no service named"),
         (["results", "show", "res_missing"], "no import result with id"),
@@ -167,13 +198,27 @@ def test_assets_list_show_and_cms_edit(asset_id: str, capsys) -> None:
     shown = run_cli(capsys, "assets", "show", asset_id, "--json").json()
     assert shown["title"] == "Origin title" and shown["edited_fields"] == []
     edited = run_cli(
-        capsys, "assets", "edit", asset_id, "--set", "title=CMS title", "--set", "tags=x, y", "--set", "duration=90",
-        "--set", 'geoblock={"allow": ["US"]}', "--json",
+        capsys,
+        "assets",
+        "edit",
+        asset_id,
+        "--set",
+        "title=CMS title",
+        "--set",
+        "tags=x, y",
+        "--set",
+        "duration=90",
+        "--set",
+        'geoblock={"allow": ["US"]}',
+        "--json",
     )
     assert edited.code == 0, edited.err
     body = edited.json()
     assert (body["title"], body["tags"], body["duration"], body["geoblock"]) == (
-        "CMS title", ["x", "y"], 90, {"allow": ["US"]},
+        "CMS title",
+        ["x", "y"],
+        90,
+        {"allow": ["US"]},
     )
     assert body["edited_fields"] == ["duration", "geoblock", "tags", "title"]
     assert "CMS title" in run_cli(capsys, "assets", "show", asset_id).out
@@ -207,7 +252,10 @@ def test_the_database_file_never_holds_a_credential(sqlite_settings: Settings, c
 def test_console_script_is_installed_and_answers(settings: Settings) -> None:
     done = subprocess.run(
         [sys.executable, "-m", "data_agent_pipelines.cli", "services", "list", "--json"],
-        capture_output=True, text=True, check=False, timeout=120,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "[]"

@@ -26,8 +26,8 @@ class CredentialCipher:
             self._fernet = MultiFernet([Fernet(key.strip().encode()) for key in keys])
         except ValueError:
             raise CredentialsError(
-                "DATA_AGENT_SECRET_KEY is not a valid key: it must be 32 url-safe base64-encoded bytes"
-                " (generate one with `python -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())'`)"
+                "DATA_AGENT_SECRET_KEY is not a valid key: it must be 32 url-safe base64-encoded bytes (generate one"
+                " with `python -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())'`)"
             ) from None
 
     @classmethod

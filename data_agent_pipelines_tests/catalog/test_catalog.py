@@ -59,7 +59,9 @@ def full_asset(external_id: str = "ext-1") -> Asset:
             Edition(
                 "full",
                 streams=[
-                    Stream("https://cdn.example.com/a.m3u8", "hls", "application/x-mpegURL", None, 4000, 1920, 1080, True),
+                    Stream(
+                        "https://cdn.example.com/a.m3u8", "hls", "application/x-mpegURL", None, 4000, 1920, 1080, True
+                    ),
                     Stream("https://cdn.example.com/a.mpd", "dash", "application/dash+xml", "widevine"),
                 ],
                 subtitles=[Subtitle("https://cdn.example.com/a.en.vtt", "en", "English")],
@@ -202,7 +204,10 @@ def test_edit_source_merges_and_removes_credentials_and_options(catalog: Catalog
     added = catalog.add_source(
         "acme",
         SourceChanges(
-            name="ovp", kind="jwplayer", url="https://api.example.com/", credentials={"a": "1", "b": "2"},
+            name="ovp",
+            kind="jwplayer",
+            url="https://api.example.com/",
+            credentials={"a": "1", "b": "2"},
             options={"site_id": "x", "timeout": "30"},
         ),
     )
@@ -233,8 +238,14 @@ def test_duplicate_names_and_unknown_ids(catalog: Catalog) -> None:
 def test_deleting_a_source_keeps_its_assets_and_results(catalog: Catalog, source_id: str) -> None:
     write_asset(catalog, source_id, full_asset())
     result = {
-        "id": "res_1", "source_id": source_id, "service": "acme", "run_id": "r1", "status": "succeeded",
-        "started_at": "2026-11-01T12:00:00Z", "finished_at": "2026-11-01T12:00:01Z", "error": None,
+        "id": "res_1",
+        "source_id": source_id,
+        "service": "acme",
+        "run_id": "r1",
+        "status": "succeeded",
+        "started_at": "2026-11-01T12:00:00Z",
+        "finished_at": "2026-11-01T12:00:01Z",
+        "error": None,
         "counts": {"created": 1},
     }
     catalog.record_result(result, [ItemOutcome(Outcome.CREATED, "ext-1", "ast_1")])
@@ -247,19 +258,37 @@ def test_results_round_trip_with_items_in_order(catalog: Catalog, source_id: str
     items = [ItemOutcome(Outcome.CREATED, f"e{i}", f"ast_{i}") for i in range(2500)]
     items.append(ItemOutcome(Outcome.FAILED, "bad", reason="no id", errors=["x"], data="<item/>"))
     result = {
-        "id": "res_1", "source_id": source_id, "service": "acme", "run_id": "run-1", "status": "partial",
-        "started_at": "2026-11-01T12:00:00Z", "finished_at": "2026-11-01T12:00:03Z", "error": None,
-        "notes": ["a note"], "counts": {"created": 2500, "failed": 1},
+        "id": "res_1",
+        "source_id": source_id,
+        "service": "acme",
+        "run_id": "run-1",
+        "status": "partial",
+        "started_at": "2026-11-01T12:00:00Z",
+        "finished_at": "2026-11-01T12:00:03Z",
+        "error": None,
+        "notes": ["a note"],
+        "counts": {"created": 2500, "failed": 1},
     }
     catalog.record_result(result, items)
     stored = catalog.get_result("res_1")
     assert stored["counts"] == {
-        "created": 2500, "updated": 0, "unchanged": 0, "skipped": 0, "failed": 1, "unpublished": 0, "deleted": 0,
+        "created": 2500,
+        "updated": 0,
+        "unchanged": 0,
+        "skipped": 0,
+        "failed": 1,
+        "unpublished": 0,
+        "deleted": 0,
     }
     assert [i["external_id"] for i in stored["items"][:3]] == ["e0", "e1", "e2"]
     assert stored["items"][-1] == {
-        "external_id": "bad", "asset_id": None, "outcome": "failed", "reason": "no id", "errors": ["x"],
-        "kept_fields": [], "data": "<item/>",
+        "external_id": "bad",
+        "asset_id": None,
+        "outcome": "failed",
+        "reason": "no id",
+        "errors": ["x"],
+        "kept_fields": [],
+        "data": "<item/>",
     }
     assert catalog.result_for_run("run-1")["id"] == "res_1"
     assert catalog.list_results(source_id=source_id)[0]["notes"] == ["a note"]

@@ -1,0 +1,16 @@
+"""One module per source kind; `connector_for(kind)` returns the one that imports it."""
+
+from __future__ import annotations
+
+from .base import Connector, ConnectorUnavailable
+
+
+def connector_for(kind: str) -> Connector:
+    """The connector of a source kind; ConnectorUnavailable for kinds declared but not built yet."""
+    if kind == "mrss":
+        from .mrss import MediaRssConnector
+
+        return MediaRssConnector()
+    raise ConnectorUnavailable(
+        f"sources of kind {kind!r} cannot be imported by this version of data-agent yet; only 'mrss' can"
+    )

@@ -1,0 +1,77 @@
+"""What every connector provides: fetch what the origin has, then parse it into model values, one item at a time."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol
+
+from ..model import Asset, ItemFailure, Source
+from ..net import Download, HttpClient
+
+DEFAULT_TIMEOUT_SECONDS = 300.0
+
+
+@dataclass
+class Fetched:
+    """What a fetch brought back: a document on disk, or word that the origin has not changed."""
+
+    path: Path | None
+    not_modified: bool = False
+    content_type: str | None = None
+    etag: str | None = None
+    last_modified: str | None = None
+    digest: str | None = None
+    size: int = 0
+    url: str | None = None
+    complete: bool = True  # False when a paginated fetch stopped early
+    notes: list[str] = field(default_factory=list)
+
+
+class Parse(Protocol):
+    """The items of one fetch. `complete` and `notes` are final once iteration has finished."""
+
+    parser: str
+    notes: list[str]
+    complete: bool
+
+    def __iter__(self) -> Iterator[Asset | ItemFailure]: ...
+
+
+class Connector(Protocol):
+    kind: str
+
+    def fetch(self, source: Source, http: HttpClient, workdir: Path) -> Fetched: ...
+
+    def parse(self, source: Source, fetched: Fetched) -> Parse: ...
+
+
+class ConnectorUnavailable(Exception):
+    """The source's kind is declared but this version cannot import it yet."""
+
+
+def source_timeout(source: Source) -> float:
+    """The total fetch deadline of a source (`--option timeout=SECONDS`)."""
+    return float(source.options.get("timeout") or DEFAULT_TIMEOUT_SECONDS)
+
+
+def download_document(source: Source, http: HttpClient, workdir: Path) -> Fetched:
+    """Fetch a single-document origin (a feed) to disk with a conditional GET."""
+    download: Download = http.download(
+        source.url,
+        workdir / "document",
+        etag=source.etag,
+        last_modified=source.last_modified,
+        timeout=source_timeout(source),
+    )
+    return Fetched(
+        path=download.path,
+        not_modified=download.not_modified,
+        content_type=download.content_type,
+        etag=download.etag,
+        last_modified=download.last_modified,
+        digest=download.sha256,
+        size=download.size,
+        url=download.url,
+    )

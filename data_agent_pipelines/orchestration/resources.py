@@ -1,0 +1,59 @@
+"""Resources the import ops take by key: the catalog and the HTTP client, built from settings."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from dagster import ConfigurableResource, InitResourceContext
+from pydantic import Field, PrivateAttr
+
+from ..catalog.store import Catalog
+from ..net import FetchPolicy, HttpClient
+from ..settings import get_settings, load_settings
+
+
+class CatalogResource(ConfigurableResource):
+    """The catalog. `database_url` overrides `DATA_AGENT_DATABASE_URL` (tests, other deployments)."""
+
+    database_url: str | None = None
+    _catalog: Catalog | None = PrivateAttr(default=None)
+
+    def setup_for_execution(self, context: InitResourceContext) -> None:
+        settings = get_settings()
+        if self.database_url:
+            settings = load_settings({**os.environ, "DATA_AGENT_DATABASE_URL": self.database_url})
+        self._catalog = Catalog.open(settings)
+
+    def teardown_after_execution(self, context: InitResourceContext) -> None:
+        if self._catalog is not None:
+            self._catalog.close()
+
+    @property
+    def catalog(self) -> Catalog:
+        if self._catalog is None:
+            raise RuntimeError("the catalog resource is used outside a run")
+        return self._catalog
+
+    @property
+    def work_root(self) -> Path:
+        return get_settings().work_dir
+
+
+class HttpResource(ConfigurableResource):
+    """The one HTTP client, with the safety policy of settings (allowed hosts, size limit).
+
+    `extra_allow_hosts` adds to `DATA_AGENT_ALLOW_HOSTS` for one run (the demo serves its feed on loopback).
+    """
+
+    extra_allow_hosts: list[str] = Field(default_factory=list)
+
+    @contextmanager
+    def client(self) -> Iterator[HttpClient]:
+        settings = get_settings()
+        allow_hosts = (*settings.allow_hosts, *self.extra_allow_hosts)
+        policy = FetchPolicy(allow_hosts=allow_hosts, max_bytes=settings.max_document_bytes)
+        with HttpClient(policy) as client:
+            yield client
