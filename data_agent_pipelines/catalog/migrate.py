@@ -20,16 +20,17 @@ def alembic_config(engine: Engine) -> Config:
     return config
 
 
-def head_revision(engine: Engine) -> str | None:
-    return ScriptDirectory.from_config(alembic_config(engine)).get_current_head()
+def head_revisions(engine: Engine) -> set[str]:
+    """The newest revision of every branch of the packaged migrations."""
+    return set(ScriptDirectory.from_config(alembic_config(engine)).get_heads())
 
 
-def current_revision(engine: Engine) -> str | None:
+def current_revisions(engine: Engine) -> set[str]:
     with engine.connect() as connection:
-        return MigrationContext.configure(connection).get_current_revision()
+        return set(MigrationContext.configure(connection).get_current_heads())
 
 
-def upgrade(engine: Engine, revision: str = "head") -> None:
+def upgrade(engine: Engine, revision: str = "heads") -> None:
     """Apply every migration up to `revision`; a no-op on an up-to-date database."""
     config = alembic_config(engine)
     with engine.connect().execution_options(catalog_write=True) as connection:
@@ -40,5 +41,5 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
 
 def ensure_current(engine: Engine) -> None:
     """Upgrade only when the database is behind, so the common path costs one query."""
-    if current_revision(engine) != head_revision(engine):
+    if current_revisions(engine) != head_revisions(engine):
         upgrade(engine)

@@ -131,12 +131,26 @@ assets = Table(
     Column("status", String(20), nullable=False),
     Column("content_hash", String(64)),
     Column("edited_fields", _json(), nullable=False),
+    # Short hashes of the last imported value of each field: the base of the three-way merge of
+    # `update-unless-edited` (a few bytes per field, not a second copy of the asset).
+    Column("origin_hashes", _json()),
     Column("created_at", UTCDateTime(), nullable=False),
     Column("updated_at", UTCDateTime(), nullable=False),
     Column("last_imported_at", UTCDateTime()),
     UniqueConstraint("source_id", "external_id"),
     Index("ix_assets_service_type", "service", "type"),
     Index("ix_assets_external_id", "external_id"),
+)
+
+# One row while an import of the source runs: a CLI import and a scheduled one cannot interleave. A lock whose
+# holder died expires at `expires_at`.
+source_locks = Table(
+    "source_locks",
+    metadata,
+    Column("source_id", String(40), ForeignKey("sources.id", ondelete="CASCADE"), primary_key=True),
+    Column("holder", String(64), nullable=False),
+    Column("acquired_at", UTCDateTime(), nullable=False),
+    Column("expires_at", UTCDateTime(), nullable=False),
 )
 
 import_results = Table(
