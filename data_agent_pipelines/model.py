@@ -10,6 +10,7 @@ from __future__ import annotations
 import enum
 import hashlib
 import json
+import zlib
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
@@ -108,6 +109,8 @@ class Asset:
     season: int | None = None
     episode: int | None = None
     custom: dict[str, str] = field(default_factory=dict)
+    # Remarks of the connector about this item for the customer (not a field: not stored, not hashed).
+    notes: list[str] = field(default_factory=list, compare=False)
 
 
 # The origin-owned fields of an asset, in the order of the asset model. A CMS edit names one of these.
@@ -271,14 +274,99 @@ def asset_from_dict(values: dict[str, Any]) -> Asset:
     return asset
 
 
+_CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
 def canonical_json(value: Any) -> str:
     """Deterministic compact JSON, the input of content hashes."""
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return _CANONICAL.encode(value)
 
 
-def content_hash(asset_json: dict[str, Any]) -> str:
-    """Hash of an asset's origin fields; equal hashes mean the origin did not change the asset."""
-    return hashlib.blake2b(canonical_json(asset_json).encode(), digest_size=16).hexdigest()
+# Fields stored as JSON columns; the others are scalar columns.
+JSON_FIELDS = frozenset(
+    ("availability", "images", "tags", "genres", "credits", "ratings", "geoblock", "editions", "custom")
+)
+
+
+def _field_digest(text: str) -> str:
+    # Per-field hashes only tell the merge whether the origin changed a field the CMS kept: CRC-32 is enough and
+    # costs far less than a cryptographic hash twenty times per item. The content hash stays BLAKE2b.
+    return f"{zlib.crc32(text.encode()):08x}"
+
+
+def _scalar_text(value: Any) -> str:
+    if isinstance(value, datetime):
+        return "t" + isoformat(value)
+    return repr(value)
+
+
+@dataclass
+class EncodedAsset:
+    """An asset ready for the catalog: column values, a hash of the whole and one per field.
+
+    JSON fields are canonical JSON text (encoded once, here, to hash and to store); scalar fields keep their
+    Python values. `field_hashes` (see `field_hash_of`) are the base of the merge of `update-unless-edited`.
+    """
+
+    external_id: str
+    columns: dict[str, Any]
+    field_hashes: str
+    content_hash: str
+
+
+FIELD_HASH_LENGTH = 8
+
+
+def field_hash_of(field_hashes: str | None, name: str) -> str | None:
+    """One field's hash out of the compact per-field hashes of `encode_asset` (None when unknown)."""
+    if not field_hashes:
+        return None
+    start = ASSET_FIELDS.index(name) * FIELD_HASH_LENGTH
+    return field_hashes[start : start + FIELD_HASH_LENGTH] or None
+
+
+_SCALAR_FIELDS = tuple(name for name in ASSET_FIELDS if name not in JSON_FIELDS)
+_JSON_FIELD_ORDER = tuple(name for name in ASSET_FIELDS if name in JSON_FIELDS)
+
+
+def _json_text(name: str, value: Any) -> str:
+    if value is None:
+        return "null"
+    if not value:
+        return "{}" if name == "custom" else "[]"
+    return canonical_json(field_to_json(name, value))
+
+
+def encode_asset(asset: Asset) -> EncodedAsset:
+    """Encode an asset's origin fields once for hashing, comparing and storing."""
+    columns: dict[str, Any] = {name: getattr(asset, name) for name in _SCALAR_FIELDS}
+    texts: dict[str, str] = {}
+    for name in _JSON_FIELD_ORDER:
+        value = getattr(asset, name)
+        texts[name] = _json_text(name, value)
+        columns[name] = None if value is None else texts[name]
+    scalars = repr(tuple(columns[name] for name in _SCALAR_FIELDS))
+    content = hashlib.blake2b("\x1f".join((scalars, *texts.values())).encode(), digest_size=16).hexdigest()
+    # One string of fixed-width hashes in ASSET_FIELDS order: cheap to carry, store and slice.
+    hashes = "".join(
+        _field_digest(texts[name] if name in texts else _scalar_text(columns[name])) for name in ASSET_FIELDS
+    )
+    return EncodedAsset(asset.external_id, columns, hashes, content)
+
+
+def columns_to_json(columns: dict[str, Any]) -> dict[str, Any]:
+    """The JSON form of column values (JSON fields decoded, dates and instants as ISO text)."""
+    out: dict[str, Any] = {}
+    for name, value in columns.items():
+        if name in JSON_FIELDS and isinstance(value, str):
+            out[name] = json.loads(value)
+        elif isinstance(value, datetime):
+            out[name] = isoformat(value)
+        elif isinstance(value, date):
+            out[name] = value.isoformat()
+        else:
+            out[name] = value
+    return out
 
 
 @dataclass(slots=True)
@@ -308,7 +396,7 @@ class ImportStatus(enum.StrEnum):
     UNCHANGED = "unchanged"
 
 
-@dataclass(slots=True)
+@dataclass  # no slots: slotted dataclasses pickle through a slow generic path
 class ItemOutcome:
     """What one import did with one item of the origin."""
 
@@ -365,16 +453,18 @@ class Source:
     etag: str | None = None
     last_modified: str | None = None
     content_digest: str | None = None
+    sync_state: dict[str, Any] = field(default_factory=dict)  # connector cursors, saved after a successful import
 
 
-@dataclass(slots=True)
+@dataclass  # no slots: slotted dataclasses pickle through a slow generic path
 class AssetWrite:
-    """An asset row an import writes: the origin fields (JSON form) and the bookkeeping that goes with them."""
+    """An asset row an import writes: column values of the origin fields and the bookkeeping that goes with them."""
 
     asset_id: str
     external_id: str
-    values: dict[str, Any]
+    columns: dict[str, Any]
     content_hash: str
+    field_hashes: str = ""
     edited_fields: list[str] = field(default_factory=list)
     status: str = "published"
 

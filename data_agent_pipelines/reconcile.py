@@ -1,26 +1,41 @@
-"""Source-of-truth policies: existing assets + incoming items -> a plan. Pure: no I/O, no clock.
+"""Source-of-truth policies and removal rules: existing assets + incoming items -> decisions. Pure: no I/O.
 
-`importer` creates and updates (a CMS edit is overwritten and leaves `edited_fields`); `create-only` creates
-and never touches an existing asset; `update-unless-edited` keeps the CMS value of every field edited in the
-CMS and lets the origin update the rest.
+- `importer` creates and updates; a CMS edit is overwritten by the origin and leaves `edited_fields`.
+- `create-only` creates; an existing asset is never touched (skipped, reason `create-only`).
+- `update-unless-edited` is a three-way merge per field: a field edited in the CMS keeps the CMS value, every
+  other field follows the origin. Each asset stores a short hash per field of the last imported value
+  (`origin_hashes`), so a kept field whose origin value changed too is reported as a conflict.
+
+Vanished items follow the source's `on_missing` (keep, unpublish, delete), behind a guard that holds every
+removal back when the origin's answer cannot be trusted to be complete.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
-from .model import ASSET_FIELDS, AssetWrite, ExistingAsset, ItemOutcome, Outcome
+from .model import ASSET_FIELDS, AssetWrite, ExistingAsset, ItemOutcome, Outcome, columns_to_json, field_hash_of
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)  # no slots: staged to scratch files, and slotted dataclasses pickle slowly
 class Incoming:
-    """A normalised item of the origin: its JSON-form fields and their content hash."""
+    """A normalised item of the origin: its column values and hashes (see `model.encode_asset`)."""
 
     external_id: str
     content_hash: str
+    field_hashes: str
+    columns: dict[str, Any]
+    warnings: list[str] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class Current:
+    """What an existing asset holds now: its origin fields (JSON form) and the hashes of the last import."""
+
     values: dict[str, Any]
+    origin_hashes: str | None
 
 
 @dataclass(slots=True)
@@ -29,15 +44,16 @@ class Decision:
     write: AssetWrite | None = None
 
 
-def needs_current_values(item: Incoming, existing: ExistingAsset | None, policy: str) -> bool:
-    """Whether deciding this item needs the asset's current field values (to diff or to merge)."""
-    if existing is None or policy == "create-only":
-        return False
-    return _differs(item, existing)
+def needs_current(item: Incoming, existing: ExistingAsset | None, policy: str) -> bool:
+    """Whether deciding this item needs the asset's current values (to say what changed, or to merge)."""
+    return existing is not None and policy != "create-only" and _differs(item, existing, policy)
 
 
-def _differs(item: Incoming, existing: ExistingAsset) -> bool:
-    return item.content_hash != existing.content_hash or existing.status != "published" or bool(existing.edited_fields)
+def _differs(item: Incoming, existing: ExistingAsset, policy: str) -> bool:
+    if item.content_hash != existing.content_hash or existing.status != "published":
+        return True
+    # Same origin content: the importer still restores fields the CMS edited; the merge keeps them.
+    return policy == "importer" and bool(existing.edited_fields)
 
 
 def _changes(old: Mapping[str, Any], new: Mapping[str, Any]) -> dict[str, Any]:
@@ -49,41 +65,109 @@ def _changes(old: Mapping[str, Any], new: Mapping[str, Any]) -> dict[str, Any]:
 def decide(
     item: Incoming,
     existing: ExistingAsset | None,
-    current: Mapping[str, Any] | None,
+    current: Current | None,
     *,
     policy: str,
     new_id: Callable[[], str],
+    to_columns: Callable[[dict[str, Any]], dict[str, Any]],
 ) -> Decision:
-    """What to do with one incoming item. `current` holds the asset's field values when `needs_current_values`."""
+    """What to do with one incoming item. `current` is given when `needs_current` says so.
+
+    `to_columns` turns JSON-form values (the CMS values a merge keeps) into column values.
+    """
     if existing is None:
-        write = AssetWrite(new_id(), item.external_id, item.values, item.content_hash)
+        write = AssetWrite(new_id(), item.external_id, item.columns, item.content_hash, item.field_hashes)
         return Decision(ItemOutcome(Outcome.CREATED, item.external_id, write.asset_id), write)
     if policy == "create-only":
         return Decision(ItemOutcome(Outcome.SKIPPED, item.external_id, existing.id, reason="create-only"))
-    if not _differs(item, existing):
-        return Decision(ItemOutcome(Outcome.UNCHANGED, item.external_id, existing.id))
-    current = current or {}
-    republished = existing.status != "published"
+    if not _differs(item, existing, policy):
+        kept = sorted(existing.edited_fields)
+        return Decision(ItemOutcome(Outcome.UNCHANGED, item.external_id, existing.id, kept_fields=kept))
+    assert current is not None, "needs_current() said the current values are needed"
+    incoming = columns_to_json(item.columns)
+    reasons: list[str] = []
+    if existing.status != "published":
+        reasons.append("published again: the item is back in the origin")
     if policy == "update-unless-edited" and existing.edited_fields:
         kept = [name for name in ASSET_FIELDS if name in existing.edited_fields]
-        merged = {**item.values, **{name: current.get(name) for name in kept}}
-        changes = _changes(current, merged)
-        if not changes and not republished and item.content_hash == existing.content_hash:
-            return Decision(ItemOutcome(Outcome.UNCHANGED, item.external_id, existing.id, kept_fields=kept))
-        write = AssetWrite(existing.id, item.external_id, merged, item.content_hash, edited_fields=kept)
-        reason = f"kept the CMS value of {', '.join(kept)}"
+        conflicts = [
+            name
+            for name in kept
+            if field_hash_of(item.field_hashes, name) != field_hash_of(current.origin_hashes, name)
+        ]
+        merged = {**incoming, **{name: current.values.get(name) for name in kept}}
+        reasons.append(f"kept the CMS value of {', '.join(kept)}")
+        if conflicts:
+            reasons.append(f"conflict: the origin also changed {', '.join(conflicts)} since the last import")
+        columns = {**item.columns, **to_columns({name: current.values.get(name) for name in kept})}
+        write = AssetWrite(
+            existing.id, item.external_id, columns, item.content_hash, item.field_hashes, edited_fields=kept
+        )
         outcome = ItemOutcome(
-            Outcome.UPDATED, item.external_id, existing.id, reason=reason, kept_fields=kept, data=changes
+            Outcome.UPDATED,
+            item.external_id,
+            existing.id,
+            reason="; ".join(reasons),
+            kept_fields=kept,
+            data=_changes(current.values, merged),
         )
         return Decision(outcome, write)
-    changes = _changes(current, item.values)
-    reasons = []
     if existing.edited_fields:
-        reasons.append(f"the origin overwrote the CMS edit of {', '.join(existing.edited_fields)}")
-    if republished:
-        reasons.append("published again: the item is back in the origin")
-    write = AssetWrite(existing.id, item.external_id, item.values, item.content_hash)
+        reasons.append(f"the origin overwrote the CMS edit of {', '.join(sorted(existing.edited_fields))}")
+    write = AssetWrite(existing.id, item.external_id, item.columns, item.content_hash, item.field_hashes)
     outcome = ItemOutcome(
-        Outcome.UPDATED, item.external_id, existing.id, reason="; ".join(reasons) or None, data=changes
+        Outcome.UPDATED,
+        item.external_id,
+        existing.id,
+        reason="; ".join(reasons) or None,
+        data=_changes(current.values, incoming),
     )
     return Decision(outcome, write)
+
+
+@dataclass(frozen=True, slots=True)
+class Removal:
+    """The vanished assets an import would remove, or why it holds back."""
+
+    action: str  # "unpublish" or "delete"
+    assets: list[tuple[str, str]]  # (external id, asset id)
+    held_back: str | None = None
+
+    def outcomes(self) -> list[ItemOutcome]:
+        kind = Outcome.UNPUBLISHED if self.action == "unpublish" else Outcome.DELETED
+        reason = "no longer in the origin"
+        return [ItemOutcome(kind, external_id, asset_id, reason=reason) for external_id, asset_id in self.assets]
+
+
+def plan_removals(
+    *,
+    on_missing: str,
+    vanished: list[tuple[str, str]],
+    source_asset_count: int,
+    items_seen: int,
+    complete: bool,
+    max_fraction: float,
+) -> Removal | None:
+    """Decide what happens to assets whose item is gone; None when nothing would be removed.
+
+    `vanished` holds the (external id, asset id) of the source's assets that are not in this fetch and would be
+    removed (for `unpublish`, only those still published). The guard holds every removal back when the document
+    or the paginated fetch was incomplete, when the origin returned no items at all, or when more than
+    `max_fraction` of the source's assets would go.
+    """
+    if on_missing == "keep" or not vanished:
+        return None
+    action = on_missing
+    verb = "unpublished" if action == "unpublish" else "deleted"
+    count = len(vanished)
+    held_back = None
+    if not complete:
+        held_back = "the origin's answer was incomplete (cut short, not well-formed or a paging fetch stopped early)"
+    elif items_seen == 0:
+        held_back = "the origin returned no items at all"
+    elif source_asset_count and count / source_asset_count > max_fraction:
+        held_back = (
+            f"{count} of the source's {source_asset_count} assets ({count / source_asset_count:.0%}) would be"
+            f" {verb}, more than the source's max removal fraction of {max_fraction:.0%}"
+        )
+    return Removal(action, sorted(vanished), held_back)

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 from alembic import op
-from sqlalchemy.dialects import postgresql
 
 import data_agent_pipelines.catalog.schema
 
@@ -32,7 +31,7 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("assets", schema=None) as batch_op:
         batch_op.add_column(
-            sa.Column("origin_hashes", sa.JSON().with_variant(postgresql.JSONB(), "postgresql"), nullable=True)
+            sa.Column("origin_hashes", sa.String(length=400), nullable=True)
         )
 
 
