@@ -1,0 +1,255 @@
+"""JW Player: the Management API v2 media list of a property, or a public Delivery API playlist.
+
+Management API (default): `--url` the API base (default `https://api.jwplayer.com/v2/`), `--option site_id=…`,
+`--credential api_secret=…` (a v2 API secret, sent as `Authorization: Bearer`). `GET sites/{site_id}/media/`
+pages with `page` / `page_length` until `total` is reached, sorted `created:asc`. JW serves at most 10,000 results
+per query, so a longer listing is narrowed with `q=created:[<last created> TO *]` and read on. Renditions
+(`media/{id}/media_renditions/`, a few at a time, `--option renditions=false` to skip) give the mp4 streams; the
+HLS manifest of the Delivery API is the default stream. Incremental fetches add `last_modified:[<since> TO *]`.
+The API allows 60 calls a minute and says so in `jw-request-remaining`: at 0 the next call waits a minute.
+
+Delivery API (`--option api=delivery`, `--url` the playlist URL, no credential): `playlist[]` with `sources[]`,
+`images[]`, comma-separated `tags`, caption `tracks[]`; every top-level key JW does not define is a custom
+parameter and lands in `custom`. Pages are followed through `links.next`.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import urljoin
+
+from ..model import Asset, Availability, Edition, Image, Source, Stream, Subtitle, parse_instant
+from ..net import HttpClient
+from .base import Fetched, Parse
+from .mrss import stream_type
+from .paging import (
+    ApiClient,
+    BearerSecret,
+    NoAuth,
+    Page,
+    PageRequest,
+    PageStore,
+    Paging,
+    Platform,
+    RateLimitHeaders,
+    StoredItems,
+    Sweep,
+    collect,
+    credential,
+    fetched_from,
+    int_option,
+    map_bounded,
+    option,
+)
+
+DEFAULT_CDN_URL = "https://cdn.jwplayer.com"
+PAGE_LENGTH = 500
+QUERY_CAP = 10_000
+PLATFORM = Platform(
+    "JW Player", "--credential api_secret (a Management API v2 secret of the property --option site_id)"
+)
+DELIVERY = Platform(
+    "JW Player's Delivery API", "--url: the playlist must be public, or its URL signed when URL signing is on"
+)
+RATE_LIMIT = RateLimitHeaders(remaining="jw-request-remaining", window_seconds=60.0)
+# Keys of a Delivery API playlist item that JW defines; every other top-level key is a custom parameter.
+DELIVERY_KEYS = frozenset(
+    {"title", "mediaid", "link", "image", "images", "feedid", "duration", "pubdate", "description", "tags"}
+    | {"sources", "tracks", "variations", "playlist"}
+)
+
+
+def _media_id(item: dict[str, Any]) -> Any:
+    return item.get("id") or item.get("mediaid")
+
+
+class JWPlayerConnector:
+    """`kind jwplayer`."""
+
+    kind = "jwplayer"
+
+    def __init__(self, *, sleep: Callable[[float], None] = time.sleep, now: Callable[[], datetime] | None = None):
+        self._sleep = sleep
+        self._now = now or (lambda: datetime.now(UTC))
+
+    def fetch(self, source: Source, http: HttpClient, workdir: Path) -> Fetched:
+        """Read every media item (or every changed one) into a page store in `workdir`."""
+        if source.options.get("api") == "delivery":
+            return self._fetch_delivery(source, http, workdir)
+        return self._fetch_management(source, http, workdir)
+
+    def parse(self, source: Source, fetched: Fetched) -> Parse:
+        """Map the stored media items to assets."""
+        assert fetched.path is not None
+        if source.options.get("api") == "delivery":
+            return StoredItems(fetched.path, "jwplayer-delivery", lambda i: delivery_asset(i, source), _media_id)
+        cdn = source.options.get("cdn_url", DEFAULT_CDN_URL).rstrip("/")
+        return StoredItems(fetched.path, "jwplayer-management", lambda i: management_asset(i, source, cdn), _media_id)
+
+    def _fetch_management(self, source: Source, http: HttpClient, workdir: Path) -> Fetched:
+        site_id = option(source, "site_id", PLATFORM)
+        api = ApiClient(
+            http,
+            source,
+            PLATFORM,
+            BearerSecret(credential(source, "api_secret", PLATFORM)),
+            rate_limit=RATE_LIMIT,
+            headers={"Accept": "application/json"},
+            sleep=self._sleep,
+        )
+        base = urljoin(source.url.rstrip("/") + "/", f"sites/{site_id}/")
+        sweep = Sweep.plan(source, now=self._now())
+        renditions = source.options.get("renditions", "true").lower() not in ("false", "0", "no")
+        concurrency = int_option(source, "concurrency", 4, 1, 8)
+
+        def fetch_page(request: PageRequest) -> Page:
+            query = []
+            if request.window_start:
+                query.append(f"created:[{request.window_start} TO *]")
+            if sweep.since is not None:
+                query.append(f"last_modified:[{sweep.since.strftime('%Y-%m-%dT%H:%M:%S')} TO *]")
+            params = {"page": request.number, "page_length": request.size, "sort": "created:asc"}
+            if query:
+                params["q"] = " AND ".join(query)
+            body = api.get(base + "media/", params)
+            return Page(items=list(body.get("media") or []), total=body.get("total"))
+
+        def with_renditions(items: list[dict[str, Any]]) -> None:
+            if renditions:
+                found = map_bounded(
+                    lambda item: api.get(base + f"media/{item['id']}/media_renditions/", {"page_length": 100}),
+                    items,
+                    concurrency,
+                )
+                for item, answer in zip(items, found, strict=True):
+                    item["media_renditions"] = answer.get("media_renditions") or []
+            store.add(items)
+
+        store = PageStore(workdir / "media.jsonl")
+        paging = Paging(size=PAGE_LENGTH, cap=QUERY_CAP, window_key=lambda item: item.get("created"))
+        collected = collect(fetch_page, paging, with_renditions, what="media")
+        return fetched_from(store, collected, sweep, base + "media/")
+
+    def _fetch_delivery(self, source: Source, http: HttpClient, workdir: Path) -> Fetched:
+        api = ApiClient(http, source, DELIVERY, NoAuth(), sleep=self._sleep)
+
+        def fetch_page(request: PageRequest) -> Page:
+            body = api.get(request.next_url or source.url)
+            following = (body.get("links") or {}).get("next")
+            return Page(
+                items=list(body.get("playlist") or []),
+                next_url=urljoin(source.url, following) if following else None,
+            )
+
+        store = PageStore(workdir / "playlist.jsonl")
+        paging = Paging(size=500, follow_next=True, item_id=_media_id)
+        collected = collect(fetch_page, paging, store.add, what="playlist items")
+        return fetched_from(store, collected, None, source.url)
+
+
+# --- mapping ------------------------------------------------------------------------------------------------------
+
+
+def _seconds(value: Any) -> int | None:
+    return round(float(value)) if value not in (None, "") and float(value) > 0 else None
+
+
+def _epoch(value: Any) -> datetime | None:
+    return datetime.fromtimestamp(int(value), UTC) if value not in (None, "") else None
+
+
+def _stream(url: str, mime: str | None, bitrate_bps: Any, width: Any, height: Any) -> Stream:
+    return Stream(
+        url=url,
+        type=stream_type(mime, url),
+        mime=mime,
+        bitrate=int(bitrate_bps) // 1000 if bitrate_bps else None,
+        width=int(width) if width else None,
+        height=int(height) if height else None,
+    )
+
+
+def _mark_default(streams: list[Stream]) -> list[Stream]:
+    """The adaptive stream (HLS, then DASH) is the default; else the first one."""
+    if streams:
+        preferred = next((s for s in streams if s.type in ("hls", "dash")), streams[0])
+        preferred.default = True
+    return streams
+
+
+def management_asset(item: dict[str, Any], source: Source, cdn: str) -> Asset:
+    """One media item of the Management API v2 as an asset."""
+    media_id = str(item["id"])
+    metadata = item.get("metadata") or {}
+    streams = []
+    if item.get("status", "ready") == "ready":  # media still processing (or failed) has no manifest to play yet
+        streams.append(_stream(f"{cdn}/manifests/{media_id}.m3u8", "application/vnd.apple.mpegurl", None, None, None))
+    for rendition in item.get("media_renditions") or []:
+        url = rendition.get("delivery_url")
+        if url:
+            mime = "audio/mp4" if rendition.get("media_type") == "audio" else "video/mp4"
+            bitrate = rendition.get("bit_rate") or rendition.get("bitrate")
+            streams.append(_stream(url, mime, bitrate, rendition.get("width"), rendition.get("height")))
+    start = parse_instant(metadata.get("publish_start_date"))
+    end = parse_instant(metadata.get("publish_end_date"))
+    custom = {str(k): str(v) for k, v in (metadata.get("custom_params") or {}).items() if v is not None}
+    for key in ("permalink", "category", "language", "external_id"):
+        if metadata.get(key):
+            custom.setdefault(key, str(metadata[key]))
+    return Asset(
+        external_id=media_id,
+        type=source.asset_type,
+        title=metadata.get("title") or None,
+        description=metadata.get("description") or None,
+        duration=_seconds(item.get("duration")),
+        published_at=start,
+        availability=Availability(start=start, end=end) if start or end else None,
+        images=[Image(url=f"{cdn}/v2/media/{media_id}/poster.jpg?width=720", role="thumbnail", width=720)],
+        tags=[str(t).strip() for t in metadata.get("tags") or [] if str(t).strip()],
+        editions=[Edition(name="full", streams=_mark_default(streams))],
+        custom=custom,
+    )
+
+
+def delivery_asset(item: dict[str, Any], source: Source) -> Asset:
+    """One playlist item of the Delivery API as an asset."""
+    streams = [
+        _stream(s["file"], s.get("type"), s.get("bitrate"), s.get("width"), s.get("height"))
+        for s in item.get("sources") or []
+        if s.get("file")
+    ]
+    subtitles = [
+        Subtitle(url=t["file"], language=t.get("language") or t.get("srclang"), label=t.get("label"))
+        for t in item.get("tracks") or []
+        if t.get("file") and t.get("kind") in ("captions", "subtitles")
+    ]
+    images = [
+        Image(url=i["src"], role="thumbnail", width=int(i["width"]) if i.get("width") else None)
+        for i in item.get("images") or []
+        if i.get("src")
+    ]
+    if not images and item.get("image"):
+        images = [Image(url=item["image"], role="thumbnail")]
+    custom = {
+        str(k): str(v)
+        for k, v in item.items()
+        if k not in DELIVERY_KEYS and v is not None and not isinstance(v, dict | list)
+    }
+    if item.get("link"):
+        custom["link"] = str(item["link"])
+    return Asset(
+        external_id=str(item["mediaid"]),
+        type=source.asset_type,
+        title=item.get("title") or None,
+        description=item.get("description") or None,
+        duration=_seconds(item.get("duration")),
+        published_at=_epoch(item.get("pubdate")),
+        images=images,
+        tags=[t.strip() for t in (item.get("tags") or "").split(",") if t.strip()],
+        editions=[Edition(name="full", streams=_mark_default(streams), subtitles=subtitles)],
+        custom=custom,
+    )

@@ -1,0 +1,43 @@
+"""Helpers for the OVP connector tests: a source, a loopback-allowed client with a recording sleep, one fetch."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from data_agent_pipelines.connectors.base import Fetched
+from data_agent_pipelines.model import Asset, ItemFailure, Source
+from data_agent_pipelines.net import FetchPolicy, HttpClient
+
+CORPUS = Path(__file__).resolve().parents[2].parent / "shared" / "corpus"
+
+
+class Sleeps(list[float]):
+    """A sleep that returns at once and remembers how long it was asked to wait."""
+
+    def __call__(self, seconds: float) -> None:
+        self.append(seconds)
+
+
+def make_source(kind: str, url: str, *, options: dict[str, str], credentials: dict[str, str], **extra: Any) -> Source:
+    return Source(
+        id="src_test",
+        service="acme",
+        name="test",
+        kind=kind,
+        url=url,
+        options=options,
+        credentials=credentials,
+        **extra,
+    )
+
+
+def client(sleeps: Sleeps) -> HttpClient:
+    return HttpClient(FetchPolicy(allow_hosts=("127.0.0.1",), backoff_base=0.01), sleep=sleeps)
+
+
+def run(connector: Any, source: Source, workdir: Path, sleeps: Sleeps) -> tuple[Fetched, list[Asset | ItemFailure]]:
+    """Fetch and parse as an import does; return what was fetched and every parsed item."""
+    with client(sleeps) as http:
+        fetched = connector.fetch(source, http, workdir)
+    return fetched, list(connector.parse(source, fetched))

@@ -1,0 +1,282 @@
+"""OVP sources end to end through the CLI: fake platforms on loopback, the real catalog (SQLite and PostgreSQL),
+a real Dagster instance. Sources are added as a user would, credentials and all."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import text
+
+from data_agent_pipelines.catalog.engine import make_engine
+from data_agent_pipelines.catalog.store import Catalog
+from data_agent_pipelines.connectors import jwplayer
+from data_agent_pipelines.settings import Settings, get_settings
+
+from ..clirunner import run_cli
+from .apiserver import ApiServer, Reply
+from .fake_brightcove import FakeBrightcove, video
+from .fake_jwplayer import FakeJWPlayer, media
+from .fake_kaltura import FakeKaltura, entry
+from .fake_vimeo import FakeVimeo, vimeo_video
+
+JW_SECRET = "jw-secret-e2e-7Hq2Lm"
+BC_SECRET = "bc-secret-e2e-3Fv8Kx"
+KALTURA_SECRET = "kaltura-secret-e2e-9Pw4"
+VIMEO_TOKEN = "vimeo-token-e2e-5Rt1"
+SECRETS = (JW_SECRET, BC_SECRET, KALTURA_SECRET, VIMEO_TOKEN)
+
+
+@pytest.fixture
+def loopback(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Iterator[Settings]:
+    monkeypatch.setenv("DATA_AGENT_ALLOW_HOSTS", "127.0.0.1")
+    get_settings.cache_clear()
+    yield settings
+    get_settings.cache_clear()
+
+
+def add(capsys, kind: str, *args: str) -> str:
+    if run_cli(capsys, "services", "list", "--json").json() == []:
+        assert run_cli(capsys, "services", "add", "acme").code == 0
+    added = run_cli(capsys, "sources", "add", "--service", "acme", "--name", kind, "--kind", kind, *args, "--json")
+    assert added.code == 0, added.err
+    assert all(secret not in added.out for secret in SECRETS)
+    return added.json()["id"]
+
+
+def import_json(capsys, source_id: str) -> tuple[int, dict[str, Any], str]:
+    done = run_cli(capsys, "import", source_id, "--json")
+    return done.code, done.json(), done.out + done.err
+
+
+def jw_fake(count: int = 12) -> FakeJWPlayer:
+    start = datetime(2024, 1, 1, tzinfo=UTC)
+    return FakeJWPlayer(
+        JW_SECRET, "SiTe1234", [media(f"m{n:02}", (start + timedelta(hours=n)).isoformat()) for n in range(count)]
+    )
+
+
+def jw_args(server: ApiServer, *extra: str) -> list[str]:
+    return [
+        "--url",
+        server.base + "/v2/",
+        "--option",
+        "site_id=SiTe1234",
+        "--credential",
+        f"api_secret={JW_SECRET}",
+        *extra,
+    ]
+
+
+def test_every_platform_imports_through_the_cli(loopback: Settings, capsys, catalog: Catalog) -> None:
+    clock = [1000.0]
+    fakes = {
+        "jwplayer": jw_fake(),
+        "brightcove": FakeBrightcove(
+            "bc-client",
+            BC_SECRET,
+            "1001",
+            [video(f"60{n}", f"2024-01-0{n + 1}T00:00:00.000Z") for n in range(3)],
+            lambda: clock[0],
+        ),
+        "kaltura": FakeKaltura("555", KALTURA_SECRET, [entry(f"0_k{n}", 1_700_000_000 + n) for n in range(4)]),
+        "vimeo": FakeVimeo(
+            VIMEO_TOKEN, "me", [vimeo_video(n, play={"hls": {"link": f"https://p.example/{n}.m3u8"}}) for n in range(5)]
+        ),
+    }
+    servers = {kind: ApiServer(fake) for kind, fake in fakes.items()}
+    with (
+        servers["jwplayer"].running(),
+        servers["brightcove"].running(),
+        servers["kaltura"].running(),
+        servers["vimeo"].running(),
+    ):
+        base = {kind: server.base for kind, server in servers.items()}
+        ids = {
+            "jwplayer": add(capsys, "jwplayer", *jw_args(servers["jwplayer"])),
+            "brightcove": add(
+                capsys,
+                "brightcove",
+                "--url",
+                base["brightcove"] + "/v1/",
+                "--option",
+                "account_id=1001",
+                "--option",
+                f"oauth_url={base['brightcove']}/v4/access_token",
+                "--credential",
+                "client_id=bc-client",
+                "--credential",
+                f"client_secret={BC_SECRET}",
+            ),
+            "kaltura": add(
+                capsys,
+                "kaltura",
+                "--url",
+                base["kaltura"] + "/",
+                "--option",
+                "partner_id=555",
+                "--credential",
+                f"admin_secret={KALTURA_SECRET}",
+            ),
+            "vimeo": add(capsys, "vimeo", "--url", base["vimeo"] + "/", "--credential", f"access_token={VIMEO_TOKEN}"),
+        }
+        expected = {"jwplayer": 12, "brightcove": 3, "kaltura": 4, "vimeo": 5}
+        for kind, source_id in ids.items():
+            code, result, output = import_json(capsys, source_id)
+            assert code == 0 and result["status"] == "succeeded", (kind, result)
+            assert result["counts"]["created"] == expected[kind]
+            assert all(secret not in output for secret in SECRETS)
+            asset = catalog.get_asset(result["items"][0]["asset_id"])
+            assert asset["source_id"] == source_id and asset["title"] and asset["editions"][0]["streams"]
+    source = catalog.get_source(ids["jwplayer"])
+    assert source.sync_state["cursor"] and source.sync_state["full_sweep_at"]
+    assert catalog.get_source(ids["vimeo"]).sync_state == {}  # no incremental fetching for Vimeo
+
+
+def test_an_incomplete_fetch_never_removes_assets(
+    loopback: Settings, capsys, catalog: Catalog, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(jwplayer, "PAGE_LENGTH", 5)
+    fake = jw_fake()
+    with ApiServer(fake).running() as server:
+        source_id = add(
+            capsys,
+            "jwplayer",
+            *jw_args(
+                server,
+                "--on-missing",
+                "delete",
+                "--max-removal-fraction",
+                "1",
+                "--option",
+                "renditions=false",
+                "--option",
+                "incremental=false",
+            ),
+        )
+        assert import_json(capsys, source_id)[1]["counts"]["created"] == 12
+        fake.ignore_page = True  # a platform that answers page 1 to every page: paging stops, incomplete
+        _code, result, _ = import_json(capsys, source_id)
+    assert result["counts"]["deleted"] == 0 and result["counts"]["unpublished"] == 0
+    assert "same page" in " ".join(result["notes"])
+    assert catalog.count_assets(source_id) == 12
+
+
+def test_the_sync_state_advances_only_after_a_good_import(loopback: Settings, capsys, catalog: Catalog) -> None:
+    fake = jw_fake()
+    with ApiServer(fake).running() as server:
+        source_id = add(capsys, "jwplayer", *jw_args(server, "--option", "renditions=false"))
+        import_json(capsys, source_id)
+        first = catalog.get_source(source_id).sync_state
+        fake.items[3]["last_modified"] = datetime.now(UTC).isoformat()
+        fake.items[3]["metadata"]["title"] = "Changed"
+        code, result, _ = import_json(capsys, source_id)
+        assert code == 0 and result["counts"]["updated"] == 1 and result["counts"]["deleted"] == 0
+        assert "last_modified:[" in server.requests[-1].query["q"]
+        second = catalog.get_source(source_id).sync_state
+        assert second["cursor"] > first["cursor"] and second["full_sweep_at"] == first["full_sweep_at"]
+        fake.faults.add(Reply({"errors": [{"code": "invalid_query"}]}, 400))
+        code, result, _ = import_json(capsys, source_id)
+        assert code == 1 and result["status"] == "failed" and "400" in result["error"]
+        assert catalog.get_source(source_id).sync_state == second
+
+
+def test_sources_add_names_the_missing_platform_settings(loopback: Settings, capsys) -> None:
+    assert run_cli(capsys, "services", "add", "acme").code == 0
+    refused = run_cli(capsys, "sources", "add", "--service", "acme", "--name", "jw", "--kind", "jwplayer")
+    assert refused.code == 2
+    assert "--option site_id" in refused.err and "--credential api_secret" in refused.err
+    refused = run_cli(
+        capsys, "sources", "add", "--service", "acme", "--name", "k", "--kind", "kaltura", "--option", "partner_id=1"
+    )
+    assert refused.code == 2 and "admin_secret" in refused.err and "ks" in refused.err
+    added = run_cli(
+        capsys,
+        "sources",
+        "add",
+        "--service",
+        "acme",
+        "--name",
+        "v",
+        "--kind",
+        "vimeo",
+        "--credential",
+        "access_token=abcd1234",
+        "--json",
+    )
+    assert added.code == 0 and added.json()["url"] == "https://api.vimeo.com/"
+    delivery = run_cli(
+        capsys, "sources", "add", "--service", "acme", "--name", "d", "--kind", "jwplayer", "--option", "api=delivery"
+    )
+    assert delivery.code == 2 and "--url" in delivery.err
+
+
+class _Capture:
+    """A Bugsnag endpoint on loopback that keeps every payload."""
+
+    def __init__(self) -> None:
+        self.bodies: list[bytes] = []
+
+    def __call__(self, request) -> Reply:
+        self.bodies.append(request.body)
+        return Reply({})
+
+
+def test_credentials_appear_in_no_output_result_log_metadata_or_bugsnag_payload(
+    loopback: Settings, capsys, monkeypatch: pytest.MonkeyPatch, catalog: Catalog
+) -> None:
+    capture = _Capture()
+    fake = jw_fake(3)
+    fake.items[1]["duration"] = "n/a"  # a failed item: its error is reported to Bugsnag with the item as sample
+    with ApiServer(capture).running() as bugsnag, ApiServer(fake).running() as server:
+        monkeypatch.setenv("BUGSNAG_API_KEY", "0123456789abcdef0123456789abcdef")
+        monkeypatch.setenv("BUGSNAG_NOTIFY_ENDPOINT", bugsnag.base + "/notify")
+        monkeypatch.setenv("BUGSNAG_SESSIONS_ENDPOINT", bugsnag.base + "/sessions")
+        get_settings.cache_clear()
+        source_id = add(capsys, "jwplayer", *jw_args(server))
+        outputs = [import_json(capsys, source_id)[2]]
+        fake.secret = "rotated-on-the-platform"  # the stored secret is now refused: the import fails
+        code, result, output = import_json(capsys, source_id)
+        assert code == 1 and "api_secret" in result["error"] and "JW Player" in result["error"]
+        outputs.append(output)
+        for command in (
+            ["results", "list", "--source", source_id],
+            ["results", "show", result["id"]],
+            ["sources", "show", source_id],
+            ["assets", "list", "--service", "acme"],
+        ):
+            shown = run_cli(capsys, *command, "--json")
+            outputs.append(shown.out + shown.err)
+    stored = _catalog_text(loopback)
+    dagster = "\n".join(_read(p) for p in loopback.dagster_home.rglob("*") if p.is_file())
+    payloads = b"\n".join(capture.bodies).decode(errors="replace")
+    assert "could not convert" in payloads, "the failed item was reported to Bugsnag"
+    for place, content in (
+        ("output", "\n".join(outputs)),
+        ("catalog", stored),
+        ("dagster", dagster),
+        ("bugsnag", payloads),
+    ):
+        assert JW_SECRET not in content, f"the secret leaked into {place}"
+    # The origin saw the secret only where it belongs: the Authorization header, never the URL.
+    assert all(JW_SECRET not in r.path and JW_SECRET not in json.dumps(r.query) for r in server.requests)
+
+
+def _read(path: Path) -> str:
+    return path.read_bytes().decode("latin-1")
+
+
+def _catalog_text(settings: Settings) -> str:
+    """Every row of every catalog table as text."""
+    engine = make_engine(settings.database_url)
+    try:
+        with engine.connect() as conn:
+            tables = list(engine.dialect.get_table_names(conn))
+            rows = [str(conn.execute(text(f'SELECT * FROM "{table}"')).fetchall()) for table in tables]
+    finally:
+        engine.dispose()
+    return "\n".join(rows)
