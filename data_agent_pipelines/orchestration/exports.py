@@ -1,0 +1,232 @@
+"""The `export_service` job: one export of a target to S3, one run per `exports` partition (= target id).
+
+The heartbeat sensor schedules exports like imports (`heartbeat.TargetExports`).
+
+No `from __future__ import annotations` here: Dagster reads the op annotations at definition time.
+"""
+
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import boto3
+from botocore.exceptions import BotoCoreError, ClientError
+from dagster import (
+    AssetKey,
+    AssetMaterialization,
+    AssetSpec,
+    DagsterInstance,
+    DynamicPartitionsDefinition,
+    Failure,
+    MetadataValue,
+    OpExecutionContext,
+    Output,
+    in_process_executor,
+    job,
+    op,
+)
+from dagster_aws.s3 import S3Resource
+from pydantic import Field
+
+from ..catalog.export_targets import ExportTargets
+from ..catalog.store import Catalog
+from ..export.run import run_export
+from ..export.s3 import DEFAULT_PART_SIZE, S3WriteError
+from ..export.target import ExportTarget
+from .resources import CatalogResource
+
+EXPORTS = AssetKey("exports")
+EXPORTS_PARTITIONS_NAME = "exports"
+EXPORT_JOB_NAME = "export_service"
+exports_partitions = DynamicPartitionsDefinition(name=EXPORTS_PARTITIONS_NAME)
+
+exports_spec = AssetSpec(
+    EXPORTS,
+    partitions_def=exports_partitions,
+    description="A service's catalog exported to S3 (partition = export target): data object and manifest.",
+    group_name="exports",
+    kinds={"s3"},
+)
+
+
+class ExportStorage(S3Resource):
+    """S3 for exports. Its own settings (region, endpoint, keys, or the default AWS chain when unset) reach the
+    platform's buckets; a target with keys or a role to assume reaches the customer's bucket with those instead.
+    """
+
+    part_size_bytes: int = Field(
+        default=DEFAULT_PART_SIZE, description="Size of multipart upload parts (S3's minimum is 5 MiB)."
+    )
+
+    def client_for(self, target: ExportTarget) -> Any:
+        """The S3 client of `target`: the platform's, the customer's keys, or a role assumed for it."""
+        if not target.uses_own_credentials:
+            return self.get_client()
+        region = target.options.get("region") or self.region_name
+        endpoint = target.options.get("endpoint_url") or self.endpoint_url
+        keys = {
+            "aws_access_key_id": target.credentials.get("aws_access_key_id"),
+            "aws_secret_access_key": target.credentials.get("aws_secret_access_key"),
+            "aws_session_token": target.credentials.get("aws_session_token"),
+        }
+        role_arn = target.options.get("role_arn")
+        if role_arn:
+            keys = self._assume(target, role_arn, region, keys)
+        return S3Resource(
+            region_name=region,
+            endpoint_url=endpoint,
+            max_attempts=self.max_attempts,
+            use_ssl=self.use_ssl,
+            verify=self.verify,
+            **keys,
+        ).get_client()
+
+    def _assume(
+        self, target: ExportTarget, role_arn: str, region: str | None, keys: dict[str, str | None]
+    ) -> dict[str, str | None]:
+        """Temporary keys of the customer's role, asked for with the target's keys if it has them, else ours."""
+        own_keys = bool(keys["aws_access_key_id"])
+        if not own_keys:
+            keys = {
+                "aws_access_key_id": self.aws_access_key_id,
+                "aws_secret_access_key": self.aws_secret_access_key,
+                "aws_session_token": self.aws_session_token,
+            }
+        # The platform's keys only ever go to the platform's own endpoint.
+        sts_endpoint = target.options.get("endpoint_url") if own_keys else self.endpoint_url
+        sts = boto3.session.Session(profile_name=None if own_keys else self.profile_name).client(
+            "sts", region_name=region, endpoint_url=sts_endpoint, **keys
+        )
+        request: dict[str, Any] = {"RoleArn": role_arn, "RoleSessionName": f"data-agent-export-{target.id}"[:64]}
+        if target.options.get("role_external_id"):
+            request["ExternalId"] = target.options["role_external_id"]
+        try:
+            credentials = sts.assume_role(**request)["Credentials"]
+        except ClientError as exc:
+            code = exc.response.get("Error", {}).get("Code") or "error"
+            raise S3WriteError(
+                f"could not assume role {role_arn} ({code}): check that its trust policy lets the platform assume it"
+                " and that role_external_id matches"
+            ) from exc
+        except BotoCoreError as exc:
+            raise S3WriteError(f"could not assume role {role_arn}: {exc}") from exc
+        return {
+            "aws_access_key_id": credentials["AccessKeyId"],
+            "aws_secret_access_key": credentials["SecretAccessKey"],
+            "aws_session_token": credentials["SessionToken"],
+        }
+
+
+@op(description="Export the target's assets to S3: data object under a new key, then the manifest.")
+def export(context: OpExecutionContext, catalog: CatalogResource, export_storage: ExportStorage) -> Iterator[Any]:
+    began = time.monotonic()
+    result = run_export(
+        catalog.catalog,
+        context.partition_key,
+        export_storage.client_for,
+        run_id=context.run_id,
+        part_size=export_storage.part_size_bytes,
+    )
+    if result["status"] != "succeeded":
+        raise Failure(
+            description=f"export of target {result['target_id']} failed: {result['error']}",
+            metadata={"result_id": result["id"], "error": result["error"]},
+        )
+    context.log.info(f"exported {result['count']} assets to {result['manifest_key']}")
+    yield AssetMaterialization(
+        asset_key=EXPORTS,
+        partition=context.partition_key,
+        description=f"{result['count']} assets as {result['format']}",
+        metadata=result_metadata(result, time.monotonic() - began),
+    )
+    yield Output(result["id"])
+
+
+def result_metadata(result: dict[str, Any], duration_seconds: float) -> dict[str, Any]:
+    """Materialization metadata: counts and bytes as integers (the UI plots them), keys, ids and the duration."""
+    objects = result["objects"]
+    return {
+        "count": MetadataValue.int(result["count"]),
+        "bytes": MetadataValue.int(sum(o["bytes"] for o in objects)),
+        "objects": MetadataValue.json(objects),
+        "manifest_key": MetadataValue.text(result["manifest_key"] or ""),
+        "format": MetadataValue.text(result["format"]),
+        "service": MetadataValue.text(result["service"]),
+        "result_id": MetadataValue.text(result["id"]),
+        "duration_seconds": MetadataValue.float(round(duration_seconds, 3)),
+    }
+
+
+@job(
+    partitions_def=exports_partitions,
+    executor_def=in_process_executor,
+    description="Export a service's catalog to S3 (partition = export target id).",
+    tags={"data_agent/job": "export"},
+)
+def export_service() -> None:
+    export()
+
+
+# -- running now, in this process (CLI) --------------------------------------------------------------------------
+
+
+@dataclass
+class ExportRun:
+    success: bool
+    run_id: str
+    result: dict[str, Any]
+
+
+def run_export_now(catalog: Catalog, instance: DagsterInstance, target_id: str) -> ExportRun:
+    """Run `export_service` for one target now, recorded in Dagster, and return the ExportResult it recorded."""
+    from ..definitions import defs
+
+    targets = ExportTargets(catalog)
+    target = targets.get(target_id)  # NotFound before anything runs
+    if not instance.has_dynamic_partition(EXPORTS_PARTITIONS_NAME, target_id):
+        instance.add_dynamic_partitions(EXPORTS_PARTITIONS_NAME, [target_id])
+    run_id = str(uuid.uuid4())
+    outcome = defs.resolve_job_def(EXPORT_JOB_NAME).execute_in_process(
+        run_config={"loggers": {"console": {"config": {"log_level": "INFO"}}}},
+        instance=instance,
+        partition_key=target_id,
+        run_id=run_id,
+        raise_on_error=False,
+        tags={
+            "data_agent/service": target.service,
+            "data_agent/export_target": target.id,
+            "data_agent/format": target.format,
+            "data_agent/launched_by": "cli",
+        },
+    )
+    result = targets.result_for_run(run_id)
+    if result is None:
+        result = _unrecorded_failure(target, run_id, _run_error(outcome) or "the export run failed before it ran")
+    return ExportRun(success=outcome.success, run_id=run_id, result=result)
+
+
+def _unrecorded_failure(target: ExportTarget, run_id: str, error: str) -> dict[str, Any]:
+    """The result of a run that died before it could record one (a busy target, say): said, not stored."""
+    return {
+        "id": None,
+        "target_id": target.id,
+        "service": target.service,
+        "run_id": run_id,
+        "status": "failed",
+        "format": target.format,
+        "count": 0,
+        "objects": [],
+        "manifest_key": None,
+        "error": error,
+        "started_at": None,
+        "finished_at": None,
+    }
+
+
+def _run_error(outcome: Any) -> str | None:
+    for event in outcome.all_events:
+        if event.is_step_failure and event.step_failure_data and event.step_failure_data.error:
+            return event.step_failure_data.error.message.strip()
+    return None
