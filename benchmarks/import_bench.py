@@ -153,8 +153,13 @@ def main() -> None:
                 # edit drops the validators on a URL change; restore the digest so the identical-payload case
                 # measures what a real re-fetch of an unchanged document costs.
                 if label == "identical_reimport":
-                    catalog.record_run(source_id, status="succeeded", error=None, ran_at=catalog.clock(),
-                                       validators={"content_digest": last_digest[0]})
+                    catalog.record_run(
+                        source_id,
+                        status="succeeded",
+                        error=None,
+                        ran_at=catalog.clock(),
+                        validators={"content_digest": last_digest[0]},
+                    )
             else:
                 source_id = catalog.add_source("bench", SourceChanges(name="bench", kind="mrss", url=url)).id
             started = time.perf_counter()
@@ -167,7 +172,9 @@ def main() -> None:
     timed_import(document, "first_import")
     timed_import(make_feed(args.items, build="Wed, 04 Jun 2025 10:00:00 GMT"), "unchanged_reimport")
     timed_import(make_feed(args.items, build="Wed, 04 Jun 2025 10:00:00 GMT"), "identical_reimport")
-    timed_import(make_feed(args.items, changed_every=10, build="Thu, 05 Jun 2025 10:00:00 GMT"), "changed_10pct_reimport")
+    timed_import(
+        make_feed(args.items, changed_every=10, build="Thu, 05 Jun 2025 10:00:00 GMT"), "changed_10pct_reimport"
+    )
     figures["import_peak_rss_mb"] = round(peak_rss_mb(), 1)
     instance.dispose()
     catalog.close()

@@ -15,8 +15,10 @@ from typing import Any
 import click
 from tabulate import tabulate
 
+from .catalog.export_targets import ExportTargets
 from .catalog.store import Catalog, source_to_json
 from .errors import Conflict, CredentialsError, DataAgentError, InvalidInput, NotFound
+from .export.target import ExportTargetChanges, target_to_json
 from .model import ASSET_FIELDS
 from .settings import Settings, get_settings
 from .source_settings import SourceChanges, parse_pairs
@@ -98,6 +100,41 @@ def services_list(ctx: Context) -> None:
     """List services with their numbers of sources and assets."""
     rows = ctx.catalog.list_services()
     _emit(ctx, rows, lambda r: _table(r, ["name", "sources", "assets", "created_at"], "no services yet"))
+
+
+@command(services, "add-key")
+@click.argument("name")
+def services_add_key(ctx: Context, name: str) -> None:
+    """Make an API key for a service. The key is printed once: only a hash of it is kept."""
+    from .catalog.api_keys import ApiKeys
+
+    record, key = ApiKeys(ctx.catalog).add(name)
+    _emit(
+        ctx,
+        {**record, "key": key},
+        lambda r: f"API key {r['id']} for service {r['service']} (shown once, keep it safe):\n{r['key']}",
+    )
+
+
+@command(services, "revoke-key")
+@click.argument("name")
+@click.argument("key_id")
+def services_revoke_key(ctx: Context, name: str, key_id: str) -> None:
+    """Revoke an API key of a service; it stops working at once."""
+    from .catalog.api_keys import ApiKeys
+
+    record = ApiKeys(ctx.catalog).revoke(name, key_id)
+    _emit(ctx, record, lambda r: f"API key {r['id']} of service {r['service']} revoked")
+
+
+@command(services, "keys")
+@click.argument("name")
+def services_keys(ctx: Context, name: str) -> None:
+    """List a service's API keys (their ids and dates; the keys themselves are never kept)."""
+    from .catalog.api_keys import ApiKeys
+
+    rows = ApiKeys(ctx.catalog).list(name)
+    _emit(ctx, rows, lambda r: _table(r, ["id", "created_at", "revoked_at"], "no API keys"))
 
 
 # -- sources ----------------------------------------------------------------------------------------------------
@@ -311,6 +348,197 @@ def assets_edit(ctx: Context, asset_id: str, values: tuple[str, ...]) -> None:
     _emit(ctx, ctx.catalog.edit_asset(asset_id, parse_field_values(values)), _asset_text)
 
 
+@command(cli, "streams")
+@click.argument("asset_id")
+@click.option("--ttl", type=click.IntRange(1, 7 * 86400), help="Link lifetime in seconds (default: the source's).")
+def streams(ctx: Context, asset_id: str, ttl: int | None) -> None:
+    """Print an asset's editions with playable URLs, signed when its source says so."""
+    from .errors import NotFound as Missing
+    from .signing import playback
+
+    asset = ctx.catalog.get_asset(asset_id)
+    source = None
+    if asset["source_id"] is not None:
+        try:
+            source = ctx.catalog.get_source(asset["source_id"])
+        except Missing:
+            source = None
+    _emit(ctx, playback(asset, source, now=ctx.catalog.clock(), ttl=ttl), _playback_text)
+
+
+def _playback_text(result: dict[str, Any]) -> str:
+    signing = f"signed ({result['scheme']}) until {result['expires_at']}" if result["signed"] else "not signed"
+    lines = [f"asset {result['asset_id']}: {signing}"]
+    for edition in result["editions"]:
+        lines.append(f"{edition['name']}:")
+        lines.extend(f"  {s.get('type', 'other')}  {s['url']}" for s in edition["streams"])
+        lines.extend(f"  subtitles {s.get('language') or '-'}  {s['url']}" for s in edition["subtitles"])
+    if not result["editions"]:
+        lines.append("  no streams")
+    return "\n".join(lines)
+
+
+@command(cli, "serve")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", type=click.IntRange(1, 65535), default=8000, show_default=True)
+@click.option("--workers", type=click.IntRange(1, 64), default=1, show_default=True, help="Worker processes.")
+@click.option("--access-log/--no-access-log", default=True, show_default=True, help="Log one line per request.")
+def serve(ctx: Context, host: str, port: int, workers: int, access_log: bool) -> None:
+    """Serve the HTTP API for the CMS and the front end (FastAPI on uvicorn) until interrupted."""
+    import uvicorn
+
+    # Bring the catalog to the current schema once, before workers start and open it side by side.
+    ctx.catalog.close()
+    uvicorn.run(
+        "data_agent_pipelines.api.app:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        access_log=access_log,
+        server_header=False,
+        log_level="info",
+    )
+
+
+# -- exports ----------------------------------------------------------------------------------------------------
+
+
+def export_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    """The settings `exports add` and `exports edit` share."""
+    options = [
+        click.option("--url", help="Where the export goes: s3://BUCKET/PREFIX."),
+        click.option("--format", "export_format", help="ndjson, json, csv, parquet, mrss or backstage-json."),
+        click.option("--every", help="Interval like 1h, 1d (default 1d)."),
+        click.option("--cron", help="Cron expression (five fields, UTC) instead of --every."),
+        click.option("--source", "source_id", help="Only the assets of this source ('' for all)."),
+        click.option("--asset-type", help="Only assets of this type ('' for all)."),
+        click.option(
+            "--option",
+            "options",
+            multiple=True,
+            help="KEY=VALUE: endpoint_url, region, role_arn, role_external_id, title (KEY= removes).",
+        ),
+        click.option(
+            "--credential",
+            "credentials",
+            multiple=True,
+            help="aws_access_key_id=…, aws_secret_access_key=… (aws_session_token=…): the bucket's own keys, stored"
+            " encrypted (KEY= removes).",
+        ),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+def _export_changes(options: dict[str, Any]) -> ExportTargetChanges:
+    return ExportTargetChanges(
+        url=options["url"],
+        format=options["export_format"],
+        every=options["every"],
+        cron=options["cron"],
+        source_id=options["source_id"],
+        asset_type=options["asset_type"],
+        options=parse_pairs(options["options"], "--option"),
+        credentials=parse_pairs(options["credentials"], "--credential"),
+    )
+
+
+def _export_targets(ctx: Context) -> ExportTargets:
+    return ExportTargets(ctx.catalog, allow_hosts=ctx.settings.allow_hosts)
+
+
+@cli.group()
+def exports() -> None:
+    """Export targets: where a service's catalog is exported to (S3), in which format, how often."""
+
+
+@command(exports, "add")
+@click.option("--service", required=True, help="The service whose catalog is exported.")
+@export_options
+def exports_add(ctx: Context, service: str, **options: Any) -> None:
+    """Add an export target; it is due at once. Without credentials the platform's own AWS settings are used."""
+    target = _export_targets(ctx).add(service, _export_changes(options))
+    _emit(ctx, target_to_json(target), _pairs)
+
+
+@command(exports, "list")
+@click.option("--service", help="Only the targets of this service.")
+def exports_list(ctx: Context, service: str | None) -> None:
+    """List export targets."""
+    rows = [target_to_json(t) for t in _export_targets(ctx).list(service)]
+    columns = ["id", "service", "format", "url", "every", "cron", "last_status", "next_run_at"]
+    _emit(ctx, rows, lambda r: _table(r, columns, "no export targets yet"))
+
+
+@command(exports, "show")
+@click.argument("target_id")
+def exports_show(ctx: Context, target_id: str) -> None:
+    """Show an export target (credentials are never shown, only their names)."""
+    _emit(ctx, target_to_json(_export_targets(ctx).get(target_id)), _pairs)
+
+
+@command(exports, "edit")
+@click.argument("target_id")
+@export_options
+def exports_edit(ctx: Context, target_id: str, **options: Any) -> None:
+    """Change an export target's settings; what is not given stays as it is."""
+    target = _export_targets(ctx).edit(target_id, _export_changes(options))
+    _emit(ctx, target_to_json(target), _pairs)
+
+
+@command(exports, "delete")
+@click.argument("target_id")
+def exports_delete(ctx: Context, target_id: str) -> None:
+    """Delete an export target. Its results stay as history; what it wrote stays in the bucket."""
+    target = _export_targets(ctx).delete(target_id)
+    _emit(ctx, {"id": target.id, "deleted": True}, lambda _: f"export target {target.id} deleted")
+
+
+@command(exports, "results")
+@click.argument("target_id")
+@click.option("--limit", type=click.IntRange(1, 10_000), default=20, show_default=True)
+def exports_results(ctx: Context, target_id: str, limit: int) -> None:
+    """List the export results of a target, newest first."""
+    targets = _export_targets(ctx)
+    targets.get(target_id)
+    rows = targets.list_results(target_id, limit=limit)
+    columns = ["id", "status", "format", "count", "started_at", "manifest_key", "error"]
+    _emit(ctx, rows, lambda r: _table(r, columns, "no exports yet"))
+
+
+@command(cli, "export")
+@click.argument("target_id")
+def export_command(ctx: Context, target_id: str) -> None:
+    """Export a target now, in this process, as a run of the Dagster job `export_service`."""
+    from .orchestration.exports import run_export_now
+    from .orchestration.runner import open_instance
+
+    instance = open_instance(ctx.settings)
+    try:
+        run = run_export_now(ctx.catalog, instance, target_id)
+    finally:
+        instance.dispose()
+    _emit(ctx, run.result, _export_result_text)
+    if run.result["status"] != "succeeded" or not run.success:
+        sys.exit(EXIT_FAILED)
+
+
+def _export_result_text(result: dict[str, Any]) -> str:
+    lines = [f"export {result['id']} of target {result['target_id']}: {result['status'].upper()}"]
+    if result["error"]:
+        lines.append(f"  error: {result['error']}")
+    held_back = result.get("held_back")
+    if held_back and not result["error"]:
+        lines.append(f"  held back: {held_back['count']} assets not {held_back['action']}ed: {held_back['reason']}")
+    lines.append(f"  {result['count']} assets as {result['format']}")
+    lines.extend(f"  {o['key']} ({o['bytes']:,} bytes, sha256 {o['sha256']})" for o in result["objects"])
+    if result["manifest_key"]:
+        lines.append(f"  manifest {result['manifest_key']}")
+    return "\n".join(lines)
+
+
 # -- demo -------------------------------------------------------------------------------------------------------
 
 
@@ -371,6 +599,9 @@ def _result_text(result: dict[str, Any]) -> str:
     ]
     if result["error"]:
         lines.append(f"  error: {result['error']}")
+    held_back = result.get("held_back")
+    if held_back and not result["error"]:
+        lines.append(f"  held back: {held_back['count']} assets not {held_back['action']}ed: {held_back['reason']}")
     lines.extend(f"  note: {note}" for note in result.get("notes", []))
     problems = [i for i in result.get("items", []) if i["outcome"] in ("failed", "skipped")]
     if problems:

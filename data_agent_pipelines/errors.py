@@ -25,3 +25,11 @@ class CredentialsError(DataAgentError):
 
 class DocumentError(DataAgentError):
     """A fetched document cannot be imported at all (unsafe, not a feed, unreadable)."""
+
+
+class SourceAuthError(DataAgentError):
+    """A platform rejected a source's credentials or its access to the content (401/403 or its own equivalent)."""
+
+
+class PlatformError(DataAgentError):
+    """A platform's API answered something that cannot be imported (an API error, an unexpected shape)."""

@@ -401,14 +401,13 @@ def _resolve(resolver: Resolver, host: str, port: int, url: str) -> list[IPAddre
 
 def _refusal(address: IPAddress) -> str | None:
     """Why `address` may not be connected to, or None if it is public: judged on it and on any IPv4 inside it."""
-    reason = _own_refusal(address)
-    if reason is not None:
-        return reason
+    # The IPv4 address inside first: "::ffff:169.254.169.254" is refused as the metadata address it reaches, not
+    # merely as a private IPv6 range.
     for inner in _embedded_ipv4(address):
         reason = _own_refusal(inner)
         if reason is not None:
             return f"which carries {inner}, {reason}"
-    return None
+    return _own_refusal(address)
 
 
 def _own_refusal(address: IPAddress) -> str | None:

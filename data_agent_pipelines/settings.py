@@ -20,6 +20,8 @@ class Settings:
     bugsnag_notify_endpoint: str | None
     bugsnag_sessions_endpoint: str | None
     bugsnag_release_stage: str | None
+    # Run requests one heartbeat tick may emit; the rest wait for the next tick (DESIGN.md §6).
+    heartbeat_max_runs: int = 500
 
     @property
     def secret_key_file(self) -> Path:
@@ -52,6 +54,7 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         bugsnag_notify_endpoint=env.get("BUGSNAG_NOTIFY_ENDPOINT") or None,
         bugsnag_sessions_endpoint=env.get("BUGSNAG_SESSIONS_ENDPOINT") or None,
         bugsnag_release_stage=env.get("BUGSNAG_RELEASE_STAGE") or None,
+        heartbeat_max_runs=max(1, int(env.get("DATA_AGENT_HEARTBEAT_MAX_RUNS") or 500)),
     )
 
 

@@ -5,18 +5,20 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 from urllib.parse import urlsplit
 
+from . import net
 from .errors import InvalidInput
 from .model import ASSET_TYPES
 from .schedule import parse_duration, validate_cron
+from .signing import SCHEMES as SIGNING_SCHEMES
+from .signing import validate_signing
 
 KINDS = ("mrss", "backstage-json", "jwplayer", "brightcove", "kaltura", "vimeo")
 TRUTH_POLICIES = ("importer", "create-only", "update-unless-edited")
 ON_MISSING = ("keep", "unpublish", "delete")
-SIGNING_SCHEMES = ("cloudfront", "akamai", "nginx-secure-link")
 DEFAULT_EVERY_SECONDS = 3600
 _KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]{0,63}$")
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 ._-]{0,199}$")
@@ -71,6 +73,20 @@ def validate_url(url: str) -> str:
     return url
 
 
+def refuse_unsafe_url(url: str, allow_hosts: Iterable[str] = ()) -> None:
+    """Refuse (InvalidInput) a URL the importer would refuse to fetch, as far as that can be known now.
+
+    A literal, decimal or IPv6-mapped private address, "localhost", or a host name that resolves to a refused
+    address is refused; a name that does not resolve (yet) is accepted, since `net` checks again at every fetch.
+    """
+    try:
+        net.check_url(url, net.FetchPolicy(allow_hosts=tuple(allow_hosts)), resolve=True)
+    except net.HostNotFound:
+        return
+    except net.UnsafeURL as exc:
+        raise InvalidInput(f"refused URL {exc.url}: {exc.reason}. {exc.advice}".strip()) from None
+
+
 def validate_name(name: str, what: str = "source name") -> str:
     name = (name or "").strip()
     if not _NAME.match(name):
@@ -103,9 +119,55 @@ def _options(options: dict[str, str]) -> dict[str, str]:
     return options
 
 
+# API bases of the online video platforms, used when `sources add` gets no --url.
+DEFAULT_API_URLS = {
+    "jwplayer": "https://api.jwplayer.com/v2/",
+    "brightcove": "https://cms.api.brightcove.com/v1/",
+    "kaltura": "https://www.kaltura.com/",
+    "vimeo": "https://api.vimeo.com/",
+}
+# What each platform kind cannot be imported without: (options, credentials), each with what it is.
+_PLATFORM_NEEDS: dict[str, tuple[dict[str, str], dict[str, str]]] = {
+    "jwplayer": ({"site_id": "the property ID"}, {"api_secret": "a Management API v2 secret of the property"}),
+    "brightcove": (
+        {"account_id": "the Video Cloud account ID"},
+        {"client_id": "the API credential's client ID", "client_secret": "its client secret"},
+    ),
+    "kaltura": ({"partner_id": "the partner ID"}, {}),
+    "vimeo": ({}, {"access_token": "a Vimeo API access token"}),
+}
+
+
+def default_api_url(kind: str | None, options: dict[str, str]) -> str | None:
+    """The API base a platform source reads when no --url is given (a Delivery API playlist has none)."""
+    if kind == "jwplayer" and options.get("api") == "delivery":
+        return None
+    return DEFAULT_API_URLS.get(kind or "")
+
+
+def validate_platform_settings(kind: str, options: dict[str, str], credentials: dict[str, str]) -> None:
+    """On add: the options and credentials a platform kind cannot be imported without, named in the message."""
+    if kind == "jwplayer" and options.get("api", "management") not in ("management", "delivery"):
+        raise InvalidInput(f"invalid --option api={options['api']!r}: use management (default) or delivery")
+    if kind not in _PLATFORM_NEEDS or (kind == "jwplayer" and options.get("api") == "delivery"):
+        return
+    needed_options, needed_credentials = _PLATFORM_NEEDS[kind]
+    missing = [f"--option {k}=… ({what})" for k, what in needed_options.items() if not options.get(k)]
+    missing += [f"--credential {k}=… ({what})" for k, what in needed_credentials.items() if not credentials.get(k)]
+    if kind == "kaltura" and not (credentials.get("admin_secret") or credentials.get("ks")):
+        missing.append("--credential admin_secret=… (the partner's admin secret) or --credential ks=… (a session)")
+    if missing:
+        hint = "; for a public Delivery API playlist give --option api=delivery instead" if kind == "jwplayer" else ""
+        raise InvalidInput(f"a {kind} source needs {', '.join(missing)}{hint}")
+    if options.get("full_sweep_every"):
+        parse_duration(options["full_sweep_every"])
+
+
 def validate_changes(changes: SourceChanges, *, creating: bool) -> dict[str, Any]:
     """Turn user input into catalog column values; on add, every required setting must be there."""
     values: dict[str, Any] = {}
+    if creating and not changes.url and default_api_url(changes.kind, changes.options):
+        changes = replace(changes, url=default_api_url(changes.kind, changes.options))
     if creating:
         for flag, given in (("--name", changes.name), ("--kind", changes.kind), ("--url", changes.url)):
             if not given:
@@ -145,4 +207,6 @@ def validate_changes(changes: SourceChanges, *, creating: bool) -> dict[str, Any
         values.setdefault("max_removal_fraction", 0.2)
         values.setdefault("asset_type", "movie")
         values.setdefault("sign_streams", None)
+        validate_platform_settings(values["kind"], changes.options, changes.credentials)
+        validate_signing(values["sign_streams"], changes.credentials, changes.options)
     return values

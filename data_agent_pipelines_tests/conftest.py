@@ -95,7 +95,8 @@ def clock() -> FakeClock:
 
 @pytest.fixture
 def catalog(settings: Settings, clock: FakeClock) -> Iterator[Catalog]:
-    opened = Catalog.open(settings, clock=clock)
+    # Fresh settings: a fixture set up before this one (feed_server) may have allowed loopback hosts.
+    opened = Catalog.open(load_settings(), clock=clock)
     yield opened
     opened.close()
 

@@ -10,12 +10,12 @@ from pathlib import Path
 import pytest
 
 from data_agent_pipelines.catalog.store import Catalog
-from data_agent_pipelines.model import AssetWrite
+from data_agent_pipelines.model import Asset, AssetWrite, encode_asset
 from data_agent_pipelines.settings import Settings
 
 from .clirunner import run_cli
 
-SECRET = "s3cr3t-value-4ab9"
+SECRET = "5ec7e7a1ab9c0ffee4ab9d"  # hex: an Akamai EdgeAuth key is one
 
 
 @pytest.fixture
@@ -184,10 +184,9 @@ def test_unknown_ids_and_bad_usage_exit_2(service: str, capsys, args: list[str],
 @pytest.fixture
 def asset_id(service: str, capsys, catalog: Catalog) -> str:
     source = catalog.get_source(add_source(capsys)["id"])
+    encoded = encode_asset(Asset("e1", title="Origin title", tags=["a"]))
     catalog.write_assets(
-        source,
-        [AssetWrite("ast_1", "e1", {"type": "movie", "title": "Origin title", "tags": ["a"]}, "h")],
-        imported_at=catalog.clock(),
+        source, [AssetWrite("ast_1", "e1", encoded.columns, encoded.content_hash)], imported_at=catalog.clock()
     )
     return "ast_1"
 

@@ -98,6 +98,8 @@ sources = Table(
     Column("etag", Text),
     Column("last_modified", Text),
     Column("content_digest", String(64)),
+    # Per-connector cursors (time of the last full sweep, updated-since mark) for incremental fetching.
+    Column("sync_state", _json()),
     UniqueConstraint("service", "name"),
     Index("ix_sources_due", "enabled", "next_run_at"),
 )
@@ -131,9 +133,9 @@ assets = Table(
     Column("status", String(20), nullable=False),
     Column("content_hash", String(64)),
     Column("edited_fields", _json(), nullable=False),
-    # Short hashes of the last imported value of each field: the base of the three-way merge of
-    # `update-unless-edited` (a few bytes per field, not a second copy of the asset).
-    Column("origin_hashes", _json()),
+    # An 8-hex-digit hash of the last imported value of each field, in model.ASSET_FIELDS order: the base of the
+    # three-way merge of `update-unless-edited` (eight bytes a field, not a second copy of the asset).
+    Column("origin_hashes", String(400)),
     Column("created_at", UTCDateTime(), nullable=False),
     Column("updated_at", UTCDateTime(), nullable=False),
     Column("last_imported_at", UTCDateTime()),
@@ -166,6 +168,7 @@ import_results = Table(
     Column("finished_at", UTCDateTime()),
     Column("error", Text),
     Column("notes", _json(), nullable=False),
+    Column("held_back", _json()),  # removals the guard held back: {"action", "count", "reason"}
     Column("created", Integer, nullable=False),
     Column("updated", Integer, nullable=False),
     Column("unchanged", Integer, nullable=False),
@@ -190,4 +193,65 @@ import_result_items = Table(
     Column("errors", _json()),
     Column("kept_fields", _json()),
     Column("data", _json()),
+)
+
+# Where a service's catalog is exported to (an S3 location), in which format, how often. `lock_holder` and
+# `lock_expires_at` make one export of a target run at a time, whoever launched it; a dead holder's lock expires.
+export_targets = Table(
+    "export_targets",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("service", String(100), ForeignKey("services.name"), nullable=False),
+    Column("url", Text, nullable=False),
+    Column("format", String(40), nullable=False),
+    Column("every_seconds", Integer),
+    Column("cron", String(200)),
+    Column("source_id", String(40)),  # a filter, not a reference: a deleted source leaves nothing to export
+    Column("asset_type", String(40)),
+    Column("options", _json(), nullable=False),
+    Column("credentials", Text),  # Fernet token of a JSON object; never stored in clear
+    Column("enabled", Boolean, nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("updated_at", UTCDateTime(), nullable=False),
+    Column("last_run_at", UTCDateTime()),
+    Column("next_run_at", UTCDateTime()),
+    Column("last_status", String(20)),
+    Column("last_error", Text),
+    Column("lock_holder", String(64)),
+    Column("lock_expires_at", UTCDateTime()),
+    Index("ix_export_targets_due", "enabled", "next_run_at"),
+    Index("ix_export_targets_service", "service"),
+)
+
+export_results = Table(
+    "export_results",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("target_id", String(40), nullable=False),  # no foreign key: history outlives a deleted target
+    Column("service", String(100), nullable=False),
+    Column("run_id", String(64)),
+    Column("status", String(20), nullable=False),
+    Column("format", String(40), nullable=False),
+    Column("started_at", UTCDateTime(), nullable=False),
+    Column("finished_at", UTCDateTime()),
+    Column("count", Integer, nullable=False),
+    Column("objects", _json(), nullable=False),
+    Column("manifest_key", Text),
+    Column("error", Text),
+    Index("ix_export_results_target_started", "target_id", "started_at"),
+    Index("ix_export_results_run_id", "run_id"),
+)
+
+# API keys of the HTTP API, one service each. Only a SHA-256 of the key is stored: the key itself is shown once,
+# when it is made. A revoked key keeps its row (`revoked_at`) so the history says which key was used until when.
+api_keys = Table(
+    "api_keys",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("service", String(100), ForeignKey("services.name"), nullable=False),
+    Column("key_hash", String(64), nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("revoked_at", UTCDateTime()),
+    UniqueConstraint("key_hash"),
+    Index("ix_api_keys_service", "service"),
 )

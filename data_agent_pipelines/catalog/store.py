@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, delete, func, insert, select, update
+from sqlalchemy import Connection, Engine, bindparam, case, delete, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
@@ -16,6 +17,7 @@ from ..clock import Clock, new_id, utc_now
 from ..errors import Conflict, InvalidInput, NotFound
 from ..model import (
     ASSET_FIELDS,
+    JSON_FIELDS,
     AssetWrite,
     ExistingAsset,
     ItemOutcome,
@@ -27,7 +29,8 @@ from ..model import (
 )
 from ..schedule import format_duration
 from ..settings import Settings
-from ..source_settings import SourceChanges, validate_changes
+from ..signing import validate_signing
+from ..source_settings import SourceChanges, refuse_unsafe_url, validate_changes
 from .crypto import CredentialCipher
 from .engine import make_engine
 from .migrate import ensure_current
@@ -81,13 +84,80 @@ def asset_json_to_columns(values: dict[str, Any]) -> dict[str, Any]:
     return columns
 
 
+@dataclass(frozen=True, slots=True)
+class DueSource:
+    """What the heartbeat needs to know of a due source: no settings, no credentials."""
+
+    id: str
+    service: str
+    kind: str
+    next_run_at: datetime
+    every_seconds: int | None
+    cron: str | None
+
+
+class _AssetUpsert:
+    """The asset upsert compiled once, with each column's own bind processor, for `executemany`.
+
+    An import writes thousands of rows of thirty columns; SQLAlchemy's per-row parameter handling cost several
+    times the database's own work. The statement and the conversions are SQLAlchemy's (compiled for the
+    dialect, the column types' public `bind_processor`); only the per-row loop is ours.
+    """
+
+    FIXED = frozenset(("id", "created_at", "service", "source_id", "external_id"))
+
+    def __init__(self, dialect: Any, insert_statement: Any):
+        names = [column.name for column in assets.columns]
+        statement = insert_statement.values({name: bindparam(name) for name in names})
+        statement = statement.on_conflict_do_update(
+            index_elements=[assets.c.source_id, assets.c.external_id],
+            set_={name: statement.excluded[name] for name in names if name not in self.FIXED},
+        )
+        compiled = statement.compile(dialect=dialect)
+        self.sql = str(compiled)
+        self.positional = bool(compiled.positional)
+        self.order = list(compiled.positiontup or []) if self.positional else names
+        self.processors = {name: assets.c[name].type.bind_processor(dialect) for name in names}
+
+    def parameters(self, source: Source, write: AssetWrite, imported_at: datetime) -> tuple[Any, ...] | dict[str, Any]:
+        values = {
+            "id": write.asset_id,
+            "service": source.service,
+            "source_id": source.id,
+            "external_id": write.external_id,
+            **write.columns,
+            "status": write.status,
+            "content_hash": write.content_hash,
+            "origin_hashes": write.field_hashes or None,
+            "edited_fields": list(write.edited_fields),
+            "created_at": imported_at,
+            "updated_at": imported_at,
+            "last_imported_at": imported_at,
+        }
+        processors = self.processors
+        for name, value in values.items():
+            # JSON fields arrive as the canonical text encode_asset hashed: stored as they are.
+            if value is None or (name in JSON_FIELDS and isinstance(value, str)):
+                continue
+            processor = processors[name]
+            if processor is not None:
+                values[name] = processor(value)
+        if self.positional:
+            return tuple(values[name] for name in self.order)
+        return values
+
+
 class Catalog:
     """The catalog store. Plain Python: no Dagster, no connectors."""
 
-    def __init__(self, engine: Engine, cipher: CredentialCipher, *, clock: Clock = utc_now):
+    def __init__(
+        self, engine: Engine, cipher: CredentialCipher, *, clock: Clock = utc_now, allow_hosts: Sequence[str] = ()
+    ):
         self.engine = engine
         self.cipher = cipher
         self.clock = clock
+        self.allow_hosts = tuple(allow_hosts)
+        self._upsert: _AssetUpsert | None = None  # DATA_AGENT_ALLOW_HOSTS: URLs a source may point at although private
 
     @classmethod
     def open(cls, settings: Settings, *, clock: Clock = utc_now, migrate: bool = True) -> Catalog:
@@ -95,7 +165,7 @@ class Catalog:
         engine = make_engine(settings.database_url)
         if migrate:
             ensure_current(engine)
-        return cls(engine, CredentialCipher.from_settings(settings), clock=clock)
+        return cls(engine, CredentialCipher.from_settings(settings), clock=clock, allow_hosts=settings.allow_hosts)
 
     def close(self) -> None:
         self.engine.dispose()
@@ -186,11 +256,13 @@ class Catalog:
             etag=m["etag"],
             last_modified=m["last_modified"],
             content_digest=m["content_digest"],
+            sync_state=dict(m["sync_state"] or {}),
         )
 
-    def add_source(self, service: str, changes: SourceChanges) -> Source:
-        """Validate and store a new source; it is due at once."""
+    def add_source(self, service: str, changes: SourceChanges, *, allow_hosts: Sequence[str] = ()) -> Source:
+        """Validate and store a new source; it is due at once. `allow_hosts` adds to the catalog's allowed hosts."""
         values = validate_changes(changes, creating=True)
+        refuse_unsafe_url(values["url"], (*self.allow_hosts, *allow_hosts))
         now = self.clock()
         row = {
             "id": new_id("src"),
@@ -228,9 +300,11 @@ class Catalog:
                 query = query.where(sources.c.service == service)
             return [self._source_from_row(row) for row in conn.execute(query)]
 
-    def edit_source(self, source_id: str, changes: SourceChanges) -> Source:
+    def edit_source(self, source_id: str, changes: SourceChanges, *, allow_hosts: Sequence[str] = ()) -> Source:
         """Apply the given settings; `KEY=` (empty value) removes a credential or option."""
         values = validate_changes(changes, creating=False)
+        if "url" in values:
+            refuse_unsafe_url(values["url"], (*self.allow_hosts, *allow_hosts))
         current = self.get_source(source_id)
         if changes.credentials:
             merged = {**current.credentials, **changes.credentials}
@@ -238,6 +312,13 @@ class Catalog:
         if changes.options:
             merged_options = {**current.options, **changes.options}
             values["options"] = {k: v for k, v in merged_options.items() if v}
+        if "sign_streams" in values or changes.credentials or changes.options:
+            # Signing is checked on the settings the source will have: the change merged into what it has.
+            validate_signing(
+                values.get("sign_streams", current.sign_streams),
+                {k: v for k, v in {**current.credentials, **changes.credentials}.items() if v},
+                {k: v for k, v in {**current.options, **changes.options}.items() if v},
+            )
         if "url" in values and values["url"] != current.url:
             # A new origin: validators and digest of the old one mean nothing there.
             values.update(etag=None, last_modified=None, content_digest=None)
@@ -282,6 +363,40 @@ class Catalog:
         with self._write() as conn:
             conn.execute(update(sources).where(sources.c.id == source_id).values(**values))
 
+    def source_ids(self) -> list[str]:
+        """The id of every source, enabled or not (the heartbeat keeps one Dagster partition per source)."""
+        with self._read() as conn:
+            return list(conn.execute(select(sources.c.id)).scalars())
+
+    def due_sources(self, now: datetime, *, limit: int) -> list[DueSource]:
+        """Enabled sources whose `next_run_at` has come, oldest first, at most `limit` (one indexed query)."""
+        columns = (
+            sources.c.id,
+            sources.c.service,
+            sources.c.kind,
+            sources.c.next_run_at,
+            sources.c.every_seconds,
+            sources.c.cron,
+        )
+        query = (
+            select(*columns)
+            .where(sources.c.enabled.is_(True), sources.c.next_run_at <= now)
+            .order_by(sources.c.next_run_at, sources.c.id)
+            .limit(limit)
+        )
+        with self._read() as conn:
+            return [DueSource(*row) for row in conn.execute(query)]
+
+    def schedule_sources(self, next_runs: Mapping[str, datetime]) -> None:
+        """Set `next_run_at` of many sources: one `UPDATE … CASE id …` per chunk, keys sorted, one transaction."""
+        keys = sorted(next_runs)
+        with self._write() as conn:
+            for start in range(0, len(keys), LOOKUP_CHUNK // 2):
+                chunk = keys[start : start + LOOKUP_CHUNK // 2]
+                column_type = sources.c.next_run_at.type
+                when = case({key: bindparam(None, next_runs[key], column_type) for key in chunk}, value=sources.c.id)
+                conn.execute(update(sources).where(sources.c.id.in_(chunk)).values(next_run_at=when))
+
     # -- assets -----------------------------------------------------------------------------------------------
 
     def get_asset(self, asset_id: str) -> dict[str, Any]:
@@ -291,13 +406,35 @@ class Catalog:
             raise NotFound(f"no asset with id {asset_id!r}")
         return _asset_row_to_json(row)
 
+    def asset_with_source(self, asset_id: str) -> tuple[dict[str, Any], Source | None]:
+        """An asset and its source (None when it has none any more), read in one transaction: the playback path."""
+        with self._read() as conn:
+            row = conn.execute(select(assets).where(assets.c.id == asset_id)).first()
+            if row is None:
+                raise NotFound(f"no asset with id {asset_id!r}")
+            source_row = None
+            if row.source_id is not None:
+                source_row = conn.execute(select(sources).where(sources.c.id == row.source_id)).first()
+        return _asset_row_to_json(row), (None if source_row is None else self._source_from_row(source_row))
+
     def list_assets(
-        self, service: str, *, source_id: str | None = None, limit: int = 100, offset: int = 0
+        self,
+        service: str,
+        *,
+        source_id: str | None = None,
+        limit: int = 100,
+        offset: int = 0,
+        asset_type: str | None = None,
+        status: str | None = None,
     ) -> list[dict[str, Any]]:
-        """A service's assets, newest first, optionally of one source."""
+        """A service's assets, newest first, optionally of one source, one type, one status."""
         query = select(assets).where(assets.c.service == service)
         if source_id is not None:
             query = query.where(assets.c.source_id == source_id)
+        if asset_type is not None:
+            query = query.where(assets.c.type == asset_type)
+        if status is not None:
+            query = query.where(assets.c.status == status)
         query = query.order_by(assets.c.created_at.desc(), assets.c.id).limit(limit).offset(offset)
         with self._read() as conn:
             self.require_service(service, conn)
@@ -340,15 +477,25 @@ class Catalog:
                     found[external_id] = ExistingAsset(asset_id, external_id, digest, status, tuple(edited or ()))
         return found
 
-    def current_values(self, asset_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
-        """The origin fields (JSON form) of the given assets, by id; one query per chunk."""
-        found: dict[str, dict[str, Any]] = {}
+    def current_state(self, asset_ids: Sequence[str]) -> dict[str, tuple[dict[str, Any], str | None]]:
+        """By asset id: the origin fields (JSON form) and the per-field hashes of the last import."""
+        found: dict[str, tuple[dict[str, Any], str | None]] = {}
         with self._read() as conn:
             for start in range(0, len(asset_ids), LOOKUP_CHUNK):
                 query = select(assets).where(assets.c.id.in_(asset_ids[start : start + LOOKUP_CHUNK]))
                 for row in conn.execute(query):
-                    found[row.id] = _asset_row_to_json(row)
+                    found[row.id] = (_asset_row_to_json(row), row.origin_hashes)
         return found
+
+    def source_assets(self, source_id: str) -> Iterator[tuple[str, str, str]]:
+        """(external id, asset id, status) of every asset of a source, streamed in chunks."""
+        query = (
+            select(assets.c.external_id, assets.c.id, assets.c.status)
+            .where(assets.c.source_id == source_id)
+            .execution_options(yield_per=LOOKUP_CHUNK)
+        )
+        with self._read() as conn:
+            yield from (tuple(row) for row in conn.execute(query))
 
     def write_assets(self, source: Source, writes: Sequence[AssetWrite], *, imported_at: datetime) -> None:
         """Upsert the assets of an import on (source_id, external_id), in sorted, batched transactions.
@@ -358,35 +505,63 @@ class Catalog:
         """
         if not writes:
             return
-        statement = self._insert(assets)
-        fixed = {"id", "created_at", "service", "source_id", "external_id"}
-        rows = [
-            {
-                "id": write.asset_id,
-                "service": source.service,
-                "source_id": source.id,
-                "external_id": write.external_id,
-                **asset_json_to_columns(write.values),
-                "status": write.status,
-                "content_hash": write.content_hash,
-                "edited_fields": list(write.edited_fields),
-                "created_at": imported_at,
-                "updated_at": imported_at,
-                "last_imported_at": imported_at,
-            }
-            for write in sorted(writes, key=lambda w: w.external_id)
-        ]
-        statement = statement.on_conflict_do_update(
-            index_elements=[assets.c.source_id, assets.c.external_id],
-            set_={name: statement.excluded[name] for name in rows[0] if name not in fixed},
-        )
-        for start in range(0, len(rows), WRITE_BATCH):
+        upsert = self._asset_upsert()
+        for start in range(0, len(writes), WRITE_BATCH):
+            batch = sorted(writes[start : start + WRITE_BATCH], key=lambda w: w.external_id)
             with self._write() as conn:
-                conn.execute(statement, rows[start : start + WRITE_BATCH])
+                conn.exec_driver_sql(upsert.sql, [upsert.parameters(source, write, imported_at) for write in batch])
+
+    def _asset_upsert(self) -> _AssetUpsert:
+        if self._upsert is None:
+            self._upsert = _AssetUpsert(self.engine.dialect, self._insert(assets))
+        return self._upsert
+
+    def remove_assets(self, action: str, asset_ids: Sequence[str], *, at: datetime) -> None:
+        """Unpublish or delete assets by id, in sorted batches."""
+        ordered = sorted(asset_ids)
+        for start in range(0, len(ordered), LOOKUP_CHUNK):
+            chunk = ordered[start : start + LOOKUP_CHUNK]
+            with self._write() as conn:
+                if action == "delete":
+                    conn.execute(delete(assets).where(assets.c.id.in_(chunk)))
+                else:
+                    conn.execute(
+                        update(assets).where(assets.c.id.in_(chunk)).values(status="unpublished", updated_at=at)
+                    )
 
     def count_assets(self, source_id: str) -> int:
         with self._read() as conn:
             return conn.execute(select(func.count()).where(assets.c.source_id == source_id)).scalar_one()
+
+    def iter_asset_batches(
+        self,
+        service: str,
+        *,
+        source_id: str | None = None,
+        asset_type: str | None = None,
+        batch_size: int = WRITE_BATCH,
+    ) -> Iterator[list[dict[str, Any]]]:
+        """A service's assets (JSON form) in batches, by id: one short query per batch, never all rows at once.
+
+        Keyset pagination (`id > last`) rather than an open cursor: no transaction stays open while the caller
+        works on a batch, and the cost of a batch does not grow with its position.
+        """
+        query = select(assets).where(assets.c.service == service).order_by(assets.c.id).limit(batch_size)
+        if source_id is not None:
+            query = query.where(assets.c.source_id == source_id)
+        if asset_type is not None:
+            query = query.where(assets.c.type == asset_type)
+        last: str | None = None
+        while True:
+            with self._read() as conn:
+                page = query if last is None else query.where(assets.c.id > last)
+                batch = [_asset_row_to_json(row) for row in conn.execute(page)]
+            if not batch:
+                return
+            yield batch
+            if len(batch) < batch_size:
+                return
+            last = batch[-1]["id"]
 
     # -- import results ---------------------------------------------------------------------------------------
 
@@ -404,6 +579,7 @@ class Catalog:
             "finished_at": parse_instant(result.get("finished_at")),
             "error": result.get("error"),
             "notes": list(result.get("notes") or []),
+            "held_back": result.get("held_back"),
             **{name: int(counts.get(name, 0)) for name in _COUNT_COLUMNS},
         }
         with self._write() as conn:
@@ -443,12 +619,18 @@ class Catalog:
             "finished_at": isoformat(m["finished_at"]),
             "error": m["error"],
             "notes": list(m["notes"] or []),
+            "held_back": m["held_back"],
             "counts": {name: m[name] for name in _COUNT_COLUMNS},
         }
 
-    def list_results(self, *, source_id: str | None = None, limit: int = 20) -> list[dict[str, Any]]:
+    def list_results(self, *, source_id: str | None = None, limit: int = 20, offset: int = 0) -> list[dict[str, Any]]:
         """Import results, newest first, without their items."""
-        query = select(import_results).order_by(import_results.c.started_at.desc()).limit(limit)
+        query = (
+            select(import_results)
+            .order_by(import_results.c.started_at.desc(), import_results.c.id)
+            .limit(limit)
+            .offset(offset)
+        )
         if source_id is not None:
             query = query.where(import_results.c.source_id == source_id)
         with self._read() as conn:
@@ -482,6 +664,31 @@ class Catalog:
         if not dry_run:
             self.record_run(source.id, status="failed", error=error, ran_at=now)
         return self.get_result(result["id"])
+
+    def result_items(self, result_id: str, *, limit: int, offset: int = 0) -> tuple[list[dict[str, Any]], int]:
+        """One page of a result's items in the order the import produced them, and how many it has in all."""
+        query = (
+            select(import_result_items)
+            .where(import_result_items.c.result_id == result_id)
+            .order_by(import_result_items.c.position)
+            .limit(limit)
+            .offset(offset)
+        )
+        total = select(func.count()).where(import_result_items.c.result_id == result_id)
+        with self._read() as conn:
+            page = [
+                ItemOutcome(
+                    outcome=m["outcome"],
+                    external_id=m["external_id"],
+                    asset_id=m["asset_id"],
+                    reason=m["reason"],
+                    errors=list(m["errors"] or []),
+                    kept_fields=list(m["kept_fields"] or []),
+                    data=m["data"],
+                ).to_json()
+                for m in (r._mapping for r in conn.execute(query))
+            ]
+            return page, conn.execute(total).scalar_one()
 
     def get_result(self, result_id: str, *, items: bool = True) -> dict[str, Any]:
         """One import result with its items in the order the import produced them."""

@@ -11,6 +11,27 @@ def connector_for(kind: str) -> Connector:
         from .mrss import MediaRssConnector
 
         return MediaRssConnector()
+    if kind == "backstage-json":
+        from .backstage_json import BackstageJsonConnector
+
+        return BackstageJsonConnector()
+    if kind == "jwplayer":
+        from .jwplayer import JWPlayerConnector
+
+        return JWPlayerConnector()
+    if kind == "brightcove":
+        from .brightcove import BrightcoveConnector
+
+        return BrightcoveConnector()
+    if kind == "kaltura":
+        from .kaltura import KalturaConnector
+
+        return KalturaConnector()
+    if kind == "vimeo":
+        from .vimeo import VimeoConnector
+
+        return VimeoConnector()
     raise ConnectorUnavailable(
-        f"sources of kind {kind!r} cannot be imported by this version of data-agent yet; only 'mrss' can"
+        f"sources of kind {kind!r} cannot be imported by this version of data-agent yet; "
+        "only mrss, backstage-json, jwplayer, brightcove, kaltura and vimeo can"
     )

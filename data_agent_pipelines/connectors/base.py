@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 from ..model import Asset, ItemFailure, Source
 from ..net import Download, HttpClient
@@ -27,6 +27,8 @@ class Fetched:
     url: str | None = None
     complete: bool = True  # False when a paginated fetch stopped early
     notes: list[str] = field(default_factory=list)
+    # The source's sync state to save when this import succeeds (incremental cursors); None leaves it as it was.
+    sync_state: dict[str, Any] | None = None
 
 
 class Parse(Protocol):

@@ -366,23 +366,57 @@ def _ascii_view(data: bytes) -> bytes:
     return data
 
 
-def _check_prolog(path: str | os.PathLike[str]) -> str | None:
+_XML_DECLARED_ENCODING = re.compile(rb"^\s*<\?xml[^>]*?encoding\s*=\s*[\"']([A-Za-z0-9._:-]{1,40})[\"']")
+_ENTITIES_DECLARED = (
+    "the document declares XML entities (<!ENTITY> in its DOCTYPE), which can read local files or "
+    "exhaust memory; feeds do not need them: ask the publisher to remove the DOCTYPE"
+)
+
+
+def _prolog_views(data: bytes, content_type: str | None) -> list[bytes]:
+    """The start of the document as each encoding a parser may read it in, as ASCII-compatible bytes.
+
+    A parser decodes the document with its declared encoding (or the HTTP charset): in UTF-7, say, "<!ENTITY" is
+    written "+ADwAIQ-ENTITY", invisible to a scan of the raw bytes, so the scan is repeated on each decoding.
+    """
+    raw = _ascii_view(data)
+    views = [raw]
+    declared = _XML_DECLARED_ENCODING.match(raw)
+    for encoding in (declared.group(1).decode("ascii") if declared else None, _http_charset(content_type)):
+        if not encoding:
+            continue
+        try:
+            codec = codecs.lookup(encoding)
+        except LookupError:
+            if _libxml2_knows(encoding):
+                raise UnsafeDocument(
+                    f"the document is encoded as {encoding!r}, which cannot be checked for unsafe content; "
+                    "ask the publisher to serve it as UTF-8"
+                ) from None
+            continue
+        if codec.name in ("utf-8", "ascii", "latin-1", "iso8859-1", "cp1252"):
+            continue  # ASCII-compatible: markup is the same bytes as in the raw view
+        views.append(data.decode(codec.name, "ignore").encode("utf-8"))
+    return views
+
+
+def _check_prolog(path: str | os.PathLike[str], content_type: str | None = None) -> str | None:
     """Refuse entity declarations before the root element; return the root element's name (None if there is none)."""
     with Path(path).open("rb") as file:
         data = file.read(MAX_PROLOG_BYTES + 1)
     if not data.strip():
         raise UnreadableDocument("the URL returned an empty document, not a feed: check the feed URL")
-    for match in _PROLOG_TOKEN.finditer(_ascii_view(data[:MAX_PROLOG_BYTES])):
-        if match.group(1):
-            raise UnsafeDocument(
-                "the document declares XML entities (<!ENTITY> in its DOCTYPE), which can read local files or "
-                "exhaust memory; feeds do not need them: ask the publisher to remove the DOCTYPE"
-            )
-        if match.group(2):
-            return match.group(2).decode("utf-8", "replace")
-    if len(data) > MAX_PROLOG_BYTES:
+    root = None
+    for view in _prolog_views(data[:MAX_PROLOG_BYTES], content_type):
+        for match in _PROLOG_TOKEN.finditer(view):
+            if match.group(1):
+                raise UnsafeDocument(_ENTITIES_DECLARED)
+            if match.group(2):
+                root = root or match.group(2).decode("utf-8", "replace")
+                break
+    if root is None and len(data) > MAX_PROLOG_BYTES:
         raise UnsafeDocument("the document has more than 1 MiB before its first element; it was not read")
-    return None
+    return root
 
 
 def _describe_unreadable(data: bytes, root: str | None) -> str:
@@ -1180,20 +1214,23 @@ class FeedParse:
         where = f"line {error.lineno}: {error.msg}" if error.lineno else str(error.msg)
         self.complete = False
         lxml_found_items = self._yielded > 0
-        if _ENTITY_ANYWHERE.search(_ascii_view(data)):
-            self.notes.append(
-                f"the document is not well-formed XML ({where}) and declares entities; the rest was not read, "
-                "so assets missing from it are not removed"
-            )
-            return
+        if any(_ENTITY_ANYWHERE.search(view) for view in _prolog_views(data, self.content_type)):
+            # feedparser's lenient mode would expand them; what lxml read before is not imported either.
+            raise UnsafeDocument(_ENTITIES_DECLARED + f" (the document is also not well-formed XML: {where})")
         if b"\x00" not in data[:4]:
             # A raw "&" is the commonest reason a feed is not well-formed; feedparser would turn "R&D" into "R&D;".
             data = _BARE_AMPERSAND.sub(b"&amp;", data)
         headers = {"content-type": self.content_type} if self.content_type else None
         # A file object, not bytes: feedparser opens bytes that look like a file name as a file.
-        result = feedparser.parse(
-            io.BytesIO(data), response_headers=headers, resolve_relative_uris=False, sanitize_html=False
-        )
+        try:
+            result = feedparser.parse(
+                io.BytesIO(data), response_headers=headers, resolve_relative_uris=False, sanitize_html=False
+            )
+        except Exception as exc:  # feedparser has its own bugs (e.g. ValueError on "&#x110000;")
+            raise UnreadableDocument(
+                f"the document is not well-formed XML ({where}) and the lenient parser could not read it either "
+                f"({type(exc).__name__}: {exc})"
+            ) from exc
         if not result.entries and not result.get("version") and not lxml_found_items:
             raise UnreadableDocument(_describe_unreadable(data, self.root))
         self.parser = "lxml+feedparser" if lxml_found_items else "feedparser"
@@ -1227,7 +1264,7 @@ def parse_feed(
     UnreadableDocument when the document turns out to be something other than a feed (an HTML page, say).
     `content_type` is the HTTP Content-Type; its charset is used when the document declares no encoding.
     """
-    root = _check_prolog(path)
+    root = _check_prolog(path, content_type)
     if root is None:
         with Path(path).open("rb") as file:
             raise UnreadableDocument(_describe_unreadable(file.read(4096), None))

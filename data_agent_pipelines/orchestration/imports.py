@@ -3,7 +3,10 @@
 No `from __future__ import annotations` here: Dagster reads the op and config annotations at definition time.
 """
 
+import os
+import socket
 from collections.abc import Iterator
+from datetime import timedelta
 from typing import Any
 
 from dagster import (
@@ -11,26 +14,44 @@ from dagster import (
     AssetMaterialization,
     AssetSpec,
     Config,
+    DagsterInstance,
+    DagsterRun,
     Failure,
+    HookContext,
     MetadataValue,
     OpExecutionContext,
     Output,
     TableColumn,
     TableRecord,
     TableSchema,
+    failure_hook,
     in_process_executor,
     job,
     op,
 )
 
 from .. import importing
+from ..catalog import locks
+from ..catalog.store import Catalog
 from ..importing import ImportState
 from ..model import parse_instant
+from ..reporting import Reporter
 from .partitions import sources_partitions
 from .resources import CatalogResource, HttpResource
 
 IMPORT_RESULTS = AssetKey("import_results")
 MAX_FAILED_ROWS = 100
+# Run monitoring ends an import that runs longer than this; its source lock outlives it a little, so a run that
+# died without releasing its lock blocks the source at most that long (less when the run is known to have ended).
+IMPORT_MAX_RUNTIME_SECONDS = 3 * 3600
+SOURCE_LOCK_TTL = timedelta(seconds=IMPORT_MAX_RUNTIME_SECONDS + 600)
+RUN_CREATION_GRACE = timedelta(minutes=2)
+# Runs executed in a CLI process carry where they run, so a later import can tell that process died.
+HOST_TAG = "data_agent/host"
+PID_TAG = "data_agent/pid"
+# The metadata key of the failure of a run that found its source busy: it changed nothing, so it is no failure
+# of the source (the failure sensor leaves the source alone and reports nothing).
+SOURCE_BUSY = "source_busy"
 
 import_results_spec = AssetSpec(
     IMPORT_RESULTS,
@@ -51,6 +72,10 @@ class ImportConfig(Config):
 def fetch(
     context: OpExecutionContext, config: ImportConfig, catalog: CatalogResource, http: HttpResource
 ) -> ImportState:
+    try:
+        hold_source(catalog.catalog, context.instance, context.partition_key, context.run_id)
+    except locks.SourceBusy as busy:
+        raise Failure(description=str(busy), metadata={SOURCE_BUSY: busy.holder}, allow_retries=False) from None
     with http.client() as client:
         state = importing.fetch(
             catalog.catalog,
@@ -83,7 +108,11 @@ def reconcile(context: OpExecutionContext, state: ImportState, catalog: CatalogR
 
 @op(description="Apply the plan in batches, record the ImportResult and materialize `import_results`.")
 def write(context: OpExecutionContext, state: ImportState, catalog: CatalogResource) -> Iterator[Any]:
-    result = importing.write(catalog.catalog, state)
+    try:
+        result = importing.write(catalog.catalog, state)
+        report_collected_errors(context, state, result)
+    finally:
+        locks.release(catalog.catalog, context.run_id, source_id=context.partition_key)
     yield AssetMaterialization(
         asset_key=IMPORT_RESULTS,
         partition=context.partition_key,
@@ -96,6 +125,59 @@ def write(context: OpExecutionContext, state: ImportState, catalog: CatalogResou
             metadata={"result_id": result["id"]},
         )
     yield Output(result["id"])
+
+
+def hold_source(catalog: Catalog, instance: DagsterInstance, source_id: str, run_id: str) -> None:
+    """Take the source's lock for this run; raises SourceBusy (a Conflict) while another live run holds it.
+
+    A lock whose holder is a run the instance knows to have ended (failed, crashed, cancelled) is taken over: a
+    retry of a crashed run must not wait for the dead run's lock to expire.
+    """
+
+    def has_ended(lock: locks.SourceLock) -> bool:
+        run = instance.get_run_by_id(lock.holder)
+        if run is None:
+            # A CLI import takes the lock as its run id just before it creates the run: a holder with no run
+            # after a grace period died in between.
+            return catalog.clock() - lock.acquired_at > RUN_CREATION_GRACE
+        return run.is_finished or _died_in_process(instance, run)
+
+    locks.acquire(catalog, source_id, run_id, ttl=SOURCE_LOCK_TTL, holder_has_ended=has_ended)
+
+
+def _died_in_process(instance: DagsterInstance, run: DagsterRun) -> bool:
+    """Whether a run executed in a CLI process on this host is still marked running although that process is gone.
+
+    Nothing else would notice: run monitoring watches launched runs, not in-process ones. Such a run is marked
+    failed, so the UI stops showing it as running, and its lock can be taken over.
+    """
+    host, pid = run.tags.get(HOST_TAG), run.tags.get(PID_TAG)
+    if host != socket.gethostname() or not (pid or "").isdigit():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        instance.report_run_failed(run, f"the process that ran this import (pid {pid} on {host}) is gone")
+        return True
+    except PermissionError:
+        return False
+    return False
+
+
+def report_collected_errors(context: OpExecutionContext, state: ImportState, result: dict[str, Any]) -> None:
+    """Send the errors collected on items to Bugsnag (once per distinct error), waiting for delivery briefly."""
+    reporter = Reporter.from_settings()
+    if not reporter.enabled:
+        return
+    sent = reporter.report_import_errors(result, kind=state.source.kind, secrets=state.source.credentials.values())
+    if sent and not reporter.flush():
+        context.log.warning("Bugsnag did not confirm every error report in time; the import goes on")
+
+
+@failure_hook(required_resource_keys={"catalog"})
+def release_source_lock(context: HookContext) -> None:
+    """A failed op releases whatever source lock its run holds (`write` releases it on success)."""
+    locks.release(context.resources.catalog.catalog, context.run_id)
 
 
 def result_metadata(result: dict[str, Any]) -> dict[str, Any]:
@@ -135,7 +217,16 @@ def _describe(state: ImportState) -> str:
     partitions_def=sources_partitions,
     executor_def=in_process_executor,
     description="Import one source into the catalog (partition = source id).",
-    tags={"data_agent/job": "import"},
+    tags={
+        "data_agent/job": "import",
+        "dagster/max_runtime": str(IMPORT_MAX_RUNTIME_SECONDS),
+        # Retry runs that crashed (worker lost, run monitoring), never imports that failed on their own: those
+        # would fail the same way. A retry re-runs every step; the write step's upserts make that converge.
+        "dagster/max_retries": "2",
+        "dagster/retry_on_asset_or_op_failure": "false",
+        "dagster/retry_strategy": "ALL_STEPS",
+    },
+    hooks={release_source_lock},
 )
 def import_source() -> None:
     write(reconcile(normalise(fetch())))

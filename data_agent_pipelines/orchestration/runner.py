@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
+import os
+import socket
+import sys
 import uuid
 from dataclasses import dataclass
+from functools import cache
 from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
 from dagster import DagsterInstance
 
+from ..catalog import locks
 from ..catalog.store import Catalog
+from ..errors import Conflict, DataAgentError
+from ..model import Source
 from ..settings import Settings
 from .partitions import SOURCES_PARTITIONS_NAME
 
@@ -51,12 +58,37 @@ def run_import(
     dry_run: bool = False,
     extra_allow_hosts: tuple[str, ...] = (),
 ) -> ImportRun:
-    """Run `import_source` for one source now and return the ImportResult it recorded."""
-    from ..definitions import defs
+    """Run `import_source` for one source now and return the ImportResult it recorded.
+
+    Raises NotFound for an unknown source and SourceBusy (a Conflict) while another import of it runs; in both
+    cases nothing has been launched or changed.
+    """
+    from .imports import hold_source
 
     source = catalog.get_source(source_id)  # NotFound before anything runs
-    ensure_partition(instance, source_id)
     run_id = str(uuid.uuid4())
+    # The run takes the lock as this run id: holding it first makes "busy" an error before any run exists.
+    hold_source(catalog, instance, source_id, run_id)
+    try:
+        return _execute(catalog, instance, source, run_id, dry_run=dry_run, extra_allow_hosts=extra_allow_hosts)
+    finally:
+        locks.release(catalog, run_id, source_id=source_id)
+
+
+def _execute(
+    catalog: Catalog,
+    instance: DagsterInstance,
+    source: Source,
+    run_id: str,
+    *,
+    dry_run: bool,
+    extra_allow_hosts: tuple[str, ...],
+) -> ImportRun:
+    from ..definitions import defs
+    from .imports import HOST_TAG, PID_TAG
+
+    source_id = source.id
+    ensure_partition(instance, source_id)
     run_config: dict[str, Any] = {
         "ops": {"fetch": {"config": {"dry_run": dry_run}}},
         # The engine's DEBUG events are for the UI; on a terminal the ops' own INFO lines say enough.
@@ -75,6 +107,8 @@ def run_import(
             "data_agent/source": source.id,
             "data_agent/kind": source.kind,
             "data_agent/launched_by": "cli",
+            HOST_TAG: socket.gethostname(),
+            PID_TAG: str(os.getpid()),
         },
     )
     result = catalog.result_for_run(run_id)
@@ -91,3 +125,133 @@ def _run_error(outcome: Any) -> str | None:
             error = event.step_failure_data.error
             return f"{event.step_key}: {error.message.strip()}"
     return None
+
+
+# The code location name of workspace.yaml and deploy/workspace.yaml: the daemon finds a queued run's code there.
+CODE_LOCATION_NAME = "data_agent"
+DEFINITIONS_MODULE = "data_agent_pipelines.definitions"
+
+
+def queue_import(instance: DagsterInstance, catalog: Catalog, source_id: str, *, launched_by: str = "api") -> str:
+    """Submit an import run of the source to the instance's run queue and return its run id at once.
+
+    The run is not executed here: the daemon launches it like a scheduled one (one run per source at a time, the
+    instance's launcher). Raises NotFound for an unknown source and SourceBusy (a Conflict) while an import of it
+    runs, before anything is queued.
+    """
+    source = catalog.get_source(source_id)
+    held = locks.held(catalog, source_id)
+    if held is not None:
+        run = instance.get_run_by_id(held.holder)
+        if run is None or not run.is_finished:
+            raise locks.SourceBusy(source_id, held.holder)
+    pending = pending_run(instance, "import_source", source_id)
+    if pending is not None:
+        raise Conflict(f"source {source_id} already has an import queued or running (run {pending})")
+    ensure_partition(instance, source_id)
+    tags = {
+        "data_agent/service": source.service,
+        "data_agent/source": source.id,
+        "data_agent/kind": source.kind,
+        "data_agent/launched_by": launched_by,
+    }
+    return submit_partition_run(instance, "import_source", source_id, tags)
+
+
+def queue_export(instance: DagsterInstance, catalog: Catalog, target_id: str, *, launched_by: str = "api") -> str:
+    """Submit an export run of the target to the instance's run queue and return its run id at once.
+
+    Raises NotFound for an unknown target and Conflict while an export of it is queued or running.
+    """
+    from ..catalog.export_targets import ExportTargets
+    from .exports import EXPORT_JOB_NAME, EXPORTS_PARTITIONS_NAME
+
+    target = ExportTargets(catalog).get(target_id)
+    pending = pending_run(instance, EXPORT_JOB_NAME, target_id)
+    if pending is not None:
+        raise Conflict(f"export target {target_id} already has an export queued or running (run {pending})")
+    if not instance.has_dynamic_partition(EXPORTS_PARTITIONS_NAME, target_id):
+        instance.add_dynamic_partitions(EXPORTS_PARTITIONS_NAME, [target_id])
+    tags = {
+        "data_agent/service": target.service,
+        "data_agent/export_target": target.id,
+        "data_agent/format": target.format,
+        "data_agent/launched_by": launched_by,
+    }
+    return submit_partition_run(instance, EXPORT_JOB_NAME, target_id, tags)
+
+
+def pending_run(instance: DagsterInstance, job_name: str, partition_key: str) -> str | None:
+    """The id of a run of this job and partition that is queued or running, if there is one."""
+    from dagster import DagsterRunStatus, RunsFilter
+
+    waiting = [
+        DagsterRunStatus.NOT_STARTED,
+        DagsterRunStatus.QUEUED,
+        DagsterRunStatus.STARTING,
+        DagsterRunStatus.STARTED,
+    ]
+    runs = instance.get_runs(
+        RunsFilter(job_name=job_name, tags={"dagster/partition": partition_key}, statuses=waiting), limit=1
+    )
+    return runs[0].run_id if runs else None
+
+
+def submit_partition_run(instance: DagsterInstance, job_name: str, partition_key: str, tags: dict[str, str]) -> str:
+    """Create a run of one partition of a job of this code location and put it on the instance's run queue."""
+    from dagster._core.definitions.selector import JobSubsetSelector
+    from dagster._core.run_coordinator import QueuedRunCoordinator
+
+    if not isinstance(instance.run_coordinator, QueuedRunCoordinator):
+        raise DataAgentError(
+            "runs can only be queued on an instance with the QueuedRunCoordinator (set run_coordinator in"
+            " $DAGSTER_HOME/dagster.yaml as the packaged instance and deploy/dagster.yaml do) and a running daemon"
+        )
+    location = _code_location(instance)
+    repository = next(iter(location.get_repositories().values()))
+    remote_job = location.get_job(
+        JobSubsetSelector(
+            location_name=location.name, repository_name=repository.name, job_name=job_name, op_selection=None
+        )
+    )
+    plan = location.get_execution_plan(remote_job, {}, step_keys_to_execute=None, known_state=None, instance=instance)
+    run = instance.create_run(
+        job_name=job_name,
+        run_id=None,
+        run_config={},
+        resolved_op_selection=None,
+        step_keys_to_execute=None,
+        op_selection=None,
+        status=None,
+        root_run_id=None,
+        parent_run_id=None,
+        tags={**remote_job.tags, **tags, "dagster/partition": partition_key},
+        job_snapshot=remote_job.job_snapshot,
+        execution_plan_snapshot=plan.execution_plan_snapshot,
+        parent_job_snapshot=remote_job.parent_job_snapshot,
+        remote_job_origin=remote_job.get_remote_origin(),
+        job_code_origin=remote_job.get_python_origin(),
+        asset_selection=None,
+        asset_check_selection=None,
+        asset_graph=repository.asset_graph,
+    )
+    # The queued coordinator only enqueues: it needs no workspace (the daemon brings its own).
+    instance.submit_run(run.run_id, workspace=None)  # type: ignore[arg-type]
+    return run.run_id
+
+
+@cache
+def _code_location(instance: DagsterInstance) -> Any:
+    """This package's definitions as a code location, loaded once per process and instance.
+
+    Its origin names the module and this interpreter, as a `python_module` workspace entry would, under the
+    workspace's location name, so the daemon and the run launcher can find and start the run.
+    """
+    from dagster._core.remote_origin import InProcessCodeLocationOrigin
+    from dagster._core.types.loadable_target_origin import LoadableTargetOrigin
+
+    origin = InProcessCodeLocationOrigin(
+        LoadableTargetOrigin(executable_path=sys.executable, module_name=DEFINITIONS_MODULE),
+        location_name=CODE_LOCATION_NAME,
+    )
+    return origin.create_location(instance)

@@ -27,7 +27,7 @@ from data_agent_pipelines.model import (
     Subtitle,
     asset_from_dict,
     asset_to_dict,
-    content_hash,
+    encode_asset,
 )
 from data_agent_pipelines.source_settings import SourceChanges
 
@@ -75,13 +75,13 @@ def full_asset(external_id: str = "ext-1") -> Asset:
     )
 
 
+def asset_write(asset: Asset, asset_id: str) -> AssetWrite:
+    encoded = encode_asset(asset)
+    return AssetWrite(asset_id, asset.external_id, encoded.columns, encoded.content_hash, encoded.field_hashes)
+
+
 def write_asset(catalog: Catalog, source_id: str, asset: Asset, asset_id: str = "ast_1") -> None:
-    values = asset_to_dict(asset)
-    values.pop("external_id")
-    source = catalog.get_source(source_id)
-    catalog.write_assets(
-        source, [AssetWrite(asset_id, asset.external_id, values, content_hash(values))], imported_at=catalog.clock()
-    )
+    catalog.write_assets(catalog.get_source(source_id), [asset_write(asset, asset_id)], imported_at=catalog.clock())
 
 
 @pytest.fixture
@@ -150,11 +150,12 @@ def test_upsert_converges_instead_of_duplicating(catalog: Catalog, source_id: st
 
 def test_existing_assets_bulk_lookup_spans_chunks(catalog: Catalog, source_id: str) -> None:
     source = catalog.get_source(source_id)
-    writes = [AssetWrite(f"ast_{i}", f"e{i}", {"type": "clip", "title": f"t{i}"}, f"h{i}") for i in range(2100)]
+    writes = [asset_write(Asset(f"e{i}", title=f"t{i}"), f"ast_{i}") for i in range(2100)]
     catalog.write_assets(source, writes, imported_at=catalog.clock())
     found = catalog.existing_assets(source_id, [f"e{i}" for i in range(0, 2100, 3)] + ["missing"])
     assert len(found) == 700
-    assert found["e3"].id == "ast_3" and found["e3"].content_hash == "h3" and found["e3"].status == "published"
+    assert found["e3"].id == "ast_3" and found["e3"].status == "published"
+    assert found["e3"].content_hash == encode_asset(Asset("e3", title="t3")).content_hash
     assert catalog.count_assets(source_id) == 2100
 
 
@@ -190,13 +191,14 @@ def test_credentials_are_encrypted_at_rest(catalog: Catalog) -> None:
     catalog.add_service("acme")
     secret = "tok-9f8e7d6c5b4a-very-secret"
     added = catalog.add_source(
-        "acme", SourceChanges(name="ovp", kind="vimeo", url="https://api.example.com/", credentials={"token": secret})
+        "acme",
+        SourceChanges(name="ovp", kind="vimeo", url="https://api.example.com/", credentials={"access_token": secret}),
     )
     with catalog.engine.connect() as conn:
         raw = conn.execute(select(sources.c.credentials)).scalar_one()
         dump = " ".join(str(v) for v in conn.execute(select(sources)).one())
     assert secret not in raw and secret not in dump
-    assert catalog.get_source(added.id).credentials == {"token": secret}
+    assert catalog.get_source(added.id).credentials == {"access_token": secret}
 
 
 def test_edit_source_merges_and_removes_credentials_and_options(catalog: Catalog) -> None:
@@ -207,14 +209,14 @@ def test_edit_source_merges_and_removes_credentials_and_options(catalog: Catalog
             name="ovp",
             kind="jwplayer",
             url="https://api.example.com/",
-            credentials={"a": "1", "b": "2"},
+            credentials={"api_secret": "1", "b": "2"},
             options={"site_id": "x", "timeout": "30"},
         ),
     )
     edited = catalog.edit_source(
         added.id, SourceChanges(credentials={"b": "", "c": "3"}, options={"timeout": ""}, cron="0 * * * *")
     )
-    assert edited.credentials == {"a": "1", "c": "3"}
+    assert edited.credentials == {"api_secret": "1", "c": "3"}
     assert edited.options == {"site_id": "x"}
     assert (edited.cron, edited.every_seconds) == ("0 * * * *", None)
 

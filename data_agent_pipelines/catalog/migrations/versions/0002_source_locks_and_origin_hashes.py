@@ -30,9 +30,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("source_id", name=op.f("pk_source_locks")),
     )
     with op.batch_alter_table("assets", schema=None) as batch_op:
-        batch_op.add_column(
-            sa.Column("origin_hashes", sa.String(length=400), nullable=True)
-        )
+        batch_op.add_column(sa.Column("origin_hashes", sa.String(length=400), nullable=True))
 
 
 def downgrade() -> None:
