@@ -36,6 +36,7 @@ from ..export.run import run_export
 from ..export.s3 import DEFAULT_PART_SIZE, S3WriteError
 from ..export.target import ExportTarget
 from .resources import CatalogResource
+from .runner import execute_now, run_error
 
 EXPORTS = AssetKey("exports")
 EXPORTS_PARTITIONS_NAME = "exports"
@@ -181,29 +182,20 @@ class ExportRun:
 
 def run_export_now(catalog: Catalog, instance: DagsterInstance, target_id: str) -> ExportRun:
     """Run `export_service` for one target now, recorded in Dagster, and return the ExportResult it recorded."""
-    from ..definitions import defs
-
     targets = ExportTargets(catalog)
     target = targets.get(target_id)  # NotFound before anything runs
-    if not instance.has_dynamic_partition(EXPORTS_PARTITIONS_NAME, target_id):
-        instance.add_dynamic_partitions(EXPORTS_PARTITIONS_NAME, [target_id])
     run_id = str(uuid.uuid4())
-    outcome = defs.resolve_job_def(EXPORT_JOB_NAME).execute_in_process(
-        run_config={"loggers": {"console": {"config": {"log_level": "INFO"}}}},
-        instance=instance,
-        partition_key=target_id,
-        run_id=run_id,
-        raise_on_error=False,
-        tags={
-            "data_agent/service": target.service,
-            "data_agent/export_target": target.id,
-            "data_agent/format": target.format,
-            "data_agent/launched_by": "cli",
-        },
+    tags = {
+        "data_agent/service": target.service,
+        "data_agent/export_target": target.id,
+        "data_agent/format": target.format,
+    }
+    outcome = execute_now(
+        instance, EXPORT_JOB_NAME, EXPORTS_PARTITIONS_NAME, target_id, run_id=run_id, run_config={}, tags=tags
     )
     result = targets.result_for_run(run_id)
     if result is None:
-        result = _unrecorded_failure(target, run_id, _run_error(outcome) or "the export run failed before it ran")
+        result = _unrecorded_failure(target, run_id, run_error(outcome) or "the export run failed before it ran")
     return ExportRun(success=outcome.success, run_id=run_id, result=result)
 
 
@@ -223,10 +215,3 @@ def _unrecorded_failure(target: ExportTarget, run_id: str, error: str) -> dict[s
         "started_at": None,
         "finished_at": None,
     }
-
-
-def _run_error(outcome: Any) -> str | None:
-    for event in outcome.all_events:
-        if event.is_step_failure and event.step_failure_data and event.step_failure_data.error:
-            return event.step_failure_data.error.message.strip()
-    return None

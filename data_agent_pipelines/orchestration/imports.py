@@ -38,6 +38,7 @@ from ..model import parse_instant
 from ..reporting import Reporter
 from .partitions import sources_partitions
 from .resources import CatalogResource, HttpResource
+from .runner import HOST_TAG, PID_TAG
 
 IMPORT_RESULTS = AssetKey("import_results")
 MAX_FAILED_ROWS = 100
@@ -46,9 +47,6 @@ MAX_FAILED_ROWS = 100
 IMPORT_MAX_RUNTIME_SECONDS = 3 * 3600
 SOURCE_LOCK_TTL = timedelta(seconds=IMPORT_MAX_RUNTIME_SECONDS + 600)
 RUN_CREATION_GRACE = timedelta(minutes=2)
-# Runs executed in a CLI process carry where they run, so a later import can tell that process died.
-HOST_TAG = "data_agent/host"
-PID_TAG = "data_agent/pid"
 # The metadata key of the failure of a run that found its source busy: it changed nothing, so it is no failure
 # of the source (the failure sensor leaves the source alone and reports nothing).
 SOURCE_BUSY = "source_busy"

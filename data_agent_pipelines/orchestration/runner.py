@@ -45,7 +45,13 @@ def open_instance(settings: Settings) -> DagsterInstance:
     return DagsterInstance.from_config(str(ensure_dagster_home(settings)))
 
 
+# Runs executed in a CLI process carry where they run, so a later run can tell that the process died.
+HOST_TAG = "data_agent/host"
+PID_TAG = "data_agent/pid"
+
+
 def ensure_partition(instance: DagsterInstance, source_id: str) -> None:
+    """Add the source's partition to the instance if it is not there yet."""
     if not instance.has_dynamic_partition(SOURCES_PARTITIONS_NAME, source_id):
         instance.add_dynamic_partitions(SOURCES_PARTITIONS_NAME, [source_id])
 
@@ -84,42 +90,54 @@ def _execute(
     dry_run: bool,
     extra_allow_hosts: tuple[str, ...],
 ) -> ImportRun:
-    from ..definitions import defs
-    from .imports import HOST_TAG, PID_TAG
-
-    source_id = source.id
-    ensure_partition(instance, source_id)
-    run_config: dict[str, Any] = {
-        "ops": {"fetch": {"config": {"dry_run": dry_run}}},
-        # The engine's DEBUG events are for the UI; on a terminal the ops' own INFO lines say enough.
-        "loggers": {"console": {"config": {"log_level": "INFO"}}},
-    }
+    run_config: dict[str, Any] = {"ops": {"fetch": {"config": {"dry_run": dry_run}}}}
     if extra_allow_hosts:
         run_config["resources"] = {"http": {"config": {"extra_allow_hosts": list(extra_allow_hosts)}}}
-    outcome = defs.resolve_job_def("import_source").execute_in_process(
-        run_config=run_config,
+    tags = {"data_agent/service": source.service, "data_agent/source": source.id, "data_agent/kind": source.kind}
+    outcome = execute_now(
+        instance, "import_source", SOURCES_PARTITIONS_NAME, source.id, run_id=run_id, run_config=run_config, tags=tags
+    )
+    result = catalog.result_for_run(run_id)
+    if result is None:
+        # The run died before `write` could record anything: record that, so the failure is in the history.
+        error = run_error(outcome) or "the import run failed before it recorded a result"
+        result = catalog.record_failed_run(source, run_id=run_id, error=error, dry_run=dry_run)
+    return ImportRun(success=outcome.success, run_id=run_id, result=result)
+
+
+def execute_now(
+    instance: DagsterInstance,
+    job_name: str,
+    partitions_name: str,
+    partition_key: str,
+    *,
+    run_id: str,
+    run_config: dict[str, Any],
+    tags: dict[str, str],
+) -> Any:
+    """Execute a partitioned job in this process, recorded in the instance like any run; return its outcome."""
+    from ..definitions import defs
+
+    if not instance.has_dynamic_partition(partitions_name, partition_key):
+        instance.add_dynamic_partitions(partitions_name, [partition_key])
+    return defs.resolve_job_def(job_name).execute_in_process(
+        # The engine's DEBUG events are for the UI; on a terminal the ops' own INFO lines say enough.
+        run_config={**run_config, "loggers": {"console": {"config": {"log_level": "INFO"}}}},
         instance=instance,
-        partition_key=source_id,
+        partition_key=partition_key,
         run_id=run_id,
         raise_on_error=False,
         tags={
-            "data_agent/service": source.service,
-            "data_agent/source": source.id,
-            "data_agent/kind": source.kind,
+            **tags,
             "data_agent/launched_by": "cli",
             HOST_TAG: socket.gethostname(),
             PID_TAG: str(os.getpid()),
         },
     )
-    result = catalog.result_for_run(run_id)
-    if result is None:
-        # The run died before `write` could record anything: record that, so the failure is in the history.
-        error = _run_error(outcome) or "the import run failed before it recorded a result"
-        result = catalog.record_failed_run(source, run_id=run_id, error=error, dry_run=dry_run)
-    return ImportRun(success=outcome.success, run_id=run_id, result=result)
 
 
-def _run_error(outcome: Any) -> str | None:
+def run_error(outcome: Any) -> str | None:
+    """The first step failure of an in-process run, as `step: message`."""
     for event in outcome.all_events:
         if event.is_step_failure and event.step_failure_data and event.step_failure_data.error:
             error = event.step_failure_data.error
