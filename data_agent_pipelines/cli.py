@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 import json
 import sys
+import warnings
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -617,6 +618,9 @@ def _result_text(result: dict[str, Any]) -> str:
 
 def main(argv: Sequence[str] | None = None) -> None:
     """Console entry point: maps errors to the contract's exit codes and one-line messages."""
+    # Dagster warns about its own beta parameters when the definitions load; that is no news to a user. (Matched
+    # by message: importing Dagster's warning classes would cost every command half a second.)
+    warnings.filterwarnings("ignore", message=r".* is currently in (beta|preview)")
     try:
         code = cli.main(args=list(argv) if argv is not None else None, prog_name="data-agent", standalone_mode=False)
     except click.UsageError as exc:
