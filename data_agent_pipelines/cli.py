@@ -255,7 +255,7 @@ def import_command(ctx: Context, source_id: str, dry_run: bool) -> None:
         run = run_import(ctx.catalog, instance, source_id, dry_run=dry_run)
     finally:
         instance.dispose()
-    _emit(ctx, run.result, _result_text)
+    _emit_import_result(ctx, run.result)
     if run.result["status"] == "failed" or not run.success:
         sys.exit(EXIT_FAILED)
 
@@ -271,6 +271,8 @@ def results() -> None:
 def results_list(ctx: Context, source_id: str | None, limit: int) -> None:
     """List import results, newest first."""
     rows = ctx.catalog.list_results(source_id=source_id, limit=limit)
+    if source_id is not None and not rows:
+        ctx.catalog.get_source(source_id)  # no history and no such source: an unknown id (results outlive sources)
     flat = [{**{k: v for k, v in r.items() if k != "counts"}, **r["counts"]} for r in rows]
     columns = ["id", "source_id", "status", "started_at", "created", "updated", "unchanged", "failed"]
     _emit(ctx, rows, lambda _: _table(flat, columns, "no import results yet"))
@@ -280,7 +282,7 @@ def results_list(ctx: Context, source_id: str | None, limit: int) -> None:
 @click.argument("result_id")
 def results_show(ctx: Context, result_id: str) -> None:
     """Show an import result with its items."""
-    _emit(ctx, ctx.catalog.get_result(result_id), _result_text)
+    _emit_import_result(ctx, ctx.catalog.get_result(result_id, items=False))
 
 
 # -- assets -----------------------------------------------------------------------------------------------------
@@ -530,9 +532,6 @@ def _export_result_text(result: dict[str, Any]) -> str:
     lines = [f"export {result['id']} of target {result['target_id']}: {result['status'].upper()}"]
     if result["error"]:
         lines.append(f"  error: {result['error']}")
-    held_back = result.get("held_back")
-    if held_back and not result["error"]:
-        lines.append(f"  held back: {held_back['count']} assets not {held_back['action']}ed: {held_back['reason']}")
     lines.append(f"  {result['count']} assets as {result['format']}")
     lines.extend(f"  {o['key']} ({o['bytes']:,} bytes, sha256 {o['sha256']})" for o in result["objects"])
     if result["manifest_key"]:
@@ -549,10 +548,8 @@ def demo(ctx: Context) -> None:
     from .demo import run_demo
 
     run = run_demo(ctx.settings, ctx.catalog)
-    if ctx.as_json:
-        _emit(ctx, run.result, _result_text)
-    else:
-        click.echo(_result_text(run.result))
+    _emit_import_result(ctx, run.result)
+    if not ctx.as_json:
         click.echo(run.instructions)
     if run.result["status"] == "failed":
         sys.exit(EXIT_FAILED)
@@ -591,6 +588,26 @@ def _asset_text(asset: dict[str, Any]) -> str:
     return _pairs(summary)
 
 
+SHOWN_PROBLEMS = 50
+
+
+def _emit_import_result(ctx: Context, result: dict[str, Any]) -> None:
+    """An ImportResult with its items, streamed from the catalog: an import may list millions of them."""
+    if not ctx.as_json:
+        problems = ctx.catalog.iter_result_items(result["id"], outcomes=("failed", "skipped"), limit=SHOWN_PROBLEMS + 1)
+        click.echo(_result_text({**result, "items": list(problems)}))
+        return
+    header = json.dumps({k: v for k, v in result.items() if k != "items"}, indent=2, ensure_ascii=False, default=str)
+    out = sys.stdout
+    out.write(header[: -len("\n}")] + ',\n  "items": [')
+    separator = "\n    "
+    for item in ctx.catalog.iter_result_items(result["id"]):
+        out.write(separator + json.dumps(item, ensure_ascii=False, default=str))
+        separator = ",\n    "
+    out.write("\n  ]\n}\n" if separator != "\n    " else "]\n}\n")
+    out.flush()
+
+
 def _result_text(result: dict[str, Any]) -> str:
     counts = ", ".join(f"{n} {k}" for k, n in result["counts"].items() if n) or "no items"
     lines = [
@@ -602,13 +619,14 @@ def _result_text(result: dict[str, Any]) -> str:
         lines.append(f"  error: {result['error']}")
     held_back = result.get("held_back")
     if held_back and not result["error"]:
-        lines.append(f"  held back: {held_back['count']} assets not {held_back['action']}ed: {held_back['reason']}")
+        verb = {"unpublish": "unpublished", "delete": "deleted"}[held_back["action"]]
+        lines.append(f"  held back: {held_back['count']} assets not {verb}: {held_back['reason']}")
     lines.extend(f"  note: {note}" for note in result.get("notes", []))
     problems = [i for i in result.get("items", []) if i["outcome"] in ("failed", "skipped")]
     if problems:
-        lines.append(_table(problems[:50], ["outcome", "external_id", "reason"], ""))
-        if len(problems) > 50:
-            lines.append(f"  … and {len(problems) - 50} more (see `data-agent results show {result['id']} --json`)")
+        lines.append(_table(problems[:SHOWN_PROBLEMS], ["outcome", "external_id", "reason"], ""))
+        if len(problems) > SHOWN_PROBLEMS:
+            lines.append(f"  … and more (see `data-agent results show {result['id']} --json`)")
     lines.append(f"  run {result['run_id']}" if result["run_id"] else "")
     return "\n".join(line for line in lines if line)
 

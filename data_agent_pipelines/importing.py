@@ -61,6 +61,7 @@ class ImportState:
     parser: str | None = None
     complete: bool = True
     items_read: int = 0
+    planned_at: datetime | None = None  # when reconcile read the catalog: later changes there are not overwritten
     removal: Removal | None = None
     notes: list[str] = field(default_factory=list)
     counts: dict[str, int] = field(default_factory=empty_counts)
@@ -122,8 +123,10 @@ def fetch(
 
 
 def _clip(data: Any) -> Any:
-    if isinstance(data, str) and len(data) > MAX_FAILED_DATA_CHARS:
-        return data[:MAX_FAILED_DATA_CHARS] + "…"
+    """The raw item of a failed outcome, at most MAX_FAILED_DATA_CHARS of it (as text when it had to be cut)."""
+    text = data if isinstance(data, str) else canonical_json(data)
+    if len(text) > MAX_FAILED_DATA_CHARS:
+        return text[:MAX_FAILED_DATA_CHARS] + "…"
     return data
 
 
@@ -138,7 +141,7 @@ def _stage(item: Asset | ItemFailure, seen: set[str], reported: set[str]) -> Inc
         if item.external_id in reported:
             return None
         reported.add(item.external_id)
-        reason = f"duplicate id {item.external_id!r} in this document: the first occurrence was imported"
+        reason = f"duplicate id {item.external_id!r} in this document: only its first occurrence counts"
         return ItemOutcome(Outcome.FAILED, item.external_id, reason=reason)
     seen.add(item.external_id)
     try:
@@ -192,6 +195,7 @@ def reconcile(catalog: Catalog, state: ImportState) -> ImportState:
         return state
     assert state.staged is not None
     source = state.source
+    state.planned_at = catalog.clock()
     state.outcomes = state.workdir / "outcomes.pickle"
     state.writes = state.workdir / "writes.pickle"
     make_id = partial(new_id, "ast")
@@ -268,13 +272,15 @@ def _plan_removal(catalog: Catalog, state: ImportState, present: set[str]) -> Re
     source = state.source
     if source.on_missing == "keep":
         return None
+    # The guard's fraction is of what the rule can still remove: unpublishing counts published assets only,
+    # or a rotating feed's unpublished past would let one broken fetch unpublish everything that is live.
     total = 0
     vanished: list[tuple[str, str]] = []
     for external_id, asset_id, status in catalog.source_assets(source.id):
-        total += 1
-        if external_id in present:
+        if source.on_missing == "unpublish" and status != "published":
             continue
-        if source.on_missing == "delete" or status == "published":
+        total += 1
+        if external_id not in present:
             vanished.append((external_id, asset_id))
     return plan_removals(
         on_missing=source.on_missing,
@@ -302,9 +308,9 @@ def _apply(catalog: Catalog, state: ImportState) -> None:
     for asset_write in _records(state.writes):
         batch.append(asset_write)
         if len(batch) >= BATCH:
-            catalog.write_assets(state.source, batch, imported_at=catalog.clock())
+            catalog.write_assets(state.source, batch, imported_at=catalog.clock(), planned_at=state.planned_at)
             batch = []
-    catalog.write_assets(state.source, batch, imported_at=catalog.clock())
+    catalog.write_assets(state.source, batch, imported_at=catalog.clock(), planned_at=state.planned_at)
     removal = state.removal
     if removal is not None and removal.held_back is None:
         catalog.remove_assets(removal.action, [asset_id for _, asset_id in removal.assets], at=catalog.clock())
@@ -356,6 +362,6 @@ def write(catalog: Catalog, state: ImportState) -> dict[str, Any]:
             catalog.record_run(
                 source.id, status=result["status"], error=state.error, ran_at=catalog.clock(), validators=validators
             )
-        return catalog.get_result(result["id"])
+        return catalog.get_result(result["id"], items=False)  # items stay in the catalog: there may be millions
     finally:
         shutil.rmtree(state.workdir, ignore_errors=True)

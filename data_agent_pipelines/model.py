@@ -228,7 +228,12 @@ def field_from_json(name: str, value: Any) -> Any:
         return [Rating(**r) for r in value]
     if name == "geoblock":
         ((mode, countries),) = value.items()
-        return Geoblock(mode=mode, countries=list(countries))
+        if mode not in ("allow", "deny"):
+            raise ValueError(f"geoblock must be {{'allow': [...]}} or {{'deny': [...]}}, not {mode!r}")
+        codes = [str(code).strip().upper() for code in countries]
+        if any(len(code) != 2 or not code.isalpha() for code in codes):
+            raise ValueError("geoblock countries must be ISO 3166 alpha-2 codes, like 'US'")
+        return Geoblock(mode=mode, countries=codes)
     if name == "editions":
         return [
             Edition(
@@ -239,11 +244,15 @@ def field_from_json(name: str, value: Any) -> Any:
             for e in value
         ]
     if name in ("tags", "genres"):
+        if isinstance(value, str):  # "a, b" rather than ["a", "b"]: split, never into single characters
+            return [part.strip() for part in value.split(",") if part.strip()]
         return [str(v) for v in value]
     if name == "custom":
         return {str(k): str(v) for k, v in value.items()}
     if name in ("duration", "season", "episode"):
         return int(value)
+    if name == "type" and value not in ASSET_TYPES:
+        raise ValueError(f"unknown type {value!r}: use one of {', '.join(ASSET_TYPES)}")
     return str(value)
 
 

@@ -79,7 +79,10 @@ def decide(
         write = AssetWrite(new_id(), item.external_id, item.columns, item.content_hash, item.field_hashes)
         return Decision(ItemOutcome(Outcome.CREATED, item.external_id, write.asset_id), write)
     if policy == "create-only":
-        return Decision(ItemOutcome(Outcome.SKIPPED, item.external_id, existing.id, reason="create-only"))
+        reason = "create-only"
+        if existing.status != "published":
+            reason += ": the item is back in the origin, but the asset is never touched and stays unpublished"
+        return Decision(ItemOutcome(Outcome.SKIPPED, item.external_id, existing.id, reason=reason))
     if not _differs(item, existing, policy):
         kept = sorted(existing.edited_fields)
         return Decision(ItemOutcome(Outcome.UNCHANGED, item.external_id, existing.id, kept_fields=kept))

@@ -160,7 +160,8 @@ class Reporter:
                 {
                     "external_id": item.get("external_id"),
                     "reason": item.get("reason"),
-                    "data": _clip(item.get("data")),
+                    # Scrubbed before clipped: a secret cut in half by the clip would no longer be recognised.
+                    "data": _clip(scrub(item.get("data"))),
                 }
                 for item in items[:SAMPLE_ITEMS]
             ]

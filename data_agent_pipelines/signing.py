@@ -93,7 +93,10 @@ class CloudFrontLinks:
         return self._signed(url, expires)
 
     def _sign(self, url: str, expires: int) -> str:
-        return self._signer.generate_presigned_url(url, date_less_than=datetime.fromtimestamp(expires, UTC))
+        # The signature's query must come before a fragment, which the browser never sends.
+        address, hash_mark, fragment = url.partition("#")
+        signed = self._signer.generate_presigned_url(address, date_less_than=datetime.fromtimestamp(expires, UTC))
+        return signed + hash_mark + fragment
 
 
 @dataclass(frozen=True)

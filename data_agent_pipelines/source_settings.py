@@ -68,6 +68,12 @@ def validate_url(url: str) -> str:
         raise InvalidInput(f"invalid URL {url!r}: only http:// and https:// URLs can be imported")
     if not parts.hostname:
         raise InvalidInput(f"invalid URL {url!r}: it has no host name")
+    if parts.username or parts.password:
+        # Said without the URL: it holds a password, and this message is printed.
+        raise InvalidInput(
+            "invalid URL: it carries a user name or password; give them as --credential instead, which are"
+            " stored encrypted and never shown"
+        )
     if any(ch.isspace() for ch in url):
         raise InvalidInput(f"invalid URL {url!r}: it contains white space")
     return url

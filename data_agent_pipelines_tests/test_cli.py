@@ -172,6 +172,7 @@ def test_bad_edit_changes_nothing(service: str, capsys) -> None:
         (["import", "src_missing"], "no source with id"),
         (["sources", "frobnicate"], "No such command"),
         (["results", "list", "--limit", "0"], "--limit"),
+        (["results", "list", "--source", "src_missing"], "no source with id 'src_missing'"),
     ],
 )
 def test_unknown_ids_and_bad_usage_exit_2(service: str, capsys, args: list[str], message: str) -> None:

@@ -8,6 +8,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 from sqlalchemy import Connection, Engine, bindparam, case, delete, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -112,14 +113,20 @@ class _AssetUpsert:
         statement = statement.on_conflict_do_update(
             index_elements=[assets.c.source_id, assets.c.external_id],
             set_={name: statement.excluded[name] for name in names if name not in self.FIXED},
+            # An asset changed (edited in the CMS) after the import read it keeps that change: the next import
+            # reconciles it again, under the source's policy, instead of this one overwriting it blindly.
+            where=assets.c.updated_at <= bindparam("planned_at"),
         )
         compiled = statement.compile(dialect=dialect)
         self.sql = str(compiled)
         self.positional = bool(compiled.positional)
-        self.order = list(compiled.positiontup or []) if self.positional else names
+        self.order = list(compiled.positiontup or []) if self.positional else [*names, "planned_at"]
         self.processors = {name: assets.c[name].type.bind_processor(dialect) for name in names}
+        self.processors["planned_at"] = self.processors["updated_at"]
 
-    def parameters(self, source: Source, write: AssetWrite, imported_at: datetime) -> tuple[Any, ...] | dict[str, Any]:
+    def parameters(
+        self, source: Source, write: AssetWrite, imported_at: datetime, planned_at: datetime
+    ) -> tuple[Any, ...] | dict[str, Any]:
         values = {
             "id": write.asset_id,
             "service": source.service,
@@ -133,6 +140,7 @@ class _AssetUpsert:
             "created_at": imported_at,
             "updated_at": imported_at,
             "last_imported_at": imported_at,
+            "planned_at": planned_at,
         }
         processors = self.processors
         for name, value in values.items():
@@ -147,6 +155,28 @@ class _AssetUpsert:
         return values
 
 
+_IMPORT_SETTINGS = ("kind", "url", "asset_type", "truth", "on_missing", "max_removal_fraction")
+
+
+def _changes_what_is_imported(current: Source, values: dict[str, Any], changes: SourceChanges) -> bool:
+    changed = any(name in values and values[name] != getattr(current, name) for name in _IMPORT_SETTINGS)
+    return changed or bool(changes.options) or bool(changes.credentials)
+
+
+def _host(url: str) -> str:
+    return (urlsplit(url).hostname or "").lower()
+
+
+def credentials_follow_host_change(current: Source, values: dict[str, Any], changes: SourceChanges) -> bool:
+    """Whether an edit would send the source's stored credentials to a host they were not given for."""
+    if not current.credentials or changes.credentials:
+        return False
+    moved = "url" in values and _host(values["url"]) != _host(current.url)
+    new_oauth = changes.options.get("oauth_url")
+    moved_oauth = new_oauth is not None and _host(new_oauth) != _host(current.options.get("oauth_url", ""))
+    return moved or moved_oauth
+
+
 class Catalog:
     """The catalog store. Plain Python: no Dagster, no connectors."""
 
@@ -156,8 +186,8 @@ class Catalog:
         self.engine = engine
         self.cipher = cipher
         self.clock = clock
-        self.allow_hosts = tuple(allow_hosts)
-        self._upsert: _AssetUpsert | None = None  # DATA_AGENT_ALLOW_HOSTS: URLs a source may point at although private
+        self.allow_hosts = tuple(allow_hosts)  # DATA_AGENT_ALLOW_HOSTS: URLs a source may point at although private
+        self._upsert: _AssetUpsert | None = None
 
     @classmethod
     def open(cls, settings: Settings, *, clock: Clock = utc_now, migrate: bool = True) -> Catalog:
@@ -319,9 +349,15 @@ class Catalog:
                 {k: v for k, v in {**current.credentials, **changes.credentials}.items() if v},
                 {k: v for k, v in {**current.options, **changes.options}.items() if v},
             )
-        if "url" in values and values["url"] != current.url:
-            # A new origin: validators and digest of the old one mean nothing there.
-            values.update(etag=None, last_modified=None, content_digest=None)
+        if credentials_follow_host_change(current, values, changes):
+            raise InvalidInput(
+                "the source's credentials were given for another host: give them again with --credential in the"
+                " same edit (or remove them with KEY=), so stored secrets never go to a host they were not meant for"
+            )
+        if _changes_what_is_imported(current, values, changes):
+            # The same document now imports differently (another origin, kind, type, policy or option): the
+            # validators and digest of the last fetch must not end the next import as unchanged.
+            values.update(etag=None, last_modified=None, content_digest=None, sync_state=None)
         values["updated_at"] = self.clock()
         try:
             with self._write() as conn:
@@ -497,7 +533,14 @@ class Catalog:
         with self._read() as conn:
             yield from (tuple(row) for row in conn.execute(query))
 
-    def write_assets(self, source: Source, writes: Sequence[AssetWrite], *, imported_at: datetime) -> None:
+    def write_assets(
+        self,
+        source: Source,
+        writes: Sequence[AssetWrite],
+        *,
+        imported_at: datetime,
+        planned_at: datetime | None = None,
+    ) -> None:
         """Upsert the assets of an import on (source_id, external_id), in sorted, batched transactions.
 
         Upserting makes a re-run after a crash converge: rows a dead run already wrote are updated, not
@@ -506,10 +549,13 @@ class Catalog:
         if not writes:
             return
         upsert = self._asset_upsert()
+        planned = planned_at or imported_at
         for start in range(0, len(writes), WRITE_BATCH):
             batch = sorted(writes[start : start + WRITE_BATCH], key=lambda w: w.external_id)
             with self._write() as conn:
-                conn.exec_driver_sql(upsert.sql, [upsert.parameters(source, write, imported_at) for write in batch])
+                conn.exec_driver_sql(
+                    upsert.sql, [upsert.parameters(source, write, imported_at, planned) for write in batch]
+                )
 
     def _asset_upsert(self) -> _AssetUpsert:
         if self._upsert is None:
@@ -636,13 +682,17 @@ class Catalog:
         with self._read() as conn:
             return [self._result_header(row) for row in conn.execute(query)]
 
-    def result_for_run(self, run_id: str) -> dict[str, Any] | None:
-        """The ImportResult a Dagster run recorded, with its items; None if it recorded none."""
+    def result_for_run(self, run_id: str, *, items: bool = True) -> dict[str, Any] | None:
+        """The ImportResult a Dagster run recorded (with its items unless told not to); None if it recorded none."""
         with self._read() as conn:
+            # First recorded wins: a failure sensor and the CLI may both record a run that died.
             result_id = conn.execute(
-                select(import_results.c.id).where(import_results.c.run_id == run_id)
-            ).scalar_one_or_none()
-        return None if result_id is None else self.get_result(result_id)
+                select(import_results.c.id)
+                .where(import_results.c.run_id == run_id)
+                .order_by(import_results.c.started_at)
+                .limit(1)
+            ).scalar()
+        return None if result_id is None else self.get_result(result_id, items=items)
 
     def record_failed_run(self, source: Source, *, run_id: str | None, error: str, dry_run: bool) -> dict[str, Any]:
         """Record a failed ImportResult for a run that died before it could record its own."""
@@ -663,21 +713,20 @@ class Catalog:
         self.record_result(result, ())
         if not dry_run:
             self.record_run(source.id, status="failed", error=error, ran_at=now)
-        return self.get_result(result["id"])
+        return self.get_result(result["id"], items=False)
 
-    def result_items(self, result_id: str, *, limit: int, offset: int = 0) -> tuple[list[dict[str, Any]], int]:
-        """One page of a result's items in the order the import produced them, and how many it has in all."""
-        query = (
-            select(import_result_items)
-            .where(import_result_items.c.result_id == result_id)
-            .order_by(import_result_items.c.position)
-            .limit(limit)
-            .offset(offset)
-        )
-        total = select(func.count()).where(import_result_items.c.result_id == result_id)
+    def iter_result_items(
+        self, result_id: str, *, outcomes: Sequence[str] = (), limit: int | None = None, offset: int = 0
+    ) -> Iterator[dict[str, Any]]:
+        """A result's items (optionally of some outcomes) in the order the import produced them, streamed."""
+        query = select(import_result_items).where(import_result_items.c.result_id == result_id)
+        if outcomes:
+            query = query.where(import_result_items.c.outcome.in_(list(outcomes)))
+        query = query.order_by(import_result_items.c.position).offset(offset).limit(limit)
         with self._read() as conn:
-            page = [
-                ItemOutcome(
+            for row in conn.execute(query.execution_options(yield_per=WRITE_BATCH)):
+                m = row._mapping
+                yield ItemOutcome(
                     outcome=m["outcome"],
                     external_id=m["external_id"],
                     asset_id=m["asset_id"],
@@ -686,35 +735,23 @@ class Catalog:
                     kept_fields=list(m["kept_fields"] or []),
                     data=m["data"],
                 ).to_json()
-                for m in (r._mapping for r in conn.execute(query))
-            ]
-            return page, conn.execute(total).scalar_one()
+
+    def result_items(self, result_id: str, *, limit: int, offset: int = 0) -> tuple[list[dict[str, Any]], int]:
+        """One page of a result's items in the order the import produced them, and how many it has in all."""
+        total = select(func.count()).where(import_result_items.c.result_id == result_id)
+        with self._read() as conn:
+            count = conn.execute(total).scalar_one()
+        return list(self.iter_result_items(result_id, limit=limit, offset=offset)), count
 
     def get_result(self, result_id: str, *, items: bool = True) -> dict[str, Any]:
-        """One import result with its items in the order the import produced them."""
+        """One import result, with its items (all of them: large results are better streamed by `iter_result_items`)."""
         with self._read() as conn:
             row = conn.execute(select(import_results).where(import_results.c.id == result_id)).first()
-            if row is None:
-                raise NotFound(f"no import result with id {result_id!r} (see `data-agent results list`)")
-            result = self._result_header(row)
-            if items:
-                query = (
-                    select(import_result_items)
-                    .where(import_result_items.c.result_id == result_id)
-                    .order_by(import_result_items.c.position)
-                )
-                result["items"] = [
-                    ItemOutcome(
-                        outcome=m["outcome"],
-                        external_id=m["external_id"],
-                        asset_id=m["asset_id"],
-                        reason=m["reason"],
-                        errors=list(m["errors"] or []),
-                        kept_fields=list(m["kept_fields"] or []),
-                        data=m["data"],
-                    ).to_json()
-                    for m in (r._mapping for r in conn.execute(query))
-                ]
+        if row is None:
+            raise NotFound(f"no import result with id {result_id!r} (see `data-agent results list`)")
+        result = self._result_header(row)
+        if items:
+            result["items"] = list(self.iter_result_items(result_id))
         return result
 
 

@@ -88,7 +88,7 @@ class BackstageJsonParse:
         self.notes: list[str] = []
         self.complete = True
 
-    def _objects(self) -> Iterator[Any]:
+    def _objects(self, *, note: bool = True) -> Iterator[Any]:
         with self.path.open("rb") as handle:
             start = handle.read(4096).lstrip()
             handle.seek(0)
@@ -105,12 +105,13 @@ class BackstageJsonParse:
             prefix = "item" if start[:1] == b"[" else "items.item"
             try:
                 yield from ijson.items(handle, prefix, use_float=True)
-            except ijson.IncompleteJSONError as exc:
+            except ijson.JSONError as exc:  # IncompleteJSONError included
                 self.complete = False
-                self.notes.append(f"the document is not complete JSON ({exc}); the objects before that point were read")
-            except ijson.JSONError as exc:
-                self.complete = False
-                self.notes.append(f"the document is not valid JSON ({exc}); the objects before that point were read")
+                if note:
+                    problem = "not complete" if isinstance(exc, ijson.IncompleteJSONError) else "not valid"
+                    self.notes.append(
+                        f"the document is {problem} JSON ({exc}); the objects before that point were read"
+                    )
 
     def __iter__(self) -> Iterator[Asset | ItemFailure]:
         self.notes = []
@@ -118,7 +119,7 @@ class BackstageJsonParse:
         series = _Series()
         # Series objects are indexed first so an episode may come before its series; a second pass over the file
         # keeps memory flat where holding every object would not.
-        for obj in self._objects():
+        for obj in self._objects(note=False):
             if isinstance(obj, dict) and obj.get("type") == "series":
                 series.add(obj)
         created: dict[str, str] = {}

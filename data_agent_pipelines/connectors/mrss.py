@@ -1158,7 +1158,7 @@ class FeedParse:
         elif not reported:
             self._seen[asset.external_id] = True
             yield ItemFailure(
-                reason=f"duplicate id {asset.external_id!r} in this document: the first occurrence was imported",
+                reason=f"duplicate id {asset.external_id!r} in this document: only its first occurrence counts",
                 external_id=asset.external_id,
                 data=raw(),
             )

@@ -36,14 +36,12 @@ from ..model import Asset, ItemFailure, Source
 from ..net import AuthRejected, HttpClient, Response
 from ..schedule import parse_duration
 from .base import Fetched, source_timeout
-from .standard_keys import apply_standard_keys
 
 DEFAULT_FULL_SWEEP = timedelta(days=1)
 # Changes indexed a little after their timestamp (and clock skew between us and the platform) are caught by
 # starting each incremental window this much before the previous fetch started.
 SYNC_OVERLAP = timedelta(minutes=10)
 MAX_RATE_LIMIT_WAIT = 300.0
-MAX_NOTES = 20
 
 
 # --- credentials ------------------------------------------------------------------------------------------------
@@ -408,6 +406,12 @@ def collect(
         window_start = window
 
 
+def _ended(result: Collected, page: Page, offset: int, what: str) -> None:
+    """The listing ended; short of the total the platform announced, the fetch is incomplete (nothing removed)."""
+    if page.total is not None and offset < page.total:
+        result.stop(f"the platform's listing ended after {offset} of the {page.total} {what} it announced")
+
+
 def _walk_window(
     fetch_page: Callable[[PageRequest], Page],
     paging: Paging,
@@ -420,7 +424,8 @@ def _walk_window(
     """Page through one window; return the start of the next window, or None when the listing is done."""
     seen_pages: set[str] = set()
     number, offset, next_url = 1, 0, None
-    last_key: Any = None
+    # The previous window handed over the ids read at its boundary key; they stay known until the key moves on.
+    last_key: Any = window_start
     while True:
         if result.pages >= paging.max_pages:
             result.stop(f"paging stopped after {result.pages} pages, the most one import reads")
@@ -447,7 +452,7 @@ def _walk_window(
             result.items += len(fresh)
         offset += len(page.items)
         if not page.items:
-            return None
+            return _ended(result, page, offset, what)
         if page.total is not None:
             if offset >= page.total:
                 return None
@@ -460,7 +465,7 @@ def _walk_window(
                 return None
         if paging.follow_next:
             if not page.next_url:
-                return None
+                return _ended(result, page, offset, what)
             next_url = page.next_url
         elif page.total is None and len(page.items) < paging.size:
             return None
@@ -590,7 +595,7 @@ def fetched_from(store: PageStore, collected: Collected, sweep: Sweep | None, ur
 
 
 class StoredItems:
-    """The Parse of a paginated fetch: each stored item mapped to an Asset, standard keys applied; bad items fail."""
+    """The Parse of a paginated fetch: each stored item mapped to an Asset; an item that cannot be mapped fails."""
 
     def __init__(
         self,
@@ -605,7 +610,6 @@ class StoredItems:
         self._path = path
         self._map = map_item
         self._id = item_id
-        self._warnings = 0
 
     def __iter__(self) -> Iterator[Asset | ItemFailure]:
         for raw in PageStore.read(self._path):
@@ -622,16 +626,7 @@ class StoredItems:
                     errors=[f"{type(exc).__name__}: {exc}"],
                 )
                 continue
-            for warning in apply_standard_keys(asset):
-                self._warn(f"{asset.external_id}: {warning}")
             yield asset
-        if self._warnings > MAX_NOTES:
-            self.notes.append(f"…and {self._warnings - MAX_NOTES} more warnings")
-
-    def _warn(self, text: str) -> None:
-        self._warnings += 1
-        if self._warnings <= MAX_NOTES:
-            self.notes.append(text)
 
 
 def map_bounded(call: Callable[[Any], Any], items: list[Any], concurrency: int) -> list[Any]:

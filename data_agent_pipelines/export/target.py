@@ -131,8 +131,9 @@ def validate_credentials(credentials: dict[str, str]) -> dict[str, str]:
     return credentials
 
 
-def check_access(options: dict[str, str], credentials: dict[str, str]) -> None:
-    """The complete settings of a target agree: keys come in pairs, and a foreign endpoint needs foreign keys."""
+def check_access(service: str, url: str, options: dict[str, str], credentials: dict[str, str]) -> None:
+    """The complete settings of a target agree: keys come in pairs, a foreign endpoint needs foreign keys, and
+    what the platform's own keys write stays under the service's own prefix."""
     has_id, has_secret = bool(credentials.get("aws_access_key_id")), bool(credentials.get("aws_secret_access_key"))
     if has_id != has_secret:
         raise InvalidInput(
@@ -146,8 +147,27 @@ def check_access(options: dict[str, str], credentials: dict[str, str]) -> None:
             "--option endpoint_url needs the bucket's own credentials (--credential aws_access_key_id=… "
             "--credential aws_secret_access_key=…) or --option role_arn=…"
         )
-    if options.get("role_external_id") and not options.get("role_arn"):
-        raise InvalidInput("--option role_external_id needs --option role_arn")
+    if options.get("role_external_id") and not has_id:
+        # With the platform's keys the external id is the platform's to give (see `platform_external_id`): a
+        # tenant naming another tenant's role must not be able to name that tenant's external id too.
+        raise InvalidInput(
+            "--option role_external_id goes with the bucket's own keys; a role assumed with the platform's keys"
+            f" is asked for with the external id {platform_external_id(service)!r}: require that one in its trust"
+            " policy"
+        )
+    if not (has_id or options.get("role_arn")):
+        _bucket, prefix = parse_s3_url(url)
+        if prefix != service and not prefix.startswith(f"{service}/"):
+            # One tenant must never write where another tenant's exports (or anything else) live.
+            raise InvalidInput(
+                f"exports written with the platform's own AWS settings go under the service's prefix: use"
+                f" s3://BUCKET/{service}/… (or give the bucket's own credentials or a role)"
+            )
+
+
+def platform_external_id(service: str) -> str:
+    """The STS external id the platform's keys present when they assume a customer's role for `service`."""
+    return f"data-agent:{service}"
 
 
 def validate_changes(changes: ExportTargetChanges, *, creating: bool, allow_hosts: tuple[str, ...]) -> dict[str, Any]:

@@ -34,7 +34,7 @@ from ..catalog.export_targets import ExportTargets
 from ..catalog.store import Catalog
 from ..export.run import run_export
 from ..export.s3 import DEFAULT_PART_SIZE, S3WriteError
-from ..export.target import ExportTarget
+from ..export.target import ExportTarget, platform_external_id
 from .resources import CatalogResource
 from .runner import execute_now, run_error
 
@@ -101,15 +101,18 @@ class ExportStorage(S3Resource):
             "sts", region_name=region, endpoint_url=sts_endpoint, **keys
         )
         request: dict[str, Any] = {"RoleArn": role_arn, "RoleSessionName": f"data-agent-export-{target.id}"[:64]}
-        if target.options.get("role_external_id"):
-            request["ExternalId"] = target.options["role_external_id"]
+        # The platform's keys always say which service they act for, so a tenant cannot borrow another
+        # tenant's role; with the customer's own keys, the customer's external id.
+        external_id = target.options.get("role_external_id") if own_keys else platform_external_id(target.service)
+        if external_id:
+            request["ExternalId"] = external_id
         try:
             credentials = sts.assume_role(**request)["Credentials"]
         except ClientError as exc:
             code = exc.response.get("Error", {}).get("Code") or "error"
             raise S3WriteError(
                 f"could not assume role {role_arn} ({code}): check that its trust policy lets the platform assume it"
-                " and that role_external_id matches"
+                " with the expected external id"
             ) from exc
         except BotoCoreError as exc:
             raise S3WriteError(f"could not assume role {role_arn}: {exc}") from exc

@@ -75,7 +75,7 @@ def handle_import_failure(
             source = catalog.get_source(source_id)
         except NotFound:
             source = None  # deleted since: its history stays, there is nothing to mark
-        result = catalog.result_for_run(run.run_id)
+        result = catalog.result_for_run(run.run_id, items=False)
         if source is not None and result is None:
             result = catalog.record_failed_run(source, run_id=run.run_id, error=error, dry_run=_dry_run(run))
             recorded = True

@@ -5,7 +5,7 @@ No `from __future__ import annotations` here: Dagster reads the op and config an
 
 import os
 import socket
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from datetime import timedelta
 from typing import Any
 
@@ -107,14 +107,17 @@ def reconcile(context: OpExecutionContext, state: ImportState, catalog: CatalogR
 def write(context: OpExecutionContext, state: ImportState, catalog: CatalogResource) -> Iterator[Any]:
     try:
         result = importing.write(catalog.catalog, state)
-        report_collected_errors(context, state, result)
+        failed = catalog.catalog.iter_result_items(result["id"], outcomes=("failed",))
+        report_collected_errors(context, state, {**result, "items": failed})
     finally:
         locks.release(catalog.catalog, context.run_id, source_id=context.partition_key)
     yield AssetMaterialization(
         asset_key=IMPORT_RESULTS,
         partition=context.partition_key,
         description=f"{result['status']}: {result['error']}" if result["error"] else result["status"],
-        metadata=result_metadata(result),
+        metadata=result_metadata(
+            result, catalog.catalog.iter_result_items(result["id"], outcomes=("failed",), limit=MAX_FAILED_ROWS)
+        ),
     )
     if result["status"] == "failed":
         raise Failure(
@@ -177,11 +180,11 @@ def release_source_lock(context: HookContext) -> None:
     locks.release(context.resources.catalog.catalog, context.run_id)
 
 
-def result_metadata(result: dict[str, Any]) -> dict[str, Any]:
+def result_metadata(result: dict[str, Any], failed_items: Iterable[dict[str, Any]]) -> dict[str, Any]:
     """Materialization metadata: counts as integers (the UI plots them), status, ids, duration, failed items."""
     started = parse_instant(result["started_at"])
     finished = parse_instant(result["finished_at"])
-    failed = [item for item in result["items"] if item["outcome"] == "failed"][:MAX_FAILED_ROWS]
+    failed = list(failed_items)
     metadata: dict[str, Any] = {name: MetadataValue.int(value) for name, value in result["counts"].items()}
     metadata.update(
         status=MetadataValue.text(result["status"]),

@@ -97,7 +97,7 @@ def _execute(
     outcome = execute_now(
         instance, "import_source", SOURCES_PARTITIONS_NAME, source.id, run_id=run_id, run_config=run_config, tags=tags
     )
-    result = catalog.result_for_run(run_id)
+    result = catalog.result_for_run(run_id, items=False)
     if result is None:
         # The run died before `write` could record anything: record that, so the failure is in the history.
         error = run_error(outcome) or "the import run failed before it recorded a result"

@@ -17,7 +17,7 @@ def test_export_targets_create_list_read_update_delete(acme: Tenant, catalog: Ca
     created = acme.client.post(
         acme.url("/exports"),
         json={
-            "url": "s3://acme-exports/catalog",
+            "url": "s3://acme-exports/acme/catalog",
             "format": "parquet",
             "every": "1d",
             "source_id": source["id"],
@@ -48,7 +48,7 @@ def test_bad_export_settings_are_refused_with_the_clis_messages(acme: Tenant) ->
 
 
 def test_export_runs_are_queued_and_listed(acme: Tenant, catalog: Catalog, settings: Settings) -> None:
-    target = acme.client.post(acme.url("/exports"), json={"url": "s3://acme-exports/c", "format": "ndjson"}).json()
+    target = acme.client.post(acme.url("/exports"), json={"url": "s3://acme-exports/acme/c", "format": "ndjson"}).json()
     queued = acme.client.post(acme.url(f"/exports/{target['id']}/runs"))
     assert queued.status_code == 202, queued.text
     instance = open_instance(settings)

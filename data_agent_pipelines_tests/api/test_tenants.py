@@ -30,7 +30,7 @@ def globex_things(globex: Tenant, catalog: Catalog) -> dict[str, str]:
         },
         [ItemOutcome(outcome="created", external_id="e1", asset_id="ast_theirs")],
     )
-    target = ExportTargets(catalog, allow_hosts=()).add("globex", _export_changes("s3://globex-exports/catalog"))
+    target = ExportTargets(catalog, allow_hosts=()).add("globex", _export_changes("s3://globex-exports/globex/catalog"))
     return {"source": source["id"], "asset": "ast_theirs", "result": "res_theirs", "target": target.id}
 
 
@@ -99,6 +99,6 @@ def test_lists_hold_only_ones_own_things(acme: Tenant, globex_things: dict[str, 
 def test_an_export_target_cannot_name_another_services_source(acme: Tenant, globex_things: dict[str, str]) -> None:
     response = acme.client.post(
         acme.url("/exports"),
-        json={"url": "s3://acme-exports/x", "format": "csv", "source_id": globex_things["source"]},
+        json={"url": "s3://acme-exports/acme/x", "format": "csv", "source_id": globex_things["source"]},
     )
     assert response.status_code == 404 and "no source" in response.json()["detail"]

@@ -316,3 +316,52 @@ def test_the_migrations_build_exactly_the_declared_schema(database_url: str) -> 
         differences = compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True}), metadata)
     engine.dispose()
     assert differences == []
+
+
+def test_credentials_never_follow_a_source_to_another_host(catalog: Catalog) -> None:
+    catalog.add_service("acme")
+    source = catalog.add_source(
+        "acme",
+        SourceChanges(name="ovp", kind="vimeo", url="https://api.vimeo.com/", credentials={"access_token": "t0k"}),
+    )
+    with pytest.raises(InvalidInput, match="credentials were given for another host"):
+        catalog.edit_source(source.id, SourceChanges(url="https://collector.example.net/"))
+    assert catalog.get_source(source.id).url == "https://api.vimeo.com/"
+    catalog.edit_source(source.id, SourceChanges(url="https://api.vimeo.com/v2/"))  # the same host: fine
+    moved = catalog.edit_source(
+        source.id, SourceChanges(url="https://mirror.example.net/", credentials={"access_token": "other"})
+    )
+    assert moved.credentials == {"access_token": "other"}
+
+
+def test_a_change_of_what_is_imported_drops_the_last_fetchs_validators(catalog: Catalog, source_id: str) -> None:
+    catalog.record_run(
+        source_id,
+        status="succeeded",
+        error=None,
+        ran_at=catalog.clock(),
+        validators={"etag": '"e1"', "last_modified": "x", "content_digest": "d"},
+    )
+    catalog.edit_source(source_id, SourceChanges(every="2h"))  # the schedule does not change what is imported
+    assert catalog.get_source(source_id).etag == '"e1"'
+    changed = catalog.edit_source(source_id, SourceChanges(asset_type="clip"))
+    assert (changed.etag, changed.last_modified, changed.content_digest) == (None, None, None)
+
+
+def test_a_url_with_a_password_is_refused_without_repeating_it(catalog: Catalog) -> None:
+    catalog.add_service("acme")
+    with pytest.raises(InvalidInput, match="give them as --credential") as refused:
+        catalog.add_source("acme", SourceChanges(name="f", kind="mrss", url="https://me:hunter2@feeds.example.com/f"))
+    assert "hunter2" not in str(refused.value)
+
+
+@pytest.mark.parametrize(
+    ("changes", "expected"),
+    [({"tags": "news, sport"}, ["news", "sport"]), ({"genres": "Drama"}, ["Drama"])],
+)
+def test_a_comma_separated_list_is_split_not_spelled_out(
+    catalog: Catalog, source_id: str, changes: dict, expected: list
+) -> None:
+    write_asset(catalog, source_id, full_asset())
+    field = next(iter(changes))
+    assert catalog.edit_asset("ast_1", changes)[field] == expected

@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from data_agent_pipelines.connectors.base import Fetched
+from data_agent_pipelines.connectors.standard_keys import apply_standard_keys
 from data_agent_pipelines.model import Asset, ItemFailure, Source
 from data_agent_pipelines.net import FetchPolicy, HttpClient
 
@@ -37,7 +38,11 @@ def client(sleeps: Sleeps) -> HttpClient:
 
 
 def run(connector: Any, source: Source, workdir: Path, sleeps: Sleeps) -> tuple[Fetched, list[Asset | ItemFailure]]:
-    """Fetch and parse as an import does; return what was fetched and every parsed item."""
+    """Fetch and parse as an import does (the standard custom keys included); return the fetch and every item."""
     with client(sleeps) as http:
         fetched = connector.fetch(source, http, workdir)
-    return fetched, list(connector.parse(source, fetched))
+    items = list(connector.parse(source, fetched))
+    for item in items:
+        if isinstance(item, Asset):
+            apply_standard_keys(item)
+    return fetched, items

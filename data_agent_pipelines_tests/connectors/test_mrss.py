@@ -641,7 +641,7 @@ def test_duplicate_ids_reported_once_per_id(tmp_path: Path) -> None:
         ("Asset", "c"),
     ]
     assert found[0].title == "0"
-    assert found[2].reason == "duplicate id 'a' in this document: the first occurrence was imported"
+    assert found[2].reason == "duplicate id 'a' in this document: only its first occurrence counts"
 
 
 # --- hostile and broken documents --------------------------------------------------------------------------------

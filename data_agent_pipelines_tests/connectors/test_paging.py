@@ -119,3 +119,35 @@ def test_sweeps_are_full_until_there_is_state_then_incremental_until_the_full_sw
     source.options = {"full_sweep_every": "soon"}
     with pytest.raises(InvalidInput, match=r"invalid duration .soon."):
         Sweep.plan(source, now=NOW)
+
+
+@pytest.mark.parametrize("follow_next", [False, True])
+def test_a_listing_that_ends_short_of_its_announced_total_is_incomplete(follow_next: bool) -> None:
+    """A stale total, or a next link that stops early: what was not read must not look vanished."""
+
+    def ends_early(request: PageRequest) -> Page:
+        listed = items(0, 199)[request.offset : request.offset + 100]
+        more = "more" if request.offset + 100 < 199 else None
+        return Page(items=listed, total=250, next_url=more if follow_next else None)
+
+    read: list[dict[str, Any]] = []
+    collected = collect(ends_early, Paging(size=100, follow_next=follow_next), read.extend)
+    assert len(read) == 199 and not collected.complete
+    assert "ended after 199 of the 250" in collected.notes[0]
+
+
+def test_windows_never_repeat_items_that_share_the_boundary_key_over_several_pages() -> None:
+    """Five items created in the same instant straddle the cap of a window of two pages of three: the next window
+    reads four of them again over two pages, and must emit none of those twice."""
+    listing = [{"id": f"a{n}", "created": 1} for n in range(2)]
+    listing += [{"id": f"b{n}", "created": 2} for n in range(5)]
+    listing += [{"id": f"c{n}", "created": 3} for n in range(4)]
+
+    def windowed(request: PageRequest) -> Page:
+        window = [i for i in listing if request.window_start is None or i["created"] >= request.window_start]
+        return Page(items=window[request.offset : request.offset + 3], total=len(window))
+
+    read: list[dict[str, Any]] = []
+    collect(windowed, Paging(size=3, cap=6, window_key=lambda item: item["created"]), read.extend)
+    ids = [i["id"] for i in read]
+    assert len(ids) == len(set(ids)) and set(ids) == {i["id"] for i in listing}

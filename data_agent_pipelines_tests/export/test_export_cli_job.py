@@ -96,7 +96,22 @@ def test_targets_are_added_shown_listed_edited_and_deleted(capsys, service: str,
             "give both --credential aws_access_key_id",
         ),
         (["--url", "s3://bucket/x", "--format", "csv", "--option", "role_arn=admin"], "invalid --option role_arn"),
-        (["--url", "s3://bucket/x", "--format", "csv", "--source", "src_nope"], "no source with id 'src_nope'"),
+        (["--url", "s3://bucket/acme", "--format", "csv", "--source", "src_nope"], "no source with id 'src_nope'"),
+        (["--url", "s3://bucket/x", "--format", "csv"], "go under the service's prefix: use s3://BUCKET/acme/"),
+        (["--url", "s3://bucket/globex/x", "--format", "csv"], "go under the service's prefix"),
+        (
+            [
+                "--url",
+                "s3://bucket/acme",
+                "--format",
+                "csv",
+                "--option",
+                "role_arn=arn:aws:iam::123456789012:role/r",
+                "--option",
+                "role_external_id=theirs",
+            ],
+            "asked for with the external id 'data-agent:acme'",
+        ),
     ],
 )
 def test_invalid_settings_exit_2_with_one_line(capsys, service: str, args: list[str], message: str) -> None:
@@ -165,10 +180,10 @@ def test_a_failed_export_exits_1_and_keeps_credentials_out_of_dagster(
 
 def test_the_heartbeat_requests_due_exports_once_per_slot(service: str, catalog: Catalog, clock, settings) -> None:
     targets = ExportTargets(catalog)
-    daily = targets.add("acme", ExportTargetChanges(url="s3://bucket-1/x", format="csv", every="1d"))
-    hourly = targets.add("acme", ExportTargetChanges(url="s3://bucket-2/x", format="json", every="1h"))
+    daily = targets.add("acme", ExportTargetChanges(url="s3://bucket-1/acme", format="csv", every="1d"))
+    hourly = targets.add("acme", ExportTargetChanges(url="s3://bucket-2/acme", format="json", every="1h"))
     paused = targets.set_enabled(
-        targets.add("acme", ExportTargetChanges(url="s3://bucket-3/x", format="csv")).id, False
+        targets.add("acme", ExportTargetChanges(url="s3://bucket-3/acme", format="csv")).id, False
     )
     instance = DagsterInstance.ephemeral()
     try:

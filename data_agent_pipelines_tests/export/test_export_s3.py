@@ -41,12 +41,12 @@ def platform_storage(**overrides: Any) -> ExportStorage:
     return ExportStorage(**overrides)
 
 
-def add_target(catalog: Catalog, bucket: str, fmt: str = "ndjson", prefix: str = "exports/acme", **changes: Any):
+def add_target(catalog: Catalog, bucket: str, fmt: str = "ndjson", prefix: str = "acme/exports", **changes: Any):
     given = ExportTargetChanges(url=f"s3://{bucket}/{prefix}", format=fmt, **changes)
     return ExportTargets(catalog).add(SERVICE, given)
 
 
-def manifest(s3: S3Server, bucket: str, prefix: str = "exports/acme") -> dict[str, Any]:
+def manifest(s3: S3Server, bucket: str, prefix: str = "acme/exports") -> dict[str, Any]:
     return json.loads(s3.read(bucket, f"{prefix}/latest.json"))
 
 
@@ -64,7 +64,7 @@ def test_ndjson_and_json_carry_the_catalog_assets(seeded: Catalog, s3: S3Server)
     catalog_assets = [a for batch in seeded.iter_asset_batches(SERVICE) for a in batch]
     lines = exported(s3, bucket, run_export(seeded, add_target(seeded, bucket).id, platform_storage().client_for))
     assert [json.loads(line) for line in lines.decode().splitlines()] == catalog_assets
-    target = add_target(seeded, bucket, "json", prefix="json")
+    target = add_target(seeded, bucket, "json", prefix="acme/json")
     assert json.loads(exported(s3, bucket, run_export(seeded, target.id, platform_storage().client_for))) == (
         catalog_assets
     )
@@ -87,7 +87,7 @@ def test_csv_and_parquet_have_flat_columns_that_read_back(seeded: Catalog, s3: S
     assert json.loads(first["tags"]) == ["drama", "tag, with comma"]
     assert clip["release_date"] == "2024-02-29" and clip["duration"] == ""
 
-    target = add_target(seeded, bucket, "parquet", prefix="parquet")
+    target = add_target(seeded, bucket, "parquet", prefix="acme/parquet")
     body = exported(s3, bucket, run_export(seeded, target.id, platform_storage().client_for))
     table = pq.read_table(io.BytesIO(body))
     assert table.column_names == list(COLUMNS)
@@ -136,8 +136,8 @@ def test_filters_by_source_and_asset_type(seeded: Catalog, s3: S3Server) -> None
     data.add_source(seeded, SERVICE, "src_other")
     data.seed(seeded, SERVICE, "src_other", [data.movie(9)], first_id=100)
     bucket = s3.make_bucket()
-    by_source = add_target(seeded, bucket, source_id="src_other", prefix="a")
-    by_type = add_target(seeded, bucket, asset_type="movie", prefix="b")
+    by_source = add_target(seeded, bucket, source_id="src_other", prefix="acme/a")
+    by_type = add_target(seeded, bucket, asset_type="movie", prefix="acme/b")
     one = exported(s3, bucket, run_export(seeded, by_source.id, platform_storage().client_for))
     movies = exported(s3, bucket, run_export(seeded, by_type.id, platform_storage().client_for))
     assert [json.loads(line)["external_id"] for line in one.splitlines()] == ["movie-000009"]
@@ -158,9 +158,9 @@ def test_data_goes_under_new_keys_and_the_manifest_last_with_checksums(seeded: C
     clock.advance(hours=1)
     second = run_export(seeded, target.id, platform_storage().client_for, run_id="run-2")
     assert first["objects"][0]["key"] != second["objects"][0]["key"]
-    assert first["objects"][0]["key"].startswith("exports/acme/20261101T120000Z-")
+    assert first["objects"][0]["key"].startswith("acme/exports/20261101T120000Z-")
     assert s3.keys(bucket) == sorted(
-        [first["objects"][0]["key"], second["objects"][0]["key"], "exports/acme/latest.json"]
+        [first["objects"][0]["key"], second["objects"][0]["key"], "acme/exports/latest.json"]
     )
     latest = manifest(s3, bucket)
     assert latest["run_id"] == "run-2" and latest["result_id"] == second["id"] and latest["count"] == 4
@@ -253,7 +253,7 @@ def test_a_customer_bucket_with_its_own_keys(seeded: Catalog, s3: S3Server) -> N
 
 def test_a_customer_bucket_through_a_role_the_platform_assumes(seeded: Catalog, s3: S3Server) -> None:
     bucket = s3.make_bucket("customer")
-    target = add_target(seeded, bucket, options={"role_arn": ROLE_ARN, "role_external_id": "acme-42"})
+    target = add_target(seeded, bucket, options={"role_arn": ROLE_ARN})
     result = run_export(seeded, target.id, platform_storage().client_for)
     assert result["status"] == "succeeded", result["error"]
     assert manifest(s3, bucket)["target_id"] == target.id

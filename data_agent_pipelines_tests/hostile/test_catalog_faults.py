@@ -48,7 +48,7 @@ def _add_source(catalog: Catalog, url: str, **changes: Any) -> str:
 def _import(settings: Settings, catalog: Catalog, source_id: str) -> dict[str, Any]:
     instance = open_instance(settings)
     try:
-        return run_import(catalog, instance, source_id).result
+        return catalog.get_result(run_import(catalog, instance, source_id).result["id"])
     finally:
         instance.dispose()
 

@@ -127,7 +127,7 @@ def _import(env: tuple[Any, Catalog, HostileServer], source_id: str) -> dict[str
     settings_, catalog, _server = env
     instance = open_instance(settings_)
     try:
-        return run_import(catalog, instance, source_id).result
+        return catalog.get_result(run_import(catalog, instance, source_id).result["id"])
     finally:
         instance.dispose()
 

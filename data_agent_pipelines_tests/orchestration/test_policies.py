@@ -261,3 +261,37 @@ def test_dry_run_reports_the_plan_and_leaves_the_catalog_exactly_as_it_was(
     # The real run then does what the dry run said.
     _code, real = run_import(capsys, source_id)
     assert real["counts"] == result["counts"]
+
+
+def test_a_cms_edit_made_while_an_import_runs_is_not_overwritten(
+    feed_server: FeedServer, catalog: Catalog, clock
+) -> None:
+    """The edit lands between reconcile (which read the asset) and write: the write leaves that asset alone.
+
+    The steps run here one by one, on the fixture's catalog and clock, to put the edit exactly in between."""
+    from data_agent_pipelines import importing, net
+    from data_agent_pipelines.settings import get_settings
+
+    def planned(source_id: str) -> importing.ImportState:
+        with net.HttpClient(net.FetchPolicy(allow_hosts=("127.0.0.1",))) as http:
+            state = importing.fetch(catalog, http, source_id, run_id=None, work_root=get_settings().work_dir)
+        return importing.reconcile(catalog, importing.normalise(state))
+
+    source_id = make_source(catalog, feed_server, items("a", "b"), truth="update-unless-edited")
+    importing.write(catalog, planned(source_id))
+    clock.advance(minutes=1)
+    serve(feed_server, items("a", "b", descriptions={"a": "origin v2", "b": "origin v2"}))
+    state = planned(source_id)
+    clock.advance(seconds=1)
+    catalog.edit_asset(asset_of(catalog, source_id, "a")["id"], {"description": "CMS edit"})
+    clock.advance(seconds=1)
+    importing.write(catalog, state)
+    edited = asset_of(catalog, source_id, "a")
+    assert edited["description"] == "CMS edit" and edited["edited_fields"] == ["description"]
+    assert asset_of(catalog, source_id, "b")["description"] == "origin v2"
+    # The next import reconciles it under the policy: the CMS value stays, the mark too.
+    clock.advance(minutes=1)
+    serve(feed_server, items("a", "b", descriptions={"a": "origin v3", "b": "origin v2"}))
+    importing.write(catalog, planned(source_id))
+    again = asset_of(catalog, source_id, "a")
+    assert again["description"] == "CMS edit" and again["edited_fields"] == ["description"]
