@@ -13,6 +13,7 @@ class Settings:
     home: Path
     database_url: str
     allow_hosts: tuple[str, ...]
+    export_buckets: tuple[str, ...]
     secret_key: str | None
     dagster_home: Path
     max_document_bytes: int
@@ -47,6 +48,7 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         home=home,
         database_url=database_url,
         allow_hosts=_csv(env.get("DATA_AGENT_ALLOW_HOSTS")),
+        export_buckets=_csv(env.get("DATA_AGENT_EXPORT_BUCKETS")),
         secret_key=env.get("DATA_AGENT_SECRET_KEY") or None,
         dagster_home=dagster_home,
         max_document_bytes=int(env.get("DATA_AGENT_MAX_DOCUMENT_BYTES") or 512 * 1024 * 1024),

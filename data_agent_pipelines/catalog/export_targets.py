@@ -66,7 +66,7 @@ class ExportTargets:
         values = validate_changes(changes, creating=True, allow_hosts=self.allow_hosts)
         options = {k: v for k, v in changes.options.items() if v}
         credentials = {k: v for k, v in changes.credentials.items() if v}
-        check_access(service, values["url"], options, credentials)
+        check_access(service, values["url"], options, credentials, platform_buckets=get_settings().export_buckets)
         now = self.catalog.clock()
         row = {
             "id": new_id("exp"),
@@ -112,7 +112,13 @@ class ExportTargets:
         current = self.get(target_id)
         options = {k: v for k, v in {**current.options, **changes.options}.items() if v}
         credentials = {k: v for k, v in {**current.credentials, **changes.credentials}.items() if v}
-        check_access(current.service, values.get("url", current.url), options, credentials)
+        check_access(
+            current.service,
+            values.get("url", current.url),
+            options,
+            credentials,
+            platform_buckets=get_settings().export_buckets,
+        )
         values.update(options=options, updated_at=self.catalog.clock())
         if changes.credentials:
             values["credentials"] = self.catalog.cipher.encrypt(credentials)

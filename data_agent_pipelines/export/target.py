@@ -131,7 +131,14 @@ def validate_credentials(credentials: dict[str, str]) -> dict[str, str]:
     return credentials
 
 
-def check_access(service: str, url: str, options: dict[str, str], credentials: dict[str, str]) -> None:
+def check_access(
+    service: str,
+    url: str,
+    options: dict[str, str],
+    credentials: dict[str, str],
+    *,
+    platform_buckets: tuple[str, ...] = (),
+) -> None:
     """The complete settings of a target agree: keys come in pairs, a foreign endpoint needs foreign keys, and
     what the platform's own keys write stays under the service's own prefix."""
     has_id, has_secret = bool(credentials.get("aws_access_key_id")), bool(credentials.get("aws_secret_access_key"))
@@ -156,7 +163,12 @@ def check_access(service: str, url: str, options: dict[str, str], credentials: d
             " policy"
         )
     if not (has_id or options.get("role_arn")):
-        _bucket, prefix = parse_s3_url(url)
+        bucket, prefix = parse_s3_url(url)
+        if platform_buckets and bucket not in platform_buckets:
+            raise InvalidInput(
+                f"bucket {bucket!r} is not one of the platform's export buckets ({', '.join(platform_buckets)}):"
+                " use one of them, or give the bucket's own credentials or a role"
+            )
         if prefix != service and not prefix.startswith(f"{service}/"):
             # One tenant must never write where another tenant's exports (or anything else) live.
             raise InvalidInput(

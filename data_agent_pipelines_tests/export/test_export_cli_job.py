@@ -207,3 +207,31 @@ def test_the_definitions_carry_the_export_job_and_its_resource() -> None:
     assert job.partitions_def.name == "exports"
     assert "export_storage" in job.resource_defs
     assert AssetKey("exports") in {spec.key for spec in defs.resolve_all_asset_specs()}
+
+
+def test_platform_exports_are_held_to_the_configured_buckets(
+    capsys, service: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from data_agent_pipelines.settings import get_settings
+
+    monkeypatch.setenv("DATA_AGENT_EXPORT_BUCKETS", "platform-exports, platform-archive")
+    get_settings.cache_clear()
+    try:
+        refused = add(capsys, "--url", "s3://someone-elses-bucket/acme", "--format", "csv")
+        assert refused.code == 2 and "not one of the platform's export buckets" in refused.err
+        assert add(capsys, "--url", "s3://platform-archive/acme/daily", "--format", "csv").code == 0
+        # A customer's own keys reach the customer's bucket, wherever it is.
+        own = add(
+            capsys,
+            "--url",
+            "s3://someone-elses-bucket/x",
+            "--format",
+            "csv",
+            "--credential",
+            "aws_access_key_id=AKIAEXAMPLEEXAMPLE12",
+            "--credential",
+            "aws_secret_access_key=s",
+        )
+        assert own.code == 0, own.err
+    finally:
+        get_settings.cache_clear()
