@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from urllib.parse import quote
@@ -41,14 +42,20 @@ class FakeClock:
         return self.now
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """A fresh, empty catalog database URL on each backend."""
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'catalog.db'}"
-        return
+def require_postgres() -> str:
+    """The test PostgreSQL URL; without one the calling test skips and says how to run it."""
     if not PG_URL:
         pytest.skip("PostgreSQL variant: set DATA_AGENT_TEST_DATABASE_URL (CI sets it to the local server)")
+    return PG_URL
+
+
+@contextmanager
+def backend_url(backend: str, folder: Path) -> Iterator[str]:
+    """A fresh, empty catalog database URL: a SQLite file, or a PostgreSQL schema of its own (dropped after)."""
+    if backend == "sqlite":
+        yield f"sqlite:///{folder / 'catalog.db'}"
+        return
+    require_postgres()
     schema = f"t_{uuid.uuid4().hex[:12]}"
     admin = make_engine(PG_URL, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
@@ -60,6 +67,13 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
         with admin.connect() as conn:
             conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
         admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A fresh, empty catalog database URL on each backend."""
+    with backend_url(request.param, tmp_path) as url:
+        yield url
 
 
 def configure_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, database_url: str) -> Settings:

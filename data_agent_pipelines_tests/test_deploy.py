@@ -26,7 +26,7 @@ from data_agent_pipelines.settings import Settings
 from data_agent_pipelines.source_settings import SourceChanges
 
 from .clirunner import run_cli
-from .conftest import PG_URL
+from .conftest import PG_URL, require_postgres
 from .feeds import item, rss
 from .feedserver import FeedServer
 from .orchestration.ticks import tick
@@ -121,8 +121,7 @@ def test_the_dockerfile_installs_the_package_and_serves_the_definitions() -> Non
 @pytest.fixture
 def dagster_database() -> Iterator[str]:
     """A scratch PostgreSQL database for Dagster's storage, dropped afterwards."""
-    if not PG_URL:
-        pytest.skip("PostgreSQL variant: set DATA_AGENT_TEST_DATABASE_URL (CI sets it to the local server)")
+    require_postgres()
     name = f"dagster_{uuid.uuid4().hex[:10]}"
     admin = make_engine(PG_URL, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:

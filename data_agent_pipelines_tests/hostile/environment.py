@@ -6,43 +6,18 @@ test then proves that its hostile import left this shared catalog exactly as the
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 
 import pytest
-from sqlalchemy import text
 
-from data_agent_pipelines.catalog.engine import make_engine
 from data_agent_pipelines.catalog.store import Catalog
 from data_agent_pipelines.settings import Settings, get_settings, load_settings
 
-from ..conftest import PG_URL, configure_environment
-
-
-@contextmanager
-def backend_url(backend: str, folder: Path) -> Iterator[str]:
-    """A fresh, empty catalog database URL: a SQLite file, or a PostgreSQL schema of its own (dropped after)."""
-    if backend == "sqlite":
-        yield f"sqlite:///{folder / 'catalog.db'}"
-        return
-    if not PG_URL:
-        pytest.skip("PostgreSQL variant: set DATA_AGENT_TEST_DATABASE_URL (CI sets it to the local server)")
-    schema = f"t_{uuid.uuid4().hex[:12]}"
-    admin = make_engine(PG_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    separator = "&" if "?" in PG_URL else "?"
-    try:
-        yield f"{PG_URL}{separator}options={quote(f'-csearch_path={schema}')}"
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
+from ..conftest import backend_url, configure_environment
 
 
 @contextmanager

@@ -31,7 +31,7 @@ from data_agent_pipelines.orchestration.runner import open_instance, run_import
 from data_agent_pipelines.settings import Settings
 from data_agent_pipelines.source_settings import SourceChanges
 
-from ..conftest import PG_URL
+from ..conftest import PG_URL, require_postgres
 from ..feeds import item, rss
 from .environment import assets_by_external_id, environment
 from .servers import HostileServer, document, large_feed, streamed
@@ -157,8 +157,7 @@ WRITING = text(
 
 
 def test_a_dropped_postgresql_connection_fails_the_run_cleanly_and_the_next_run_converges(tmp_path: Path) -> None:
-    if not PG_URL:
-        pytest.skip("PostgreSQL variant: set DATA_AGENT_TEST_DATABASE_URL (CI sets it to the local server)")
+    require_postgres()
     clean = _clean_import("postgresql", tmp_path / "clean")
     application = f"victim-{os.getpid()}-{time.monotonic_ns()}"
     with (
