@@ -10,6 +10,7 @@ from __future__ import annotations
 import pickle
 import shutil
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import partial
@@ -20,7 +21,7 @@ from . import net
 from .catalog.store import Catalog, asset_json_to_columns
 from .clock import new_id
 from .connectors import ConnectorUnavailable, connector_for
-from .connectors.base import Fetched
+from .connectors.base import Fetched, KnownItem, SkipsKnownItems
 from .connectors.standard_keys import apply_standard_keys
 from .errors import DataAgentError
 from .model import (
@@ -30,6 +31,7 @@ from .model import (
     ImportStatus,
     ItemFailure,
     ItemOutcome,
+    KnownAsset,
     Outcome,
     Source,
     canonical_json,
@@ -37,7 +39,16 @@ from .model import (
     encode_asset,
     isoformat,
 )
-from .reconcile import Current, Incoming, Removal, decide, needs_current, plan_removals
+from .reconcile import (
+    Current,
+    Incoming,
+    Recognised,
+    Removal,
+    decide,
+    decide_recognised,
+    needs_current,
+    plan_removals,
+)
 
 BATCH = 2000
 MAX_FAILED_DATA_CHARS = 4000
@@ -71,25 +82,59 @@ class ImportState:
         return self
 
 
-# Scratch records are pickled as (kind, field values): plain tuples pickle several times faster than
-# dataclass instances, which matters at a hundred thousand items per step.
-_RECORD_KINDS: tuple[type, ...] = (Incoming, ItemOutcome, AssetWrite)
+@dataclass(frozen=True)
+class DigestUpdate:
+    """A planned write of an unchanged asset's origin digest only (its item was mapped: the digest was new)."""
+
+    asset_id: str
+    origin_digest: str
 
 
-def _dump(handle: BinaryIO, record: Incoming | ItemOutcome | AssetWrite) -> None:
-    pickle.dump((_RECORD_KINDS.index(type(record)), tuple(vars(record).values())), handle, pickle.HIGHEST_PROTOCOL)
+# Scratch records are pickled as (kind, field values), a chunk of them per pickle: plain tuples pickle several
+# times faster than dataclass instances, and one pickle per record costs more than the record itself.
+_RECORD_KINDS: tuple[type, ...] = (Incoming, ItemOutcome, AssetWrite, Recognised, DigestUpdate)
+Record = Incoming | ItemOutcome | AssetWrite | Recognised | DigestUpdate
+_CHUNK = 500
+
+
+class _ScratchWriter:
+    """Appends records to a scratch file in pickled chunks; `close` writes the last chunk."""
+
+    def __init__(self, handle: BinaryIO):
+        self.handle = handle
+        self.chunk: list[tuple[int, tuple[Any, ...]]] = []
+
+    def add(self, record: Record) -> None:
+        self.chunk.append((_RECORD_KINDS.index(type(record)), tuple(vars(record).values())))
+        if len(self.chunk) >= _CHUNK:
+            self.flush()
+
+    def flush(self) -> None:
+        if self.chunk:
+            pickle.dump(self.chunk, self.handle, pickle.HIGHEST_PROTOCOL)
+            self.chunk = []
+
+
+@contextmanager
+def _scratch(path: Path) -> Iterator[_ScratchWriter]:
+    with path.open("wb") as handle:
+        writer = _ScratchWriter(handle)
+        yield writer
+        writer.flush()
 
 
 def _records(path: Path | None) -> Iterator[Any]:
     if path is None:
         return
+    kinds = _RECORD_KINDS
     with path.open("rb") as handle:
         while True:
             try:
-                kind, values = pickle.load(handle)  # noqa: S301 - a scratch file this run wrote itself
+                chunk = pickle.load(handle)  # noqa: S301 - a scratch file this run wrote itself
             except EOFError:
                 return
-            yield _RECORD_KINDS[kind](*values)
+            for kind, values in chunk:
+                yield kinds[kind](*values)
 
 
 def fetch(
@@ -130,8 +175,15 @@ def _clip(data: Any) -> Any:
     return data
 
 
-def _stage(item: Asset | ItemFailure, seen: set[str], reported: set[str]) -> Incoming | ItemOutcome | None:
+def _stage(
+    item: Asset | ItemFailure | KnownItem, seen: set[str], reported: set[str], known: dict[str, KnownAsset]
+) -> Incoming | ItemOutcome | Recognised | None:
     """One parsed item as a staged record; None for a repeat of an id already reported as duplicate."""
+    if isinstance(item, KnownItem):
+        # The connector applied the first-occurrence rule: a recognised item is the first with its id.
+        seen.add(item.external_id)
+        asset = known[item.origin_digest]
+        return Recognised(item.external_id, asset.id, asset.edited_fields)
     if not isinstance(item, Asset):
         if item.external_id:
             seen.add(item.external_id)  # a failed item is still in the origin: its asset has not vanished
@@ -151,25 +203,35 @@ def _stage(item: Asset | ItemFailure, seen: set[str], reported: set[str]) -> Inc
         reason = "the item could not be converted to an asset"
         return ItemOutcome(Outcome.FAILED, item.external_id, reason=reason, errors=[f"{type(exc).__name__}: {exc}"])
     remarks = [*item.notes, *warnings]
-    return Incoming(item.external_id, encoded.content_hash, encoded.field_hashes, encoded.columns, remarks)
+    # An item with remarks is mapped every time, so that every result repeats them.
+    digest = None if remarks else item.origin_digest
+    return Incoming(item.external_id, encoded.content_hash, encoded.field_hashes, encoded.columns, remarks, digest)
 
 
-def normalise(state: ImportState) -> ImportState:
-    """Parse what was fetched into assets, one item at a time, staging them to a file with their content hash."""
+def normalise(catalog: Catalog, state: ImportState) -> ImportState:
+    """Parse what was fetched into assets, one item at a time, staging them to a file with their content hash.
+
+    Items the connector recognises by their origin digest (the raw item the asset was imported from) are staged
+    as `Recognised` without being mapped.
+    """
     if state.error or state.unchanged:
         return state
     assert state.fetched is not None
     state.staged = state.workdir / "staged.pickle"
     seen: set[str] = set()
     reported: set[str] = set()
+    known: dict[str, KnownAsset] = {}
     try:
         parse = connector_for(state.source.kind).parse(state.source, state.fetched)
-        with state.staged.open("wb") as handle:
+        if isinstance(parse, SkipsKnownItems):
+            known = catalog.known_origin_digests(state.source.id, policy=state.source.truth)
+            parse.skip_known({digest: asset.external_id for digest, asset in known.items()})
+        with _scratch(state.staged) as staged:
             for item in parse:
                 state.items_read += 1
-                record = _stage(item, seen, reported)
+                record = _stage(item, seen, reported, known)
                 if record is not None:
-                    _dump(handle, record)
+                    staged.add(record)
     except DataAgentError as exc:
         return state.fail(str(exc))
     state.parser = parse.parser
@@ -200,22 +262,22 @@ def reconcile(catalog: Catalog, state: ImportState) -> ImportState:
     state.writes = state.workdir / "writes.pickle"
     make_id = partial(new_id, "ast")
     present: set[str] = set()
-    with state.outcomes.open("wb") as handle, state.writes.open("wb") as writes:
+    with _scratch(state.outcomes) as outcomes, _scratch(state.writes) as writes:
         for batch in _batches(state.staged):
             for record in batch:
                 if record.external_id:
                     present.add(record.external_id)
             for outcome, write in _decide_batch(catalog, source, batch, make_id):
                 state.counts[str(outcome.outcome)] += 1
-                _dump(handle, outcome)
+                outcomes.add(outcome)
                 if write is not None:
-                    _dump(writes, write)
+                    writes.add(write)
         state.removal = _plan_removal(catalog, state, present)
         removal = state.removal
         if removal is not None and removal.held_back is None:
             for outcome in removal.outcomes():
                 state.counts[str(outcome.outcome)] += 1
-                _dump(handle, outcome)
+                outcomes.add(outcome)
     if removal is not None and removal.held_back is not None:
         verb = "unpublished" if removal.action == "unpublish" else "deleted"
         message = f"held back: {len(removal.assets)} assets would have been {verb}, but {removal.held_back}"
@@ -229,7 +291,7 @@ def reconcile(catalog: Catalog, state: ImportState) -> ImportState:
 
 def _decide_batch(
     catalog: Catalog, source: Source, batch: list[Any], make_id: Any
-) -> Iterator[tuple[ItemOutcome, Any]]:
+) -> Iterator[tuple[ItemOutcome, AssetWrite | DigestUpdate | None]]:
     incoming = [record for record in batch if isinstance(record, Incoming)]
     existing = catalog.existing_assets(source.id, [item.external_id for item in incoming])
     wanted = [
@@ -244,6 +306,9 @@ def _decide_batch(
         if isinstance(record, ItemOutcome):
             yield record, None
             continue
+        if isinstance(record, Recognised):
+            yield decide_recognised(record, policy=source.truth), None
+            continue
         found = existing.get(record.external_id)
         decision = decide(
             record,
@@ -255,6 +320,15 @@ def _decide_batch(
         )
         if record.warnings:
             decision.outcome.reason = "; ".join(filter(None, [decision.outcome.reason, *record.warnings]))
+        if (
+            decision.write is None
+            and found is not None
+            and record.origin_digest is not None
+            and found.origin_digest != record.origin_digest
+        ):
+            # Unchanged, but read from a new raw form (or by new code): the next import can recognise it.
+            yield decision.outcome, DigestUpdate(found.id, record.origin_digest)
+            continue
         yield decision.outcome, decision.write
 
 
@@ -304,13 +378,18 @@ def _status(state: ImportState) -> ImportStatus:
 
 def _apply(catalog: Catalog, state: ImportState) -> None:
     """Upsert the planned assets in batches, then carry out the planned removals."""
-    batch = []
-    for asset_write in _records(state.writes):
-        batch.append(asset_write)
+    batch: list[AssetWrite] = []
+    digests: list[tuple[str, str]] = []
+    for record in _records(state.writes):
+        if isinstance(record, DigestUpdate):
+            digests.append((record.asset_id, record.origin_digest))
+            continue
+        batch.append(record)
         if len(batch) >= BATCH:
             catalog.write_assets(state.source, batch, imported_at=catalog.clock(), planned_at=state.planned_at)
             batch = []
     catalog.write_assets(state.source, batch, imported_at=catalog.clock(), planned_at=state.planned_at)
+    catalog.record_origin_digests(digests)
     removal = state.removal
     if removal is not None and removal.held_back is None:
         catalog.remove_assets(removal.action, [asset_id for _, asset_id in removal.assets], at=catalog.clock())

@@ -116,6 +116,9 @@ class Asset:
     custom: dict[str, str] = field(default_factory=dict)
     # Remarks of the connector about this item for the customer (not a field: not stored, not hashed).
     notes: list[str] = field(default_factory=list, compare=False)
+    # The connector's digest of the raw item this asset was mapped from (see `connectors.base.KnownItem`): stored
+    # with the asset, it lets the next import skip mapping an item whose raw form has not changed.
+    origin_digest: str | None = field(default=None, compare=False)
 
 
 # The origin-owned fields of an asset, in the order of the asset model. A CMS edit names one of these.
@@ -595,6 +598,7 @@ class AssetWrite:
     field_hashes: str = ""
     edited_fields: list[str] = field(default_factory=list)
     status: str = "published"
+    origin_digest: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -605,4 +609,14 @@ class ExistingAsset:
     external_id: str
     content_hash: str | None
     status: str
+    edited_fields: tuple[str, ...] = ()
+    origin_digest: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class KnownAsset:
+    """An asset an import may recognise by the origin digest of its item (see `Catalog.known_origin_digests`)."""
+
+    external_id: str
+    id: str
     edited_fields: tuple[str, ...] = ()

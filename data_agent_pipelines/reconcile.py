@@ -28,6 +28,16 @@ class Incoming:
     field_hashes: str
     columns: dict[str, Any]
     warnings: list[str] = field(default_factory=list)
+    origin_digest: str | None = None
+
+
+@dataclass(frozen=True)
+class Recognised:
+    """An item the connector recognised by its origin digest: the same raw item the asset was imported from."""
+
+    external_id: str
+    asset_id: str
+    edited_fields: tuple[str, ...] = ()
 
 
 @dataclass(slots=True)
@@ -76,7 +86,14 @@ def decide(
     `to_columns` turns JSON-form values (the CMS values a merge keeps) into column values.
     """
     if existing is None:
-        write = AssetWrite(new_id(), item.external_id, item.columns, item.content_hash, item.field_hashes)
+        write = AssetWrite(
+            new_id(),
+            item.external_id,
+            item.columns,
+            item.content_hash,
+            item.field_hashes,
+            origin_digest=item.origin_digest,
+        )
         return Decision(ItemOutcome(Outcome.CREATED, item.external_id, write.asset_id), write)
     if policy == "create-only":
         reason = "create-only"
@@ -104,7 +121,13 @@ def decide(
             reasons.append(f"conflict: the origin also changed {', '.join(conflicts)} since the last import")
         columns = {**item.columns, **to_columns({name: current.values.get(name) for name in kept})}
         write = AssetWrite(
-            existing.id, item.external_id, columns, item.content_hash, item.field_hashes, edited_fields=kept
+            existing.id,
+            item.external_id,
+            columns,
+            item.content_hash,
+            item.field_hashes,
+            edited_fields=kept,
+            origin_digest=item.origin_digest,
         )
         outcome = ItemOutcome(
             Outcome.UPDATED,
@@ -117,7 +140,14 @@ def decide(
         return Decision(outcome, write)
     if existing.edited_fields:
         reasons.append(f"the origin overwrote the CMS edit of {', '.join(sorted(existing.edited_fields))}")
-    write = AssetWrite(existing.id, item.external_id, item.columns, item.content_hash, item.field_hashes)
+    write = AssetWrite(
+        existing.id,
+        item.external_id,
+        item.columns,
+        item.content_hash,
+        item.field_hashes,
+        origin_digest=item.origin_digest,
+    )
     outcome = ItemOutcome(
         Outcome.UPDATED,
         item.external_id,
@@ -126,6 +156,17 @@ def decide(
         data=_changes(current.values, incoming),
     )
     return Decision(outcome, write)
+
+
+def decide_recognised(item: Recognised, *, policy: str) -> ItemOutcome:
+    """The outcome of a recognised item: what `decide` says of an unchanged item, without its values.
+
+    Only published assets are recognised, and under `importer` only those without CMS edits
+    (`Catalog.known_origin_digests`), so nothing is left to write.
+    """
+    if policy == "create-only":
+        return ItemOutcome(Outcome.SKIPPED, item.external_id, item.asset_id, reason="create-only")
+    return ItemOutcome(Outcome.UNCHANGED, item.external_id, item.asset_id, kept_fields=sorted(item.edited_fields))
 
 
 @dataclass(frozen=True, slots=True)

@@ -136,6 +136,9 @@ assets = Table(
     # An 8-hex-digit hash of the last imported value of each field, in model.ASSET_FIELDS order: the base of the
     # three-way merge of `update-unless-edited` (eight bytes a field, not a second copy of the asset).
     Column("origin_hashes", String(400)),
+    # The connector's digest of the raw item the asset was last imported from (NULL when unknown): an import that
+    # finds the same digest again skips mapping the item (see connectors.base.KnownItem).
+    Column("origin_digest", String(32)),
     Column("created_at", UTCDateTime(), nullable=False),
     Column("updated_at", UTCDateTime(), nullable=False),
     Column("last_imported_at", UTCDateTime()),

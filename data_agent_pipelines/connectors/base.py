@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 from ..model import Asset, ItemFailure, Source
 from ..net import Download, HttpClient
@@ -31,6 +31,20 @@ class Fetched:
     sync_state: dict[str, Any] | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class KnownItem:
+    """An item whose raw form has the origin digest an earlier import stored with its asset: not mapped again.
+
+    A connector that can digest its raw items (`SkipsKnownItems`) yields this instead of an Asset when the digest
+    is one it was told about. The digest covers everything the mapping reads (the item, the document-level
+    defaults it inherits, the source's asset type and the mapping code itself), so the same digest means the
+    same asset.
+    """
+
+    external_id: str
+    origin_digest: str
+
+
 class Parse(Protocol):
     """The items of one fetch. `complete` and `notes` are final once iteration has finished."""
 
@@ -38,7 +52,15 @@ class Parse(Protocol):
     notes: list[str]
     complete: bool
 
-    def __iter__(self) -> Iterator[Asset | ItemFailure]: ...
+    def __iter__(self) -> Iterator[Asset | ItemFailure | KnownItem]: ...
+
+
+@runtime_checkable
+class SkipsKnownItems(Protocol):
+    """A parse that digests its raw items, can skip mapping the known ones and sets `Asset.origin_digest`."""
+
+    def skip_known(self, known: Mapping[str, str]) -> None:
+        """Yield a KnownItem for an item whose digest is a key of `known` (the value is its external id)."""
 
 
 class Connector(Protocol):

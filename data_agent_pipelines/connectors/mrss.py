@@ -55,7 +55,8 @@ import io
 import math
 import os
 import re
-from collections.abc import Callable, Iterator
+import sys
+from collections.abc import Callable, Iterator, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -78,7 +79,7 @@ from ..model import (
     Subtitle,
 )
 from ..net import HttpClient
-from .base import Fetched, download_document
+from .base import Fetched, KnownItem, download_document
 
 __all__ = ["FeedParse", "MediaRssConnector", "UnreadableDocument", "UnsafeDocument", "parse_feed"]
 
@@ -870,7 +871,7 @@ def _asset_type(default_type: str, episode_type: str | None, has_episode: bool) 
     return "episode" if episode_type or has_episode else default_type
 
 
-def _map_item(el: Any, channel: Scope, default_type: str) -> Asset:
+def _map_item(el: Any, channel: Scope, default_type: str, origin_digest: str | None = None) -> Asset:
     """One item/entry element -> Asset (raises _ItemError when the item cannot be used)."""
     item = _Item()
     scope: Scope = {}
@@ -914,6 +915,7 @@ def _map_item(el: Any, channel: Scope, default_type: str) -> Asset:
         geoblock=_geoblock(_pick(chain, "restrictions") or []),
         editions=editions,
         custom=_custom_values(chain, scope),
+        origin_digest=origin_digest,
     )
     if asset_type in ("episode", "trailer") and (episode_type or "episode" in scope):
         asset.series = channel.get("channel_title")
@@ -979,6 +981,36 @@ def _custom_values(chain: list[Scope], scope: Scope) -> dict[str, str]:
 
 def _raw_item(el: Any) -> str:
     return etree.tostring(el, encoding="unicode")[:MAX_RAW_ITEM_CHARS]
+
+
+@functools.cache
+def _mapping_code() -> bytes:
+    """A digest of the code an asset depends on besides its item: a new release maps every item again, once."""
+    from .. import importing, model
+    from . import standard_keys
+
+    digest = hashlib.blake2b(digest_size=16)
+    for module in (sys.modules[__name__], model, standard_keys, importing):
+        digest.update(Path(str(module.__file__)).read_bytes())
+    return digest.digest()
+
+
+def _item_digester(channel: Scope, default_type: str) -> Callable[[Any], str]:
+    """The origin digest of an item element: its serialised form, with all else its mapping reads.
+
+    That is the channel-level defaults (the scope built from the elements before the first item, not the
+    document's dates or build time), the source's asset type and the mapping code.
+    """
+    base = hashlib.blake2b(digest_size=16)
+    base.update(_mapping_code())
+    base.update(f"{default_type}\x1f{channel!r}\x1f".encode())
+
+    def digest(el: Any) -> str:
+        item = base.copy()
+        item.update(etree.tostring(el, with_tail=False))
+        return item.hexdigest()
+
+    return digest
 
 
 # --- feedparser entries ------------------------------------------------------------------------------------------
@@ -1121,6 +1153,8 @@ class FeedParse:
 
     `parser`, `notes` and `complete` describe the last iteration and are valid after it. Iterating again reads
     the file again. Iteration raises UnreadableDocument when the document turns out not to be a feed at all.
+    Items read by lxml carry their origin digest; after `skip_known`, an item whose digest is known is yielded as
+    a `KnownItem` without being mapped (items read by feedparser are always mapped).
     """
 
     def __init__(self, path: str | os.PathLike[str], *, default_type: str, content_type: str | None, root: str | None):
@@ -1133,8 +1167,13 @@ class FeedParse:
         self.complete = True
         self._seen: dict[str, bool] = {}
         self._yielded = 0
+        self._known: Mapping[str, str] = {}
 
-    def __iter__(self) -> Iterator[Asset | ItemFailure]:
+    def skip_known(self, known: Mapping[str, str]) -> None:
+        """Items whose origin digest is a key of `known` (values: their external ids) are not mapped again."""
+        self._known = known
+
+    def __iter__(self) -> Iterator[Asset | ItemFailure | KnownItem]:
         self.parser, self.notes, self.complete, self._seen, self._yielded = "lxml", [], True, {}, 0
         error = yield from self._read_with_lxml()
         if error is not None:
@@ -1163,7 +1202,7 @@ class FeedParse:
                 data=raw(),
             )
 
-    def _read_with_lxml(self) -> Iterator[Asset | ItemFailure]:
+    def _read_with_lxml(self) -> Iterator[Asset | ItemFailure | KnownItem]:
         """Stream items; return the syntax error when the document is not well-formed (None when it is)."""
         with Path(self.path).open("rb") as file:
             context = etree.iterparse(
@@ -1180,6 +1219,8 @@ class FeedParse:
             )
             events = iter(context)
             channel: Scope | None = None
+            digest_of: Callable[[Any], str] = str
+            known = self._known
             while True:
                 try:
                     _, el = next(events)
@@ -1189,10 +1230,18 @@ class FeedParse:
                     return exc
                 if channel is None:
                     channel = _channel_scope(el)
-                yield from self._checked(
-                    lambda el=el, channel=channel: _map_item(el, channel, self.default_type),
-                    lambda el=el: _raw_item(el),
-                )
+                    digest_of = _item_digester(channel, self.default_type)
+                digest = digest_of(el)
+                known_id = known.get(digest)
+                if known_id is not None and known_id not in self._seen:
+                    self._seen[known_id] = False
+                    self._yielded += 1
+                    yield KnownItem(known_id, digest)
+                else:
+                    yield from self._checked(
+                        lambda el=el, channel=channel, digest=digest: _map_item(el, channel, self.default_type, digest),
+                        lambda el=el: _raw_item(el),
+                    )
                 el.clear(keep_tail=False)
                 parent = el.getparent()
                 if parent is not None:

@@ -89,8 +89,8 @@ def fetch(
 
 
 @op(description="Parse what was fetched into assets, one item at a time; unusable items become failed outcomes.")
-def normalise(context: OpExecutionContext, state: ImportState) -> ImportState:
-    state = importing.normalise(state)
+def normalise(context: OpExecutionContext, state: ImportState, catalog: CatalogResource) -> ImportState:
+    state = importing.normalise(catalog.catalog, state)
     outcome = f"failed: {state.error}" if state.error else f"{state.items_read} items read"
     context.log.info(f"normalised with {state.parser or 'no parser'}: {outcome}")
     return state

@@ -275,7 +275,7 @@ def test_a_cms_edit_made_while_an_import_runs_is_not_overwritten(
     def planned(source_id: str) -> importing.ImportState:
         with net.HttpClient(net.FetchPolicy(allow_hosts=("127.0.0.1",))) as http:
             state = importing.fetch(catalog, http, source_id, run_id=None, work_root=get_settings().work_dir)
-        return importing.reconcile(catalog, importing.normalise(state))
+        return importing.reconcile(catalog, importing.normalise(catalog, state))
 
     source_id = make_source(catalog, feed_server, items("a", "b"), truth="update-unless-edited")
     importing.write(catalog, planned(source_id))
