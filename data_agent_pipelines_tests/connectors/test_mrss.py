@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -10,7 +11,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from data_agent_pipelines.connectors import connector_for
+from data_agent_pipelines.connectors import connector_for, mrss
 from data_agent_pipelines.connectors.base import Fetched
 from data_agent_pipelines.connectors.mrss import (
     FeedParse,
@@ -879,3 +880,30 @@ def test_connector_parses_a_fetched_document() -> None:
     found = list(parse)
     assert connector.kind == "mrss" and len(found) == 12
     assert found[0].type == "clip" and found[6].type == "episode"
+
+
+_WEEKDAYS = ["", "Mon, ", "Tue, ", "Sun, "]
+_MONTH_NAMES = ["Jan", "Feb", "Jun", "Sep", "Dec"]
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    weekday=st.sampled_from(_WEEKDAYS),
+    day=st.integers(0, 32),
+    day_width=st.sampled_from([1, 2]),
+    month=st.sampled_from(_MONTH_NAMES),
+    year=st.sampled_from([1, 99, 999, 1000, 1970, 2025, 9999]),
+    hour=st.integers(0, 25),
+    minute=st.integers(0, 61),
+    second=st.integers(0, 61),
+    zone=st.sampled_from(["GMT", "UT", "UTC", "Z", "+0000"]),
+)
+def test_the_fast_rfc822_path_reads_dates_as_the_general_path_does(
+    weekday: str, day: int, day_width: int, month: str, year: int, hour: int, minute: int, second: int, zone: str
+) -> None:
+    text = f"{weekday}{day:0{day_width}d} {month} {year:04d} {hour:02d}:{minute:02d}:{second:02d} {zone}"
+    fast = mrss.parse_date(text)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(mrss, "_RFC822_GMT", re.compile(r"(?!)"))  # never matches: the general path only
+        general = mrss.parse_date(text)
+    assert fast == general
