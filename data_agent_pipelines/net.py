@@ -519,6 +519,13 @@ class _CappedStream(httpcore.NetworkStream):
         return self._stream.get_extra_info(info)
 
 
+@functools.cache
+def _default_ssl_context() -> ssl.SSLContext:
+    """The trust store (certifi), loaded once per process: loading it costs tens of milliseconds per client, and
+    a context is safe to share between connections and threads."""
+    return httpx.create_ssl_context()
+
+
 def _transport(policy: FetchPolicy, backend: _PinnedBackend, ssl_context: ssl.SSLContext) -> httpx.HTTPTransport:
     if policy.proxy:
         return httpx.HTTPTransport(verify=ssl_context, proxy=policy.proxy, trust_env=False)
@@ -736,7 +743,7 @@ class HttpClient:
         self._random = random.Random()
         self._backend = _PinnedBackend()
         self._client = httpx.Client(
-            transport=_transport(policy, self._backend, ssl_context or httpx.create_ssl_context()),
+            transport=_transport(policy, self._backend, ssl_context or _default_ssl_context()),
             trust_env=False,
             follow_redirects=False,
             cookies=_no_cookies(),
