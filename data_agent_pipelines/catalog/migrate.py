@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import cache
 from pathlib import Path
 
 from alembic import command
@@ -13,16 +14,21 @@ from sqlalchemy import Engine
 MIGRATIONS = Path(__file__).with_name("migrations")
 
 
-def alembic_config(engine: Engine) -> Config:
+def alembic_config() -> Config:
     """An Alembic config pointing at the packaged migrations (no alembic.ini needed)."""
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     return config
 
 
-def head_revisions(engine: Engine) -> set[str]:
-    """The newest revision of every branch of the packaged migrations."""
-    return set(ScriptDirectory.from_config(alembic_config(engine)).get_heads())
+@cache
+def head_revisions() -> frozenset[str]:
+    """The newest revision of every branch of the packaged migrations.
+
+    Read once per process: reading the scripts costs tens of milliseconds, every run opens a catalog, and the
+    migrations are packaged with this code.
+    """
+    return frozenset(ScriptDirectory.from_config(alembic_config()).get_heads())
 
 
 def current_revisions(engine: Engine) -> set[str]:
@@ -32,7 +38,7 @@ def current_revisions(engine: Engine) -> set[str]:
 
 def upgrade(engine: Engine, revision: str = "heads") -> None:
     """Apply every migration up to `revision`; a no-op on an up-to-date database."""
-    config = alembic_config(engine)
+    config = alembic_config()
     with engine.connect().execution_options(catalog_write=True) as connection:
         config.attributes["connection"] = connection
         command.upgrade(config, revision)
@@ -41,5 +47,5 @@ def upgrade(engine: Engine, revision: str = "heads") -> None:
 
 def ensure_current(engine: Engine) -> None:
     """Upgrade only when the database is behind, so the common path costs one query."""
-    if current_revisions(engine) != head_revisions(engine):
+    if current_revisions(engine) != head_revisions():
         upgrade(engine)

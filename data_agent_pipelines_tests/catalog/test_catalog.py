@@ -94,7 +94,7 @@ def test_migrations_create_every_table_from_empty(database_url: str) -> None:
     engine = make_engine(database_url)
     assert migrate.current_revisions(engine) == set()
     migrate.upgrade(engine)
-    assert migrate.current_revisions(engine) == migrate.head_revisions(engine)
+    assert migrate.current_revisions(engine) == migrate.head_revisions()
     tables = set(inspect(engine).get_table_names())
     assert {"services", "sources", "assets", "import_results", "import_result_items", "alembic_version"} <= tables
     unique = inspect(engine).get_unique_constraints("assets")
@@ -107,7 +107,7 @@ def test_migrations_create_every_table_from_empty(database_url: str) -> None:
 def test_migrations_downgrade_and_upgrade_again(database_url: str) -> None:
     engine = make_engine(database_url)
     migrate.upgrade(engine)
-    config = migrate.alembic_config(engine)
+    config = migrate.alembic_config()
     from alembic import command
 
     with engine.connect() as connection:
