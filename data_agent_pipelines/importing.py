@@ -225,7 +225,7 @@ def normalise(catalog: Catalog, state: ImportState) -> ImportState:
         parse = connector_for(state.source.kind).parse(state.source, state.fetched)
         if isinstance(parse, SkipsKnownItems):
             known = catalog.known_origin_digests(state.source.id, policy=state.source.truth)
-            parse.skip_known({digest: asset.external_id for digest, asset in known.items()})
+            parse.skip_known(known)
         with _scratch(state.staged) as staged:
             for item in parse:
                 state.items_read += 1

@@ -98,13 +98,30 @@ class DueSource:
     cron: str | None
 
 
-class _AssetUpsert:
-    """The asset upsert compiled once, with each column's own bind processor, for `executemany`.
+class _CompiledMany:
+    """A statement compiled once for `executemany`, with its table's columns' own bind processors.
 
-    An import writes thousands of rows of thirty columns; SQLAlchemy's per-row parameter handling cost several
-    times the database's own work. The statement and the conversions are SQLAlchemy's (compiled for the
-    dialect, the column types' public `bind_processor`); only the per-row loop is ours.
+    An import writes thousands of rows; SQLAlchemy's per-row parameter handling cost several times the
+    database's own work. The statement and the conversions are SQLAlchemy's (compiled for the dialect, the
+    column types' public `bind_processor`); only the per-row loop is ours.
     """
+
+    def __init__(self, statement: Any, dialect: Any, table: Any, aliases: Mapping[str, str] | None = None):
+        compiled = statement.compile(dialect=dialect)
+        self.sql = str(compiled)
+        self.order = list(compiled.positiontup or []) if compiled.positional else None
+        processors = {column.name: column.type.bind_processor(dialect) for column in table.columns}
+        # Parameters that are no column take the conversion of the column they stand for.
+        processors.update({name: processors[column] for name, column in (aliases or {}).items()})
+        self.processors = {name: processor for name, processor in processors.items() if processor is not None}
+
+    def row(self, values: dict[str, Any]) -> tuple[Any, ...] | dict[str, Any]:
+        """The parameters of one row in the driver's style, from converted values by name."""
+        return values if self.order is None else tuple(values[name] for name in self.order)
+
+
+class _AssetUpsert(_CompiledMany):
+    """The asset upsert of an import (on source and external id)."""
 
     FIXED = frozenset(("id", "created_at", "service", "source_id", "external_id"))
 
@@ -118,13 +135,7 @@ class _AssetUpsert:
             # reconciles it again, under the source's policy, instead of this one overwriting it blindly.
             where=assets.c.updated_at <= bindparam("planned_at"),
         )
-        compiled = statement.compile(dialect=dialect)
-        self.sql = str(compiled)
-        self.positional = bool(compiled.positional)
-        self.order = list(compiled.positiontup or []) if self.positional else [*names, "planned_at"]
-        processors = {name: assets.c[name].type.bind_processor(dialect) for name in names}
-        processors["planned_at"] = processors["updated_at"]
-        self.processors = {name: processor for name, processor in processors.items() if processor is not None}
+        super().__init__(statement, dialect, assets, aliases={"planned_at": "updated_at"})
 
     def rows(
         self, source: Source, writes: Sequence[AssetWrite], imported_at: datetime, planned_at: datetime
@@ -142,7 +153,6 @@ class _AssetUpsert:
         }
         shared = {name: processors[name](value) if name in processors else value for name, value in shared.items()}
         per_row = [name for name in processors if name not in shared]
-        order = self.order
         rows: list[tuple[Any, ...] | dict[str, Any]] = []
         for write in writes:
             values = {
@@ -162,7 +172,7 @@ class _AssetUpsert:
                 if value is None or (name in JSON_FIELDS and isinstance(value, str)):
                     continue
                 values[name] = processors[name](value)
-            rows.append(tuple(values[name] for name in order) if self.positional else values)
+            rows.append(self.row(values))
         return rows
 
 
@@ -181,18 +191,13 @@ def _execute_many(conn: Connection, sql: str, rows: Sequence[Any]) -> None:
         conn.exec_driver_sql(sql, rows)
 
 
-class _ResultItemInsert:
-    """The insert of import result items compiled once for `executemany` (an import records one per item)."""
+class _ResultItemInsert(_CompiledMany):
+    """The insert of import result items (an import records one per item)."""
 
     def __init__(self, dialect: Any):
-        self.names = [column.name for column in import_result_items.columns]
-        compiled = (
-            insert(import_result_items).values({name: bindparam(name) for name in self.names}).compile(dialect=dialect)
-        )
-        self.sql = str(compiled)
-        self.order = list(compiled.positiontup or []) if compiled.positional else None
-        processors = {name: import_result_items.c[name].type.bind_processor(dialect) for name in self.names}
-        self.processors = {name: processor for name, processor in processors.items() if processor is not None}
+        names = [column.name for column in import_result_items.columns]
+        statement = insert(import_result_items).values({name: bindparam(name) for name in names})
+        super().__init__(statement, dialect, import_result_items)
 
     def parameters(self, result_id: str, position: int, item: ItemOutcome) -> tuple[Any, ...] | dict[str, Any]:
         values = {
@@ -209,9 +214,7 @@ class _ResultItemInsert:
         for name, processor in self.processors.items():
             if values[name] is not None:
                 values[name] = processor(values[name])
-        if self.order is not None:
-            return tuple(values[name] for name in self.order)
-        return values
+        return self.row(values)
 
 
 _IMPORT_SETTINGS = ("kind", "url", "asset_type", "truth", "on_missing", "max_removal_fraction")

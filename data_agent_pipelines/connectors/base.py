@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
-from ..model import Asset, ItemFailure, Source
+from ..model import Asset, ItemFailure, KnownAsset, Source
 from ..net import Download, HttpClient
 
 DEFAULT_TIMEOUT_SECONDS = 300.0
@@ -59,8 +59,8 @@ class Parse(Protocol):
 class SkipsKnownItems(Protocol):
     """A parse that digests its raw items, can skip mapping the known ones and sets `Asset.origin_digest`."""
 
-    def skip_known(self, known: Mapping[str, str]) -> None:
-        """Yield a KnownItem for an item whose digest is a key of `known` (the value is its external id)."""
+    def skip_known(self, known: Mapping[str, KnownAsset]) -> None:
+        """Yield a KnownItem for an item whose digest is a key of `known` (the asset it was imported into)."""
 
 
 class Connector(Protocol):

@@ -73,6 +73,7 @@ from ..model import (
     Geoblock,
     Image,
     ItemFailure,
+    KnownAsset,
     Rating,
     Source,
     Stream,
@@ -1189,10 +1190,10 @@ class FeedParse:
         self.complete = True
         self._seen: dict[str, bool] = {}
         self._yielded = 0
-        self._known: Mapping[str, str] = {}
+        self._known: Mapping[str, KnownAsset] = {}
 
-    def skip_known(self, known: Mapping[str, str]) -> None:
-        """Items whose origin digest is a key of `known` (values: their external ids) are not mapped again."""
+    def skip_known(self, known: Mapping[str, KnownAsset]) -> None:
+        """Items whose origin digest is a key of `known` (values: the assets they made) are not mapped again."""
         self._known = known
 
     def __iter__(self) -> Iterator[Asset | ItemFailure | KnownItem]:
@@ -1254,11 +1255,11 @@ class FeedParse:
                     channel = _channel_scope(el)
                     digest_of = _item_digester(channel, self.default_type)
                 digest = digest_of(el)
-                known_id = known.get(digest)
-                if known_id is not None and known_id not in self._seen:
-                    self._seen[known_id] = False
+                found = known.get(digest)
+                if found is not None and found.external_id not in self._seen:
+                    self._seen[found.external_id] = False
                     self._yielded += 1
-                    yield KnownItem(known_id, digest)
+                    yield KnownItem(found.external_id, digest)
                 else:
                     yield from self._checked(
                         lambda el=el, channel=channel, digest=digest: _map_item(el, channel, self.default_type, digest),

@@ -16,6 +16,7 @@ from data_agent_pipelines.catalog.schema import assets
 from data_agent_pipelines.catalog.store import Catalog
 from data_agent_pipelines.connectors import mrss
 from data_agent_pipelines.connectors.base import KnownItem
+from data_agent_pipelines.model import KnownAsset
 from data_agent_pipelines.source_settings import SourceChanges
 
 from ..feeds import item, rss
@@ -229,7 +230,7 @@ def test_the_parser_yields_known_items_only_for_known_digests(tmp_path) -> None:
     first = {asset.external_id: asset.origin_digest for asset in mrss.parse_feed(path)}
     assert all(first.values())
     parse = mrss.parse_feed(path)
-    parse.skip_known({first["a"]: "a"})
+    parse.skip_known({first["a"]: KnownAsset("a", "ast_a")})
     read = list(parse)
     assert read[0] == KnownItem("a", first["a"])
     assert read[1].external_id == "b" and read[1].origin_digest == first["b"]
