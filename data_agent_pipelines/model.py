@@ -21,9 +21,8 @@ from typing import Any
 import orjson
 
 ASSET_TYPES = ("movie", "episode", "series", "season", "clip", "channel", "trailer", "live")
-STREAM_TYPES = ("hls", "dash", "mp4", "mp3", "smooth", "webm", "other")
-IMAGE_ROLES = ("still", "poster", "background", "thumbnail")
-EDITION_NAMES = ("full", "trailer")
+# What stands in place of a secret wherever settings are shown (names of credentials, never their values).
+REDACTED = "<redacted>"
 
 
 @dataclass(slots=True)

@@ -57,6 +57,19 @@ def validate_cron(expression: str) -> str:
     return normalised
 
 
+def schedule_values(
+    every: str | None, cron: str | None, *, creating: bool, default_every: int
+) -> dict[str, int | str | None]:
+    """The `every_seconds` and `cron` columns of `--every` or `--cron` (or the default on add); {} when neither."""
+    if every is not None and cron is not None:
+        raise InvalidInput("give either --every or --cron, not both")
+    if every is not None:
+        return {"every_seconds": parse_duration(every), "cron": None}
+    if cron is not None:
+        return {"every_seconds": None, "cron": validate_cron(cron)}
+    return {"every_seconds": default_every, "cron": None} if creating else {}
+
+
 def next_run_after(moment: datetime, *, every_seconds: int | None, cron: str | None) -> datetime:
     """The first slot strictly after `moment` (UTC). Missed slots are not replayed: a late source runs once."""
     if cron:

@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 from . import net
 from .errors import InvalidInput
 from .model import ASSET_TYPES
-from .schedule import parse_duration, validate_cron
+from .schedule import parse_duration, schedule_values
 from .signing import SCHEMES as SIGNING_SCHEMES
 from .signing import validate_signing
 
@@ -54,7 +54,13 @@ def parse_pairs(pairs: Iterable[str], flag: str) -> dict[str, str]:
     return result
 
 
-def _choice(value: str, allowed: tuple[str, ...], what: str) -> str:
+def merge_settings(current: dict[str, str], changes: dict[str, str]) -> dict[str, str]:
+    """Credentials or options after an edit: the changes over the current ones, `KEY=` (empty) removing a key."""
+    return {key: value for key, value in {**current, **changes}.items() if value}
+
+
+def one_of(value: str, allowed: tuple[str, ...], what: str) -> str:
+    """`value` when it is one of `allowed`; else InvalidInput naming `what` and the choices."""
     if value not in allowed:
         raise InvalidInput(f"unknown {what} {value!r}: use one of {', '.join(allowed)}")
     return value
@@ -181,30 +187,23 @@ def validate_changes(changes: SourceChanges, *, creating: bool) -> dict[str, Any
     if changes.name is not None:
         values["name"] = validate_name(changes.name)
     if changes.kind is not None:
-        values["kind"] = _choice(changes.kind, KINDS, "kind")
+        values["kind"] = one_of(changes.kind, KINDS, "kind")
     if changes.url is not None:
         values["url"] = validate_url(changes.url)
-    if changes.every is not None and changes.cron is not None:
-        raise InvalidInput("give either --every or --cron, not both")
-    if changes.every is not None:
-        values["every_seconds"], values["cron"] = parse_duration(changes.every), None
-    elif changes.cron is not None:
-        values["every_seconds"], values["cron"] = None, validate_cron(changes.cron)
-    elif creating:
-        values["every_seconds"], values["cron"] = DEFAULT_EVERY_SECONDS, None
+    values.update(schedule_values(changes.every, changes.cron, creating=creating, default_every=DEFAULT_EVERY_SECONDS))
     if changes.truth is not None:
-        values["truth"] = _choice(changes.truth, TRUTH_POLICIES, "source-of-truth policy")
+        values["truth"] = one_of(changes.truth, TRUTH_POLICIES, "source-of-truth policy")
     if changes.on_missing is not None:
-        values["on_missing"] = _choice(changes.on_missing, ON_MISSING, "--on-missing rule")
+        values["on_missing"] = one_of(changes.on_missing, ON_MISSING, "--on-missing rule")
     if changes.max_removal_fraction is not None:
         values["max_removal_fraction"] = _fraction(changes.max_removal_fraction)
     if changes.asset_type is not None:
-        values["asset_type"] = _choice(changes.asset_type, ASSET_TYPES, "asset type")
+        values["asset_type"] = one_of(changes.asset_type, ASSET_TYPES, "asset type")
     if changes.sign_streams is not None:
         values["sign_streams"] = (
             None
             if changes.sign_streams in ("", "none")
-            else _choice(changes.sign_streams, SIGNING_SCHEMES, "signing scheme")
+            else one_of(changes.sign_streams, SIGNING_SCHEMES, "signing scheme")
         )
     _options(changes.options)
     if creating:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -15,11 +16,24 @@ from ..export.target import ExportTarget, ExportTargetChanges, check_access, val
 from ..model import isoformat, parse_instant
 from ..schedule import next_run_after
 from ..settings import get_settings
+from ..source_settings import merge_settings
 from .schema import export_results, export_targets, sources
 from .store import Catalog
 
 # A lock whose holder died frees itself after this long; an export of 100,000 assets takes well under a minute.
 LOCK_SECONDS = 3600
+
+
+@dataclass(frozen=True, slots=True)
+class DueTarget:
+    """What the heartbeat needs to know of a due export target (see `Catalog.due_sources`)."""
+
+    id: str
+    service: str
+    format: str
+    next_run_at: datetime
+    every_seconds: int | None
+    cron: str | None
 
 
 class ExportTargets:
@@ -64,8 +78,8 @@ class ExportTargets:
     def add(self, service: str, changes: ExportTargetChanges) -> ExportTarget:
         """Validate and store a new export target; it is due at once."""
         values = validate_changes(changes, creating=True, allow_hosts=self.allow_hosts)
-        options = {k: v for k, v in changes.options.items() if v}
-        credentials = {k: v for k, v in changes.credentials.items() if v}
+        options = merge_settings({}, changes.options)
+        credentials = merge_settings({}, changes.credentials)
         check_access(service, values["url"], options, credentials, platform_buckets=get_settings().export_buckets)
         now = self.catalog.clock()
         row = {
@@ -110,8 +124,8 @@ class ExportTargets:
         """Apply the given settings; `KEY=` (empty value) removes a credential or option."""
         values = validate_changes(changes, creating=False, allow_hosts=self.allow_hosts)
         current = self.get(target_id)
-        options = {k: v for k, v in {**current.options, **changes.options}.items() if v}
-        credentials = {k: v for k, v in {**current.credentials, **changes.credentials}.items() if v}
+        options = merge_settings(current.options, changes.options)
+        credentials = merge_settings(current.credentials, changes.credentials)
         check_access(
             current.service,
             values.get("url", current.url),
@@ -150,16 +164,27 @@ class ExportTargets:
             conn.execute(delete(export_targets).where(export_targets.c.id == target_id))
         return target
 
-    def due(self, now: datetime, limit: int) -> list[ExportTarget]:
-        """Enabled targets whose next run is at or before `now`, the longest-waiting first (index `..._due`)."""
+    def due(self, now: datetime, limit: int) -> list[DueTarget]:
+        """Enabled targets whose next run is at or before `now`, the longest-waiting first (index `..._due`).
+
+        Only what the heartbeat needs: a tick reads no settings and decrypts no credentials.
+        """
+        columns = (
+            export_targets.c.id,
+            export_targets.c.service,
+            export_targets.c.format,
+            export_targets.c.next_run_at,
+            export_targets.c.every_seconds,
+            export_targets.c.cron,
+        )
         query = (
-            select(export_targets)
+            select(*columns)
             .where(export_targets.c.enabled.is_(True), export_targets.c.next_run_at <= now)
             .order_by(export_targets.c.next_run_at, export_targets.c.id)
             .limit(limit)
         )
         with self.catalog._read() as conn:
-            return [self._from_row(row) for row in conn.execute(query)]
+            return [DueTarget(*row) for row in conn.execute(query)]
 
     def ids(self) -> list[str]:
         """Every target id (the `exports` partitions the heartbeat keeps)."""

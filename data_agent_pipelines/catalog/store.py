@@ -19,6 +19,7 @@ from ..errors import Conflict, InvalidInput, NotFound
 from ..model import (
     ASSET_FIELDS,
     JSON_FIELDS,
+    REDACTED,
     AssetWrite,
     ExistingAsset,
     ItemOutcome,
@@ -32,7 +33,7 @@ from ..model import (
 from ..schedule import format_duration
 from ..settings import Settings
 from ..signing import validate_signing
-from ..source_settings import SourceChanges, refuse_unsafe_url, validate_changes
+from ..source_settings import SourceChanges, merge_settings, refuse_unsafe_url, validate_changes
 from .crypto import CredentialCipher
 from .engine import make_engine
 from .migrate import ensure_current
@@ -41,7 +42,6 @@ from .schema import assets, import_result_items, import_results, services, sourc
 # Bound parameters per statement stay far below SQLite's limit (32,766) and Postgres' (65,535).
 LOOKUP_CHUNK = 900
 WRITE_BATCH = 2000
-REDACTED = "<redacted>"
 _SERVICE_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,99}$")
 _COUNT_COLUMNS = ("created", "updated", "unchanged", "skipped", "failed", "unpublished", "deleted")
 
@@ -399,19 +399,15 @@ class Catalog:
         if "url" in values:
             refuse_unsafe_url(values["url"], (*self.allow_hosts, *allow_hosts))
         current = self.get_source(source_id)
+        credentials = merge_settings(current.credentials, changes.credentials)
+        options = merge_settings(current.options, changes.options)
         if changes.credentials:
-            merged = {**current.credentials, **changes.credentials}
-            values["credentials"] = self.cipher.encrypt({k: v for k, v in merged.items() if v})
+            values["credentials"] = self.cipher.encrypt(credentials)
         if changes.options:
-            merged_options = {**current.options, **changes.options}
-            values["options"] = {k: v for k, v in merged_options.items() if v}
+            values["options"] = options
         if "sign_streams" in values or changes.credentials or changes.options:
             # Signing is checked on the settings the source will have: the change merged into what it has.
-            validate_signing(
-                values.get("sign_streams", current.sign_streams),
-                {k: v for k, v in {**current.credentials, **changes.credentials}.items() if v},
-                {k: v for k, v in {**current.options, **changes.options}.items() if v},
-            )
+            validate_signing(values.get("sign_streams", current.sign_streams), credentials, options)
         if credentials_follow_host_change(current, values, changes):
             raise InvalidInput(
                 "the source's credentials were given for another host: give them again with --credential in the"

@@ -12,15 +12,16 @@ from datetime import datetime
 from typing import Any
 
 from ..errors import InvalidInput
-from ..model import ASSET_TYPES, isoformat
+from ..model import ASSET_TYPES, REDACTED, isoformat
 from ..net import FetchError, FetchPolicy, check_url
-from ..schedule import format_duration, parse_duration, validate_cron
+from ..schedule import format_duration, schedule_values
+from ..source_settings import one_of
+from .formats import FORMATS as WRITERS
 
-FORMATS = ("ndjson", "json", "csv", "parquet", "mrss", "backstage-json")
+FORMATS = tuple(WRITERS)
 DEFAULT_EVERY_SECONDS = 86400
 OPTIONS = ("endpoint_url", "region", "role_arn", "role_external_id", "title")
 CREDENTIALS = ("aws_access_key_id", "aws_secret_access_key", "aws_session_token")
-REDACTED = "<redacted>"
 # S3 bucket naming rules (3-63 characters, lower case, digits, dots and hyphens, starting and ending alphanumeric).
 _BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 _ROLE_ARN = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]{1,512}$")
@@ -94,12 +95,6 @@ def parse_s3_url(url: str) -> tuple[str, str]:
     return bucket, prefix
 
 
-def _choice(value: str, allowed: tuple[str, ...], what: str) -> str:
-    if value not in allowed:
-        raise InvalidInput(f"unknown {what} {value!r}: use one of {', '.join(allowed)}")
-    return value
-
-
 def check_endpoint(endpoint_url: str, allow_hosts: tuple[str, ...], *, resolve: bool) -> None:
     """A customer's S3 endpoint is an untrusted URL: http(s), and no private or loopback address unless allowed."""
     try:
@@ -111,7 +106,7 @@ def check_endpoint(endpoint_url: str, allow_hosts: tuple[str, ...], *, resolve: 
 def validate_options(options: dict[str, str], allow_hosts: tuple[str, ...]) -> dict[str, str]:
     """Known option names with acceptable values; empty values are kept (they remove the option on edit)."""
     for name, value in options.items():
-        _choice(name, OPTIONS, "export option")
+        one_of(name, OPTIONS, "export option")
         if not value:
             continue
         if name == "endpoint_url":
@@ -127,7 +122,7 @@ def validate_options(options: dict[str, str], allow_hosts: tuple[str, ...]) -> d
 
 def validate_credentials(credentials: dict[str, str]) -> dict[str, str]:
     for name in credentials:
-        _choice(name, CREDENTIALS, "export credential")
+        one_of(name, CREDENTIALS, "export credential")
     return credentials
 
 
@@ -193,19 +188,12 @@ def validate_changes(changes: ExportTargetChanges, *, creating: bool, allow_host
         bucket, prefix = parse_s3_url(changes.url)
         values["url"] = f"s3://{bucket}/{prefix}" if prefix else f"s3://{bucket}"
     if changes.format is not None:
-        values["format"] = _choice(changes.format, FORMATS, "export format")
-    if changes.every is not None and changes.cron is not None:
-        raise InvalidInput("give either --every or --cron, not both")
-    if changes.every is not None:
-        values["every_seconds"], values["cron"] = parse_duration(changes.every), None
-    elif changes.cron is not None:
-        values["every_seconds"], values["cron"] = None, validate_cron(changes.cron)
-    elif creating:
-        values["every_seconds"], values["cron"] = DEFAULT_EVERY_SECONDS, None
+        values["format"] = one_of(changes.format, FORMATS, "export format")
+    values.update(schedule_values(changes.every, changes.cron, creating=creating, default_every=DEFAULT_EVERY_SECONDS))
     if changes.source_id is not None:
         values["source_id"] = changes.source_id or None
     if changes.asset_type is not None:
-        values["asset_type"] = _choice(changes.asset_type, ASSET_TYPES, "asset type") if changes.asset_type else None
+        values["asset_type"] = one_of(changes.asset_type, ASSET_TYPES, "asset type") if changes.asset_type else None
     validate_options(changes.options, allow_hosts)
     validate_credentials(changes.credentials)
     return values
