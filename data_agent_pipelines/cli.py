@@ -18,10 +18,11 @@ from tabulate import tabulate
 
 from .catalog.export_targets import ExportTargets
 from .catalog.store import Catalog, source_to_json
-from .errors import Conflict, CredentialsError, DataAgentError, InvalidInput, NotFound
+from .errors import Conflict, DataAgentError, InvalidInput, NotFound
 from .export.target import ExportTargetChanges, target_to_json
 from .model import ASSET_FIELDS
 from .settings import Settings, get_settings
+from .signing import MAX_TTL_SECONDS
 from .source_settings import SourceChanges, parse_pairs
 
 EXIT_FAILED = 1
@@ -190,7 +191,7 @@ def sources() -> None:
 def sources_add(ctx: Context, service: str, **options: Any) -> None:
     """Add a source; it is due for import at once."""
     source = ctx.catalog.add_source(service, _changes(options))
-    _emit(ctx, source_to_json(source), _source_text)
+    _emit(ctx, source_to_json(source), _pairs)
 
 
 @command(sources, "list")
@@ -206,7 +207,7 @@ def sources_list(ctx: Context, service: str | None) -> None:
 @click.argument("source_id")
 def sources_show(ctx: Context, source_id: str) -> None:
     """Show a source (credentials are never shown, only their names)."""
-    _emit(ctx, source_to_json(ctx.catalog.get_source(source_id)), _source_text)
+    _emit(ctx, source_to_json(ctx.catalog.get_source(source_id)), _pairs)
 
 
 @command(sources, "edit")
@@ -215,7 +216,7 @@ def sources_show(ctx: Context, source_id: str) -> None:
 def sources_edit(ctx: Context, source_id: str, **options: Any) -> None:
     """Change a source's settings; what is not given stays as it is."""
     source = ctx.catalog.edit_source(source_id, _changes(options))
-    _emit(ctx, source_to_json(source), _source_text)
+    _emit(ctx, source_to_json(source), _pairs)
 
 
 @command(sources, "delete")
@@ -230,14 +231,14 @@ def sources_delete(ctx: Context, source_id: str) -> None:
 @click.argument("source_id")
 def sources_enable(ctx: Context, source_id: str) -> None:
     """Let the heartbeat import the source again."""
-    _emit(ctx, source_to_json(ctx.catalog.set_enabled(source_id, True)), _source_text)
+    _emit(ctx, source_to_json(ctx.catalog.set_enabled(source_id, True)), _pairs)
 
 
 @command(sources, "disable")
 @click.argument("source_id")
 def sources_disable(ctx: Context, source_id: str) -> None:
     """Stop scheduled imports of the source (it can still be imported by hand)."""
-    _emit(ctx, source_to_json(ctx.catalog.set_enabled(source_id, False)), _source_text)
+    _emit(ctx, source_to_json(ctx.catalog.set_enabled(source_id, False)), _pairs)
 
 
 # -- imports and results ----------------------------------------------------------------------------------------
@@ -353,19 +354,14 @@ def assets_edit(ctx: Context, asset_id: str, values: tuple[str, ...]) -> None:
 
 @command(cli, "streams")
 @click.argument("asset_id")
-@click.option("--ttl", type=click.IntRange(1, 7 * 86400), help="Link lifetime in seconds (default: the source's).")
+@click.option(
+    "--ttl", type=click.IntRange(1, MAX_TTL_SECONDS), help="Link lifetime in seconds (default: the source's)."
+)
 def streams(ctx: Context, asset_id: str, ttl: int | None) -> None:
     """Print an asset's editions with playable URLs, signed when its source says so."""
-    from .errors import NotFound as Missing
     from .signing import playback
 
-    asset = ctx.catalog.get_asset(asset_id)
-    source = None
-    if asset["source_id"] is not None:
-        try:
-            source = ctx.catalog.get_source(asset["source_id"])
-        except Missing:
-            source = None
+    asset, source = ctx.catalog.asset_with_source(asset_id)
     _emit(ctx, playback(asset, source, now=ctx.catalog.clock(), ttl=ttl), _playback_text)
 
 
@@ -575,10 +571,6 @@ def _pairs(values: dict[str, Any]) -> str:
     return tabulate([[k, _cell(v)] for k, v in values.items()], tablefmt="plain")
 
 
-def _source_text(source: dict[str, Any]) -> str:
-    return _pairs(source)
-
-
 def _asset_text(asset: dict[str, Any]) -> str:
     summary = dict(asset)
     summary["editions"] = ", ".join(
@@ -622,7 +614,7 @@ def _result_text(result: dict[str, Any]) -> str:
         verb = {"unpublish": "unpublished", "delete": "deleted"}[held_back["action"]]
         lines.append(f"  held back: {held_back['count']} assets not {verb}: {held_back['reason']}")
     lines.extend(f"  note: {note}" for note in result.get("notes", []))
-    problems = [i for i in result.get("items", []) if i["outcome"] in ("failed", "skipped")]
+    problems = result.get("items", [])
     if problems:
         lines.append(_table(problems[:SHOWN_PROBLEMS], ["outcome", "external_id", "reason"], ""))
         if len(problems) > SHOWN_PROBLEMS:
@@ -645,7 +637,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         _fail(EXIT_USAGE, exc.format_message())
     except (InvalidInput, NotFound, Conflict) as exc:
         _fail(EXIT_USAGE, str(exc))
-    except (CredentialsError, DataAgentError) as exc:
+    except DataAgentError as exc:
         _fail(EXIT_FAILED, str(exc))
     except click.exceptions.Abort:
         _fail(EXIT_FAILED, "aborted")

@@ -22,6 +22,7 @@ import bugsnag
 import httpx
 from bugsnag.delivery import Delivery, default_headers
 
+from .model import REDACTED
 from .settings import Settings, get_settings
 
 logger = logging.getLogger(__name__)
@@ -31,7 +32,6 @@ logger = logging.getLogger(__name__)
 MAX_NOTIFICATIONS_PER_RUN = 20
 SAMPLE_ITEMS = 3
 MAX_SAMPLE_CHARS = 500
-REDACTED = "<redacted>"
 # Short secrets ("1", "ok") would redact unrelated text; real credentials are longer.
 _MIN_SECRET_CHARS = 4
 
@@ -154,8 +154,10 @@ class Reporter:
             for error in dict.fromkeys(item.get("errors") or ()):
                 by_error.setdefault(str(error), []).append(item)
         scrub = _scrubber(secrets)
+        tab = _import_tab(result, kind)
         sent = 0
         for error, items in list(by_error.items())[:MAX_NOTIFICATIONS_PER_RUN]:
+            first_line = _first_line(error)
             samples = [
                 {
                     "external_id": item.get("external_id"),
@@ -166,12 +168,12 @@ class Reporter:
                 for item in items[:SAMPLE_ITEMS]
             ]
             metadata = {
-                "import": {**_import_tab(result, kind), "items_with_this_error": len(items)},
+                "import": {**tab, "items_with_this_error": len(items)},
                 "samples": {"items": samples},
             }
             sent += self._notify(
-                CollectedImportError(_first_line(error)),
-                grouping=("import-item", kind or "", _first_line(error)),
+                CollectedImportError(first_line),
+                grouping=("import-item", kind or "", first_line),
                 context=f"import {result.get('service')}/{result.get('source_id')}",
                 severity="warning",
                 metadata=metadata,

@@ -138,7 +138,7 @@ class NginxSecureLinks:
 # -- validation -------------------------------------------------------------------------------------------------
 
 
-def parse_ttl(value: str | int | None, what: str = "--option ttl") -> int:
+def parse_ttl(value: str | int | None) -> int:
     """A link lifetime in whole seconds, 1 s to 7 days; None means the default (3600)."""
     if value is None or value == "":
         return DEFAULT_TTL_SECONDS
@@ -147,7 +147,7 @@ def parse_ttl(value: str | int | None, what: str = "--option ttl") -> int:
     except (TypeError, ValueError):
         seconds = 0
     if not 0 < seconds <= MAX_TTL_SECONDS:
-        raise InvalidInput(f"invalid {what}={value!r}: use a whole number of seconds from 1 to {MAX_TTL_SECONDS}")
+        raise InvalidInput(f"invalid --option ttl={value!r}: use a whole number of seconds from 1 to {MAX_TTL_SECONDS}")
     return seconds
 
 

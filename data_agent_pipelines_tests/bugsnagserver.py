@@ -70,9 +70,13 @@ class BugsnagServer:
             self._server.server_close()
 
 
-def closed_port_url() -> str:
-    """A loopback URL nothing listens on: connections are refused."""
+def free_port() -> int:
+    """A loopback port nothing listens on now (the OS picked it and it was let go)."""
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    return f"http://127.0.0.1:{port}/"
+        return probe.getsockname()[1]
+
+
+def closed_port_url() -> str:
+    """A loopback URL nothing listens on: connections are refused."""
+    return f"http://127.0.0.1:{free_port()}/"

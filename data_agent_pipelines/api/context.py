@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from fastapi import Request
 
@@ -13,6 +14,7 @@ from ..catalog.api_keys import ApiKeys, key_hash
 from ..catalog.export_targets import ExportTargets
 from ..catalog.store import Catalog
 from ..errors import NotFound
+from ..export.target import ExportTarget
 from ..model import Source
 from ..settings import Settings
 
@@ -20,6 +22,7 @@ from ..settings import Settings
 # then costs one catalog read, not two. A revoked key stops working within this time.
 KEY_CACHE_SECONDS = 2.0
 KEY_CACHE_SIZE = 10_000
+T = TypeVar("T")
 
 
 @dataclass
@@ -72,22 +75,40 @@ class ApiContext:
     # -- a service's own things: another service's answer NotFound, as a missing one does --------------------
 
     def source(self, service: str, source_id: str) -> Source:
-        try:
-            source = self.catalog.get_source(source_id)
-        except NotFound:
-            source = None
-        if source is None or source.service != service:
-            raise NotFound(f"service {service!r} has no source with id {source_id!r}")
-        return source
+        """The service's source; NotFound otherwise."""
+        return self._owned(service, "source", source_id, self.catalog.get_source, lambda s: s.service)
 
     def asset(self, service: str, asset_id: str) -> dict[str, Any]:
+        """The service's asset; NotFound otherwise."""
+        return self._owned(service, "asset", asset_id, self.catalog.get_asset, lambda a: a["service"])
+
+    def asset_with_source(self, service: str, asset_id: str) -> tuple[dict[str, Any], Source | None]:
+        """The service's asset and its source (None when it has none), read in one transaction; NotFound otherwise."""
+        return self._owned(service, "asset", asset_id, self.catalog.asset_with_source, lambda pair: pair[0]["service"])
+
+    def export_target(self, service: str, target_id: str) -> ExportTarget:
+        """The service's export target; NotFound otherwise."""
+        return self._owned(service, "export target", target_id, self.export_targets.get, lambda t: t.service)
+
+    def result(self, service: str, result_id: str) -> dict[str, Any]:
+        """The service's import result, without its items; NotFound otherwise."""
+        return self._owned(
+            service,
+            "import result",
+            result_id,
+            lambda ident: self.catalog.get_result(ident, items=False),
+            lambda r: r["service"],
+        )
+
+    def _owned(self, service: str, what: str, ident: str, load: Callable[[str], T], owner_of: Callable[[T], str]) -> T:
         try:
-            asset = self.catalog.get_asset(asset_id)
+            thing = load(ident)
         except NotFound:
-            asset = None
-        if asset is None or asset["service"] != service:
-            raise NotFound(f"service {service!r} has no asset with id {asset_id!r}")
-        return asset
+            pass
+        else:
+            if owner_of(thing) == service:
+                return thing
+        raise NotFound(f"service {service!r} has no {what} with id {ident!r}")
 
 
 async def api_context(request: Request) -> ApiContext:

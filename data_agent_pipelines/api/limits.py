@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import json
-from typing import Any
-
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from .errors import error_response
 
 MAX_BODY_BYTES = 256 * 1024
 
@@ -24,7 +23,7 @@ class BodyLimit:
             return
         for name, value in scope.get("headers", ()):
             if name == b"content-length" and (not value.isdigit() or int(value) > self.max_bytes):
-                await self._refuse(send)
+                await error_response(413, "payload_too_large", self._detail())(scope, receive, send)
                 return
         received = 0
 
@@ -42,18 +41,3 @@ class BodyLimit:
 
     def _detail(self) -> str:
         return f"the request body is larger than {self.max_bytes // 1024} KiB"
-
-    async def _refuse(self, send: Send) -> None:
-        body: dict[str, Any] = {
-            "error": "payload_too_large",
-            "detail": self._detail(),
-        }
-        payload = json.dumps(body).encode()
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 413,
-                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(payload)).encode())],
-            }
-        )
-        await send({"type": "http.response.body", "body": payload})

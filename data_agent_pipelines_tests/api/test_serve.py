@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -16,16 +15,11 @@ from data_agent_pipelines.catalog.api_keys import ApiKeys
 from data_agent_pipelines.catalog.store import Catalog
 from data_agent_pipelines.settings import Settings
 
+from ..bugsnagserver import free_port
 from .cdn import verify_nginx
 from .conftest import put_asset
 
 READY_WITHIN_SECONDS = 60
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def _wait_until_healthy(base: str, server: subprocess.Popen) -> None:
@@ -44,7 +38,7 @@ def _wait_until_healthy(base: str, server: subprocess.Popen) -> None:
 def test_serve_answers_over_http(settings: Settings, catalog: Catalog) -> None:
     catalog.add_service("acme")
     _, key = ApiKeys(catalog).add("acme")
-    port = _free_port()
+    port = free_port()
     base = f"http://127.0.0.1:{port}"
     command = [str(Path(sys.executable).with_name("data-agent")), "serve", "--port", str(port), "--workers", "2"]
     server = subprocess.Popen(command, env=dict(os.environ), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)

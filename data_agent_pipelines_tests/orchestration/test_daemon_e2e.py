@@ -9,7 +9,6 @@ from __future__ import annotations
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -24,6 +23,7 @@ from data_agent_pipelines.catalog.store import Catalog
 from data_agent_pipelines.settings import get_settings
 from data_agent_pipelines.source_settings import SourceChanges
 
+from ..bugsnagserver import free_port
 from ..feeds import item, rss
 from ..feedserver import FeedServer
 
@@ -52,12 +52,6 @@ query Materializations($partition: String!) {
     }
   }
 }"""
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def wait_until(what: str, probe: Callable[[], T | None], timeout: float, interval: float = 0.5) -> T:

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Query
 from fastapi.responses import JSONResponse
 
-from ...errors import InvalidInput, NotFound
+from ...errors import InvalidInput
 from ...model import ASSET_TYPES
 from ...signing import MAX_TTL_SECONDS, playback
 from ..auth import Context, Service
@@ -67,11 +67,6 @@ def asset_playback(
         int | None, Query(ge=1, le=MAX_TTL_SECONDS, description="Link lifetime in seconds (the source's ttl).")
     ] = None,
 ) -> JSONResponse:
-    try:
-        asset, source = context.catalog.asset_with_source(asset_id)
-    except NotFound:
-        asset, source = None, None
-    if asset is None or asset["service"] != service:
-        raise NotFound(f"service {service!r} has no asset with id {asset_id!r}")
+    asset, source = context.asset_with_source(service, asset_id)
     # The hot path of the front end: the dict is plain JSON already, so it skips FastAPI's generic encoding.
     return JSONResponse(playback(asset, source, now=context.catalog.clock(), ttl=ttl))

@@ -6,23 +6,11 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 
-from ...errors import NotFound
-from ...export.target import ExportTarget, target_to_json
+from ...export.target import target_to_json
 from ..auth import Context, Service
-from ..context import ApiContext
 from ..schemas import ExportTargetCreate, ExportTargetUpdate
 
 router = APIRouter(prefix="/services/{service}/exports", tags=["exports"])
-
-
-def _target(context: ApiContext, service: str, target_id: str) -> ExportTarget:
-    try:
-        target = context.export_targets.get(target_id)
-    except NotFound:
-        target = None
-    if target is None or target.service != service:
-        raise NotFound(f"service {service!r} has no export target with id {target_id!r}")
-    return target
 
 
 @router.get("", summary="List the service's export targets")
@@ -37,22 +25,23 @@ def create_target(service: Service, context: Context, body: ExportTargetCreate) 
 
 @router.get("/{target_id}", summary="Read an export target (credential names only)")
 def read_target(service: Service, context: Context, target_id: str) -> dict[str, Any]:
-    return target_to_json(_target(context, service, target_id))
+    return target_to_json(context.export_target(service, target_id))
 
 
 @router.patch("/{target_id}", summary="Change an export target; what is not given stays as it is")
 def update_target(service: Service, context: Context, target_id: str, body: ExportTargetUpdate) -> dict[str, Any]:
-    _target(context, service, target_id)
+    target = context.export_target(service, target_id)
     targets = context.export_targets
-    target = targets.edit(target_id, body.changes()) if body.model_fields_set - {"enabled"} else None
+    if body.model_fields_set - {"enabled"}:
+        target = targets.edit(target_id, body.changes())
     if body.enabled is not None:
         target = targets.set_enabled(target_id, body.enabled)
-    return target_to_json(target or targets.get(target_id))
+    return target_to_json(target)
 
 
 @router.delete("/{target_id}", summary="Delete an export target; its results and what it wrote stay")
 def delete_target(service: Service, context: Context, target_id: str) -> dict[str, Any]:
-    _target(context, service, target_id)
+    context.export_target(service, target_id)
     target = context.export_targets.delete(target_id)
     return {"id": target.id, "deleted": True}
 
@@ -62,7 +51,7 @@ def queue_export(service: Service, context: Context, target_id: str) -> dict[str
     """Puts an export run on the Dagster instance's queue and answers at once with its run id."""
     from ...orchestration.runner import queue_export as submit
 
-    _target(context, service, target_id)
+    context.export_target(service, target_id)
     run_id = submit(context.instance(), context.catalog, target_id)
     return {"run_id": run_id, "target_id": target_id, "status": "queued"}
 
@@ -71,5 +60,5 @@ def queue_export(service: Service, context: Context, target_id: str) -> dict[str
 def list_runs(
     service: Service, context: Context, target_id: str, limit: Annotated[int, Query(ge=1, le=1000)] = 20
 ) -> dict[str, Any]:
-    _target(context, service, target_id)
+    context.export_target(service, target_id)
     return {"items": context.export_targets.list_results(target_id, limit=limit), "limit": limit}

@@ -6,7 +6,6 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 
-from ...errors import NotFound
 from ..auth import Context, Service
 
 router = APIRouter(prefix="/services/{service}/results", tags=["results"])
@@ -20,11 +19,6 @@ def read_result(
     limit: Annotated[int, Query(ge=1, le=5000)] = 500,
     offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
 ) -> dict[str, Any]:
-    try:
-        result = context.catalog.get_result(result_id, items=False)
-    except NotFound:
-        result = None
-    if result is None or result["service"] != service:
-        raise NotFound(f"service {service!r} has no import result with id {result_id!r}")
+    result = context.result(service, result_id)
     items, total = context.catalog.result_items(result_id, limit=limit, offset=offset)
     return {**result, "items": items, "items_total": total, "limit": limit, "offset": offset}

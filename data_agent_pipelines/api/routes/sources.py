@@ -30,10 +30,9 @@ def read_source(service: Service, context: Context, source_id: str) -> dict[str,
 
 @router.patch("/{source_id}", summary="Change a source's settings; what is not given stays as it is")
 def update_source(service: Service, context: Context, source_id: str, body: SourceUpdate) -> dict[str, Any]:
-    context.source(service, source_id)
-    changes = body.changes()
-    given = body.model_fields_set - {"enabled"}
-    source = context.catalog.edit_source(source_id, changes) if given else context.source(service, source_id)
+    source = context.source(service, source_id)
+    if body.model_fields_set - {"enabled"}:
+        source = context.catalog.edit_source(source_id, body.changes())
     if body.enabled is not None:
         source = context.catalog.set_enabled(source_id, body.enabled)
     return source_to_json(source)
