@@ -23,7 +23,7 @@ from urllib.parse import urljoin
 from ..model import Asset, Availability, Edition, Geoblock, Image, Source, Stream, Subtitle, parse_instant
 from ..net import AuthRejected, HttpClient
 from .base import Fetched, Parse, source_timeout
-from .mrss import stream_type
+from .mrss import mark_default, stream_type
 from .paging import (
     ApiClient,
     ExpiringToken,
@@ -39,6 +39,7 @@ from .paging import (
     credential,
     fetched_from,
     int_option,
+    item_id_field,
     map_bounded,
     option,
 )
@@ -50,10 +51,6 @@ PLATFORM = Platform(
     "--credential client_id and --credential client_secret (API credentials with video-cloud/video/read for "
     "--option account_id)",
 )
-
-
-def _video_id(item: dict[str, Any]) -> Any:
-    return item.get("id")
 
 
 class BrightcoveConnector:
@@ -100,7 +97,7 @@ class BrightcoveConnector:
     def parse(self, source: Source, fetched: Fetched) -> Parse:
         """Map the stored videos to assets."""
         assert fetched.path is not None
-        return StoredItems(fetched.path, "brightcove-cms", lambda item: video_asset(item, source), _video_id)
+        return StoredItems(fetched.path, "brightcove-cms", lambda item: video_asset(item, source), item_id_field)
 
     def _token(self, source: Source, http: HttpClient) -> tuple[str, float]:
         """A fresh access token and its lifetime, from the OAuth API (client credentials grant)."""
@@ -144,9 +141,7 @@ def _streams(sources: list[dict[str, Any]]) -> list[Stream]:
                 height=s.get("height"),
             )
         )
-    if streams:
-        next((s for s in streams if s.type in ("hls", "dash")), streams[0]).default = True
-    return streams
+    return mark_default(streams)
 
 
 def _geoblock(geo: dict[str, Any] | None) -> Geoblock | None:

@@ -25,7 +25,7 @@ from urllib.parse import urljoin
 from ..model import Asset, Availability, Edition, Image, Source, Stream, Subtitle, parse_instant
 from ..net import HttpClient
 from .base import Fetched, Parse
-from .mrss import stream_type
+from .mrss import mark_default, stream_type
 from .paging import (
     ApiClient,
     BearerSecret,
@@ -38,6 +38,7 @@ from .paging import (
     RateLimitHeaders,
     StoredItems,
     Sweep,
+    bool_option,
     collect,
     credential,
     fetched_from,
@@ -103,7 +104,7 @@ class JWPlayerConnector:
         )
         base = urljoin(source.url.rstrip("/") + "/", f"sites/{site_id}/")
         sweep = Sweep.plan(source, now=self._now())
-        renditions = source.options.get("renditions", "true").lower() not in ("false", "0", "no")
+        renditions = bool_option(source, "renditions")
         concurrency = int_option(source, "concurrency", 4, 1, 8)
 
         def fetch_page(request: PageRequest) -> Page:
@@ -173,14 +174,6 @@ def _stream(url: str, mime: str | None, bitrate_bps: Any, width: Any, height: An
     )
 
 
-def _mark_default(streams: list[Stream]) -> list[Stream]:
-    """The adaptive stream (HLS, then DASH) is the default; else the first one."""
-    if streams:
-        preferred = next((s for s in streams if s.type in ("hls", "dash")), streams[0])
-        preferred.default = True
-    return streams
-
-
 def management_asset(item: dict[str, Any], source: Source, cdn: str) -> Asset:
     """One media item of the Management API v2 as an asset."""
     media_id = str(item["id"])
@@ -210,7 +203,7 @@ def management_asset(item: dict[str, Any], source: Source, cdn: str) -> Asset:
         availability=Availability(start=start, end=end) if start or end else None,
         images=[Image(url=f"{cdn}/v2/media/{media_id}/poster.jpg?width=720", role="thumbnail", width=720)],
         tags=[str(t).strip() for t in metadata.get("tags") or [] if str(t).strip()],
-        editions=[Edition(name="full", streams=_mark_default(streams))],
+        editions=[Edition(name="full", streams=mark_default(streams))],
         custom=custom,
     )
 
@@ -250,6 +243,6 @@ def delivery_asset(item: dict[str, Any], source: Source) -> Asset:
         published_at=_epoch(item.get("pubdate")),
         images=images,
         tags=[t.strip() for t in (item.get("tags") or "").split(",") if t.strip()],
-        editions=[Edition(name="full", streams=_mark_default(streams), subtitles=subtitles)],
+        editions=[Edition(name="full", streams=mark_default(streams), subtitles=subtitles)],
         custom=custom,
     )

@@ -28,6 +28,7 @@ from .paging import (
     ApiClient,
     CredentialExpired,
     ExpiringToken,
+    NoAuth,
     Page,
     PageRequest,
     PageStore,
@@ -38,6 +39,7 @@ from .paging import (
     collect,
     credential,
     fetched_from,
+    item_id_field,
     option,
 )
 
@@ -52,10 +54,6 @@ SESSION_ERRORS = frozenset(
     {"INVALID_KS", "EXPIRED_KS", "KS_EXPIRED", "SERVICE_FORBIDDEN", "START_SESSION_ERROR", "INVALID_PARTNER_ID"}
 )
 READY = 2
-
-
-def _entry_id(item: dict[str, Any]) -> Any:
-    return item.get("id")
 
 
 class _Session:
@@ -76,19 +74,6 @@ class _Session:
 
     def renew(self) -> bool:
         return self._token.renew() if self._token else False
-
-
-class _Anonymous:
-    """session.start itself: the admin secret is a parameter of the call, there is no session yet."""
-
-    def headers(self) -> dict[str, str]:
-        return {}
-
-    def body(self) -> dict[str, str]:
-        return {}
-
-    def renew(self) -> bool:
-        return False
 
 
 def _check(body: Any) -> None:
@@ -172,13 +157,14 @@ class KalturaConnector:
         """Map the stored entries to assets."""
         assert fetched.path is not None
         partner_id = option(source, "partner_id", PLATFORM)
-        return StoredItems(fetched.path, "kaltura-api-v3", lambda e: entry_asset(e, source, partner_id), _entry_id)
+        return StoredItems(fetched.path, "kaltura-api-v3", lambda e: entry_asset(e, source, partner_id), item_id_field)
 
     def _session(self, source: Source, http: HttpClient, service: str, partner_id: str) -> _Session:
         if not source.credentials.get("admin_secret"):
             return _Session(None, credential(source, "ks", PLATFORM))
         secret = credential(source, "admin_secret", PLATFORM)
-        starter = ApiClient(http, source, PLATFORM, _Anonymous(), check=_check, sleep=self._sleep)
+        # session.start itself carries the admin secret as a parameter: there is no session yet.
+        starter = ApiClient(http, source, PLATFORM, NoAuth(), check=_check, sleep=self._sleep)
 
         def start() -> tuple[str, float]:
             params = {"secret": secret, "partnerId": partner_id, "type": 2, "expiry": SESSION_SECONDS, "format": 1}

@@ -333,6 +333,13 @@ def stream_type(mime: str | None, url: str) -> str:
     return "other"
 
 
+def mark_default(streams: list[Stream]) -> list[Stream]:
+    """Mark the default stream: the first adaptive one (HLS or DASH), else the first one; return `streams`."""
+    if streams:
+        next((s for s in streams if s.type in ("hls", "dash")), streams[0]).default = True
+    return streams
+
+
 def _geoblock(restrictions: list[tuple[str, str]]) -> Geoblock | None:
     """Fold (relationship, text) pairs of country restrictions into one Geoblock (deny wins over allow)."""
     allowed: list[str] | None = None

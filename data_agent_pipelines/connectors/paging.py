@@ -87,6 +87,13 @@ def int_option(source: Source, key: str, default: int, low: int, high: int) -> i
     return max(low, min(high, value))
 
 
+def bool_option(source: Source, key: str, default: bool = True) -> bool:
+    """A yes/no option: `false`, `0` or `no` (any case) turn it off, any other value on; unset is `default`."""
+    if key not in source.options:
+        return default
+    return source.options[key].lower() not in ("false", "0", "no")
+
+
 def redact(text: str, source: Source) -> str:
     """`text` with every credential value of the source masked: platforms echo tokens in their error messages."""
     for value in source.credentials.values():
@@ -137,7 +144,7 @@ class BearerSecret:
 
 
 class NoAuth:
-    """Public endpoints (JW Player's Delivery API)."""
+    """Public endpoints (JW Player's Delivery API), and Kaltura's session.start (the secret is a parameter)."""
 
     def headers(self) -> dict[str, str]:
         return {}
@@ -152,17 +159,10 @@ class NoAuth:
 class ExpiringToken:
     """A token obtained by `obtain() -> (token, lifetime_seconds)`, renewed before it expires; thread-safe."""
 
-    def __init__(
-        self,
-        obtain: Callable[[], tuple[str, float]],
-        *,
-        scheme: str = "Bearer",
-        margin: float = 30.0,
-        clock: Callable[[], float] = time.monotonic,
-    ) -> None:
+    MARGIN_SECONDS = 30.0  # renewed this long before it expires, so a call never carries a token about to lapse
+
+    def __init__(self, obtain: Callable[[], tuple[str, float]], *, clock: Callable[[], float] = time.monotonic) -> None:
         self._obtain = obtain
-        self._scheme = scheme
-        self._margin = margin
         self._clock = clock
         self._lock = threading.Lock()
         self._token: str | None = None
@@ -171,7 +171,7 @@ class ExpiringToken:
     def token(self) -> str:
         """The current token, fetching a new one when none is held or it expires within the margin."""
         with self._lock:
-            if self._token is None or self._clock() >= self._expires - self._margin:
+            if self._token is None or self._clock() >= self._expires - self.MARGIN_SECONDS:
                 self._fetch()
             assert self._token is not None
             return self._token
@@ -181,7 +181,7 @@ class ExpiringToken:
         self._token, self._expires = token, self._clock() + lifetime
 
     def headers(self) -> dict[str, str]:
-        return {"Authorization": f"{self._scheme} {self.token()}"}
+        return {"Authorization": f"Bearer {self.token()}"}
 
     def body(self) -> dict[str, str]:
         return {}
@@ -351,6 +351,11 @@ class PageRequest:
     window_start: Any = None  # lower bound of the window key (windowed listings), None for the first window
 
 
+def item_id_field(item: dict[str, Any]) -> Any:
+    """The item's `id` field: how most platforms identify a listed item."""
+    return item.get("id")
+
+
 @dataclass(frozen=True)
 class Paging:
     """How a list endpoint pages, declared by each connector."""
@@ -359,7 +364,7 @@ class Paging:
     follow_next: bool = False  # the next page is the link the page gives (else: page numbers / offsets)
     cap: int | None = None  # the platform serves at most this many results per query
     window_key: Callable[[dict[str, Any]], Any] | None = None  # sort key to narrow the query on past the cap
-    item_id: Callable[[dict[str, Any]], Any] = lambda item: item.get("id")
+    item_id: Callable[[dict[str, Any]], Any] = item_id_field
     max_pages: int = 20_000
 
 
@@ -533,8 +538,7 @@ class Sweep:
         last_full = _instant(state.get("full_sweep_at"))
         cursor = _instant(state.get("cursor"))
         every = _full_sweep_every(source)
-        incremental = source.options.get("incremental", "true").lower() not in ("false", "0", "no")
-        if not incremental or last_full is None or cursor is None or now - last_full >= every:
+        if not bool_option(source, "incremental") or last_full is None or cursor is None or now - last_full >= every:
             return cls(since=None, started_at=now, full_sweep_at=None)
         return cls(since=cursor - SYNC_OVERLAP, started_at=now, full_sweep_at=last_full)
 

@@ -20,6 +20,7 @@ from urllib.parse import quote, urljoin
 from ..model import Asset, Edition, Image, Source, Stream, parse_instant
 from ..net import HttpClient
 from .base import Fetched, Parse
+from .mrss import mark_default
 from .paging import (
     ApiClient,
     BearerSecret,
@@ -124,9 +125,7 @@ def _streams(video: dict[str, Any]) -> list[Stream]:
         hls = next((f for f in video.get("files") or [] if f.get("quality") == "hls" and f.get("link")), None)
         if hls:
             streams.insert(0, Stream(url=hls["link"], type="hls", mime="application/vnd.apple.mpegurl"))
-    if streams:
-        streams[0].default = True
-    return streams
+    return mark_default(streams)
 
 
 def video_asset(video: dict[str, Any], source: Source) -> Asset:

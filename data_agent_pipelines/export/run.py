@@ -33,6 +33,31 @@ def object_key(prefix: str, *parts: str) -> str:
     return "/".join(part for part in (prefix, *parts) if part)
 
 
+def failed_result(
+    target: ExportTarget,
+    run_id: str | None,
+    *,
+    result_id: str | None = None,
+    started_at: str | None = None,
+    error: str | None = None,
+) -> dict[str, Any]:
+    """An ExportResult with status `failed` and nothing written: what an export is until it succeeds."""
+    return {
+        "id": result_id,
+        "target_id": target.id,
+        "service": target.service,
+        "run_id": run_id,
+        "status": "failed",
+        "format": target.format,
+        "count": 0,
+        "objects": [],
+        "manifest_key": None,
+        "error": error,
+        "started_at": started_at,
+        "finished_at": None,
+    }
+
+
 def run_export(
     catalog: Catalog,
     target_id: str,
@@ -71,20 +96,7 @@ def _export(
     started = catalog.clock()
     result_id = new_id("xres")
     fmt = FORMATS[target.format]
-    result: dict[str, Any] = {
-        "id": result_id,
-        "target_id": target.id,
-        "service": target.service,
-        "run_id": run_id,
-        "status": "failed",
-        "format": target.format,
-        "count": 0,
-        "objects": [],
-        "manifest_key": None,
-        "error": None,
-        "started_at": isoformat(started),
-        "finished_at": None,
-    }
+    result = failed_result(target, run_id, result_id=result_id, started_at=isoformat(started))
     bucket, prefix = target.bucket, target.prefix
     key = object_key(prefix, f"{started.strftime('%Y%m%dT%H%M%SZ')}-{result_id}", f"assets.{fmt.extension}")
     try:

@@ -30,9 +30,9 @@ from dagster import (
 from dagster_aws.s3 import S3Resource
 from pydantic import Field
 
-from ..catalog.export_targets import ExportTargets
+from ..catalog.export_targets import DueTarget, ExportTargets
 from ..catalog.store import Catalog
-from ..export.run import run_export
+from ..export.run import failed_result, run_export
 from ..export.s3 import DEFAULT_PART_SIZE, S3WriteError
 from ..export.target import ExportTarget, platform_external_id
 from .resources import CatalogResource
@@ -176,6 +176,15 @@ def export_service() -> None:
 # -- running now, in this process (CLI) --------------------------------------------------------------------------
 
 
+def export_tags(target: ExportTarget | DueTarget) -> dict[str, str]:
+    """The Dagster tags of an export run of `target`, however it is launched."""
+    return {
+        "data_agent/service": target.service,
+        "data_agent/export_target": target.id,
+        "data_agent/format": target.format,
+    }
+
+
 @dataclass
 class ExportRun:
     success: bool
@@ -188,33 +197,18 @@ def run_export_now(catalog: Catalog, instance: DagsterInstance, target_id: str) 
     targets = ExportTargets(catalog)
     target = targets.get(target_id)  # NotFound before anything runs
     run_id = str(uuid.uuid4())
-    tags = {
-        "data_agent/service": target.service,
-        "data_agent/export_target": target.id,
-        "data_agent/format": target.format,
-    }
     outcome = execute_now(
-        instance, EXPORT_JOB_NAME, EXPORTS_PARTITIONS_NAME, target_id, run_id=run_id, run_config={}, tags=tags
+        instance,
+        EXPORT_JOB_NAME,
+        EXPORTS_PARTITIONS_NAME,
+        target_id,
+        run_id=run_id,
+        run_config={},
+        tags=export_tags(target),
     )
     result = targets.result_for_run(run_id)
     if result is None:
-        result = _unrecorded_failure(target, run_id, run_error(outcome) or "the export run failed before it ran")
+        # The run died before it could record a result (a busy target, say): said, not stored.
+        error = run_error(outcome) or "the export run failed before it ran"
+        result = failed_result(target, run_id, error=error)
     return ExportRun(success=outcome.success, run_id=run_id, result=result)
-
-
-def _unrecorded_failure(target: ExportTarget, run_id: str, error: str) -> dict[str, Any]:
-    """The result of a run that died before it could record one (a busy target, say): said, not stored."""
-    return {
-        "id": None,
-        "target_id": target.id,
-        "service": target.service,
-        "run_id": run_id,
-        "status": "failed",
-        "format": target.format,
-        "count": 0,
-        "objects": [],
-        "manifest_key": None,
-        "error": error,
-        "started_at": None,
-        "finished_at": None,
-    }

@@ -49,7 +49,7 @@ from ..errors import DataAgentError
 from ..model import isoformat
 from ..schedule import next_run_after
 from ..settings import get_settings
-from .exports import export_service, exports_partitions
+from .exports import export_service, export_tags, exports_partitions
 from .imports import import_source
 from .partitions import sources_partitions
 from .resources import CatalogResource
@@ -147,11 +147,7 @@ class TargetExports:
                 due_at=target.next_run_at,
                 every_seconds=target.every_seconds,
                 cron=target.cron,
-                tags={
-                    "data_agent/service": target.service,
-                    "data_agent/export_target": target.id,
-                    "data_agent/format": target.format,
-                },
+                tags=export_tags(target),
             )
             for target in ExportTargets(catalog).due(now, limit)
         ]

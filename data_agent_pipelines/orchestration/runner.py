@@ -50,10 +50,12 @@ HOST_TAG = "data_agent/host"
 PID_TAG = "data_agent/pid"
 
 
-def ensure_partition(instance: DagsterInstance, source_id: str) -> None:
-    """Add the source's partition to the instance if it is not there yet."""
-    if not instance.has_dynamic_partition(SOURCES_PARTITIONS_NAME, source_id):
-        instance.add_dynamic_partitions(SOURCES_PARTITIONS_NAME, [source_id])
+def ensure_partition(
+    instance: DagsterInstance, partition_key: str, partitions_name: str = SOURCES_PARTITIONS_NAME
+) -> None:
+    """Add the partition (by default a source's) to the instance if it is not there yet."""
+    if not instance.has_dynamic_partition(partitions_name, partition_key):
+        instance.add_dynamic_partitions(partitions_name, [partition_key])
 
 
 def run_import(
@@ -118,8 +120,7 @@ def execute_now(
     """Execute a partitioned job in this process, recorded in the instance like any run; return its outcome."""
     from ..definitions import defs
 
-    if not instance.has_dynamic_partition(partitions_name, partition_key):
-        instance.add_dynamic_partitions(partitions_name, [partition_key])
+    ensure_partition(instance, partition_key, partitions_name)
     return defs.resolve_job_def(job_name).execute_in_process(
         # The engine's DEBUG events are for the UI; on a terminal the ops' own INFO lines say enough.
         run_config={**run_config, "loggers": {"console": {"config": {"log_level": "INFO"}}}},
@@ -182,20 +183,14 @@ def queue_export(instance: DagsterInstance, catalog: Catalog, target_id: str, *,
     Raises NotFound for an unknown target and Conflict while an export of it is queued or running.
     """
     from ..catalog.export_targets import ExportTargets
-    from .exports import EXPORT_JOB_NAME, EXPORTS_PARTITIONS_NAME
+    from .exports import EXPORT_JOB_NAME, EXPORTS_PARTITIONS_NAME, export_tags
 
     target = ExportTargets(catalog).get(target_id)
     pending = pending_run(instance, EXPORT_JOB_NAME, target_id)
     if pending is not None:
         raise Conflict(f"export target {target_id} already has an export queued or running (run {pending})")
-    if not instance.has_dynamic_partition(EXPORTS_PARTITIONS_NAME, target_id):
-        instance.add_dynamic_partitions(EXPORTS_PARTITIONS_NAME, [target_id])
-    tags = {
-        "data_agent/service": target.service,
-        "data_agent/export_target": target.id,
-        "data_agent/format": target.format,
-        "data_agent/launched_by": launched_by,
-    }
+    ensure_partition(instance, target_id, EXPORTS_PARTITIONS_NAME)
+    tags = {**export_tags(target), "data_agent/launched_by": launched_by}
     return submit_partition_run(instance, EXPORT_JOB_NAME, target_id, tags)
 
 
