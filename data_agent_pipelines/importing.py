@@ -7,6 +7,7 @@ failure on; `write` always records an ImportResult.
 
 from __future__ import annotations
 
+import errno
 import pickle
 import shutil
 from collections.abc import Iterator
@@ -52,6 +53,22 @@ from .reconcile import (
 
 BATCH = 2000
 MAX_FAILED_DATA_CHARS = 4000
+_DISK_FULL = (errno.ENOSPC, errno.EDQUOT)
+
+
+def disk_full_message(exc: OSError, where: Path) -> str | None:
+    """The error of an import whose scratch files no longer fit on the disk; None for any other OSError."""
+    if exc.errno not in _DISK_FULL:
+        return None
+    return (
+        f"the disk is full: the run's scratch files in {where} do not fit ({exc.strerror});"
+        " free space there (or point DATA_AGENT_HOME at a larger disk) and import again"
+    )
+
+
+def remove_workdir(work_root: Path, run_id: str) -> None:
+    """Remove a run's work folder (nothing happens when it is gone already)."""
+    shutil.rmtree(work_root / run_id, ignore_errors=True)
 
 
 @dataclass
@@ -156,6 +173,8 @@ def fetch(
         state.fetched = connector.fetch(source, http, workdir)
     except (net.FetchError, ConnectorUnavailable, DataAgentError) as exc:
         return state.fail(str(exc))
+    except OSError as exc:
+        return state.fail(_disk_full_or_raise(exc, workdir))
     if state.fetched.not_modified:
         state.unchanged = True
         state.notes.append("the origin answered 304 Not Modified")
@@ -234,6 +253,8 @@ def normalise(catalog: Catalog, state: ImportState) -> ImportState:
                     staged.add(record)
     except DataAgentError as exc:
         return state.fail(str(exc))
+    except OSError as exc:
+        return state.fail(_disk_full_or_raise(exc, state.workdir))
     state.parser = parse.parser
     state.complete = state.complete and parse.complete
     state.notes.extend(parse.notes)
@@ -251,10 +272,24 @@ def _batches(path: Path) -> Iterator[list[Any]]:
         yield batch
 
 
+def _disk_full_or_raise(exc: OSError, where: Path) -> str:
+    message = disk_full_message(exc, where)
+    if message is None:
+        raise exc
+    return message
+
+
 def reconcile(catalog: Catalog, state: ImportState) -> ImportState:
     """Compare staged items with the catalog in batches (one lookup per batch), plan removals, write the plan."""
     if state.error or state.unchanged:
         return state
+    try:
+        return _reconcile(catalog, state)
+    except OSError as exc:
+        return state.fail(_disk_full_or_raise(exc, state.workdir))
+
+
+def _reconcile(catalog: Catalog, state: ImportState) -> ImportState:
     assert state.staged is not None
     source = state.source
     state.planned_at = catalog.clock()

@@ -14,6 +14,7 @@ from typing import Any
 
 from dagster import DagsterEvent, DagsterRun, DefaultSensorStatus, RunFailureSensorContext, run_failure_sensor
 
+from .. import importing
 from ..catalog import locks
 from ..catalog.store import Catalog
 from ..errors import NotFound
@@ -118,6 +119,8 @@ def import_failures(context: RunFailureSensorContext, catalog: CatalogResource) 
         busy=found_source_busy(step_failures),
         reporter=Reporter.from_settings(),
     )
+    # A run that crashed left its scratch files behind (on this machine, when it ran here).
+    importing.remove_workdir(catalog.work_root, context.dagster_run.run_id)
     if handled.busy:
         context.log.info(f"run {context.dagster_run.run_id} found source {handled.source_id} busy; nothing to record")
     else:

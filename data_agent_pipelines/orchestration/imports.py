@@ -4,9 +4,12 @@ No `from __future__ import annotations` here: Dagster reads the op and config an
 """
 
 import os
+import shutil
 import socket
+import time
 from collections.abc import Iterable, Iterator
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 from dagster import (
@@ -21,6 +24,7 @@ from dagster import (
     MetadataValue,
     OpExecutionContext,
     Output,
+    RunsFilter,
     TableColumn,
     TableRecord,
     TableSchema,
@@ -74,6 +78,9 @@ def fetch(
         hold_source(catalog.catalog, context.instance, context.partition_key, context.run_id)
     except locks.SourceBusy as busy:
         raise Failure(description=str(busy), metadata={SOURCE_BUSY: busy.holder}, allow_retries=False) from None
+    removed = sweep_dead_workdirs(context.instance, catalog.work_root, keep=context.run_id)
+    if removed:
+        context.log.info(f"removed the work folders of {len(removed)} runs that have ended: {', '.join(removed)}")
     with http.client() as client:
         state = importing.fetch(
             catalog.catalog,
@@ -145,6 +152,36 @@ def hold_source(catalog: Catalog, instance: DagsterInstance, source_id: str, run
     locks.acquire(catalog, source_id, run_id, ttl=SOURCE_LOCK_TTL, holder_has_ended=has_ended)
 
 
+def sweep_dead_workdirs(instance: DagsterInstance, work_root: Path, *, keep: str) -> list[str]:
+    """Remove the work folders of runs that have ended; return their names.
+
+    A folder is named after its run. It is dead when the instance has that run as finished, or as running in a
+    CLI process on this host that is gone; a folder the instance knows no run of is dead once it is older than
+    the longest a run may live (SOURCE_LOCK_TTL). A folder of a run in progress is never touched.
+    """
+    try:
+        folders = [path for path in work_root.iterdir() if path.is_dir() and path.name != keep]
+    except FileNotFoundError:
+        return []
+    if not folders:
+        return []
+    runs = {run.run_id: run for run in instance.get_runs(RunsFilter(run_ids=[path.name for path in folders]))}
+    removed: list[str] = []
+    for folder in folders:
+        run = runs.get(folder.name)
+        if run is None:
+            try:
+                dead = time.time() - folder.stat().st_mtime > SOURCE_LOCK_TTL.total_seconds()
+            except FileNotFoundError:
+                continue  # removed meanwhile
+        else:
+            dead = run.is_finished or _died_in_process(instance, run)
+        if dead:
+            shutil.rmtree(folder, ignore_errors=True)
+            removed.append(folder.name)
+    return removed
+
+
 def _died_in_process(instance: DagsterInstance, run: DagsterRun) -> bool:
     """Whether a run executed in a CLI process on this host is still marked running although that process is gone.
 
@@ -176,7 +213,9 @@ def report_collected_errors(context: OpExecutionContext, state: ImportState, res
 
 @failure_hook(required_resource_keys={"catalog"})
 def release_source_lock(context: HookContext) -> None:
-    """A failed op releases whatever source lock its run holds (`write` releases it on success)."""
+    """A failed op releases whatever source lock its run holds and removes the run's work folder (`write` does
+    both when it runs)."""
+    importing.remove_workdir(context.resources.catalog.work_root, context.run_id)
     locks.release(context.resources.catalog.catalog, context.run_id)
 
 

@@ -17,8 +17,9 @@ from dagster import DagsterInstance
 from ..catalog import locks
 from ..catalog.store import Catalog
 from ..errors import Conflict, DataAgentError
+from ..importing import remove_workdir
 from ..model import Source
-from ..settings import Settings
+from ..settings import Settings, get_settings
 from .partitions import SOURCES_PARTITIONS_NAME
 
 
@@ -80,6 +81,9 @@ def run_import(
     try:
         return _execute(catalog, instance, source, run_id, dry_run=dry_run, extra_allow_hosts=extra_allow_hosts)
     finally:
+        # However the run ended, its scratch files are of no more use (the ops remove them too; this covers a
+        # run that failed outside them).
+        remove_workdir(get_settings().work_dir, run_id)
         locks.release(catalog, run_id, source_id=source_id)
 
 
