@@ -25,6 +25,7 @@ from .connectors import ConnectorUnavailable, connector_for
 from .connectors.base import Fetched, KnownItem, SkipsKnownItems
 from .connectors.standard_keys import apply_standard_keys
 from .errors import DataAgentError
+from .limits import MAX_EXTERNAL_ID, OverLimit, bound_asset, bound_encoded, clip, storable
 from .model import (
     JSON_FIELDS,
     Asset,
@@ -53,6 +54,9 @@ from .reconcile import (
 
 BATCH = 2000
 MAX_FAILED_DATA_CHARS = 4000
+MAX_REASON_CHARS = 1000  # one reason, error or remark of an item
+MAX_ERRORS = 50
+MAX_JOINED_REASON_CHARS = 8000  # all the remarks on one item together
 _DISK_FULL = (errno.ENOSPC, errno.EDQUOT)
 
 
@@ -93,6 +97,8 @@ class ImportState:
     removal: Removal | None = None
     notes: list[str] = field(default_factory=list)
     counts: dict[str, int] = field(default_factory=empty_counts)
+    # By external id: the writes the catalog refused (the item fails alone; see Catalog.write_assets).
+    refused: dict[str, str] = field(default_factory=dict)
 
     def fail(self, message: str) -> ImportState:
         self.error = message
@@ -187,11 +193,26 @@ def fetch(
 
 
 def _clip(data: Any) -> Any:
-    """The raw item of a failed outcome, at most MAX_FAILED_DATA_CHARS of it (as text when it had to be cut)."""
-    text = data if isinstance(data, str) else canonical_json(data)
-    if len(text) > MAX_FAILED_DATA_CHARS:
-        return text[:MAX_FAILED_DATA_CHARS] + "…"
+    """The raw item of a failed outcome, at most MAX_FAILED_DATA_CHARS of it (as text when it had to be cut or
+    held what the catalog cannot store)."""
+    try:
+        text = data if isinstance(data, str) else canonical_json(data)
+    except (TypeError, ValueError, RecursionError):
+        text = repr(data)[: MAX_FAILED_DATA_CHARS + 1]
+    if len(text) > MAX_FAILED_DATA_CHARS or storable(text) != text or "\\u0000" in text:
+        return clip(text.replace("\\u0000", ""), MAX_FAILED_DATA_CHARS + 1)
     return data
+
+
+def _failed(external_id: str | None, reason: str, errors: list[str], data: Any = None) -> ItemOutcome:
+    """A failed outcome whose every text the catalog can store, however the item looked."""
+    return ItemOutcome(
+        Outcome.FAILED,
+        None if external_id is None else clip(str(external_id), MAX_EXTERNAL_ID + 1),
+        reason=clip(reason, MAX_REASON_CHARS),
+        errors=[clip(str(error), MAX_REASON_CHARS) for error in errors[:MAX_ERRORS]],
+        data=_clip(data),
+    )
 
 
 def _stage(
@@ -206,22 +227,25 @@ def _stage(
     if not isinstance(item, Asset):
         if item.external_id:
             seen.add(item.external_id)  # a failed item is still in the origin: its asset has not vanished
-        errors = list(item.errors)
-        return ItemOutcome(Outcome.FAILED, item.external_id, reason=item.reason, errors=errors, data=_clip(item.data))
+        return _failed(item.external_id, item.reason, list(item.errors), item.data)
     if item.external_id in seen:
         if item.external_id in reported:
             return None
         reported.add(item.external_id)
-        reason = f"duplicate id {item.external_id!r} in this document: only its first occurrence counts"
-        return ItemOutcome(Outcome.FAILED, item.external_id, reason=reason)
+        reason = f"duplicate id {clip(item.external_id, 100)!r} in this document: only its first occurrence counts"
+        return _failed(item.external_id, reason, [])
     seen.add(item.external_id)
     try:
         warnings = apply_standard_keys(item)
+        warnings += bound_asset(item)
         encoded = encode_asset(item)
-    except (TypeError, ValueError, AttributeError) as exc:  # a connector produced a value of the wrong type
-        reason = "the item could not be converted to an asset"
-        return ItemOutcome(Outcome.FAILED, item.external_id, reason=reason, errors=[f"{type(exc).__name__}: {exc}"])
-    remarks = [*item.notes, *warnings]
+        bound_encoded(encoded.columns)
+    except OverLimit as exc:
+        return _failed(item.external_id, str(exc), [])
+    except (TypeError, ValueError, AttributeError, OverflowError) as exc:  # a connector produced a wrong type
+        errors = [f"{type(exc).__name__}: {exc}"]
+        return _failed(item.external_id, "the item could not be converted to an asset", errors)
+    remarks = [clip(remark, MAX_REASON_CHARS) for remark in (*item.notes, *warnings)]
     # An item with remarks is mapped every time, so that every result repeats them.
     digest = None if remarks else item.origin_digest
     return Incoming(item.external_id, encoded.content_hash, encoded.field_hashes, encoded.columns, remarks, digest)
@@ -354,7 +378,8 @@ def _decide_batch(
             to_columns=_columns,
         )
         if record.warnings:
-            decision.outcome.reason = "; ".join(filter(None, [decision.outcome.reason, *record.warnings]))
+            reason = "; ".join(filter(None, [decision.outcome.reason, *record.warnings]))
+            decision.outcome.reason = clip(reason, MAX_JOINED_REASON_CHARS)
         if (
             decision.write is None
             and found is not None
@@ -415,19 +440,37 @@ def _apply(catalog: Catalog, state: ImportState) -> None:
     """Upsert the planned assets in batches, then carry out the planned removals."""
     batch: list[AssetWrite] = []
     digests: list[tuple[str, str]] = []
+
+    def flush() -> None:
+        refused = catalog.write_assets(state.source, batch, imported_at=catalog.clock(), planned_at=state.planned_at)
+        state.refused.update(refused)
+        batch.clear()
+
     for record in _records(state.writes):
         if isinstance(record, DigestUpdate):
             digests.append((record.asset_id, record.origin_digest))
             continue
         batch.append(record)
         if len(batch) >= BATCH:
-            catalog.write_assets(state.source, batch, imported_at=catalog.clock(), planned_at=state.planned_at)
-            batch = []
-    catalog.write_assets(state.source, batch, imported_at=catalog.clock(), planned_at=state.planned_at)
+            flush()
+    flush()
     catalog.record_origin_digests(digests)
+    if state.refused:
+        for outcome in _records(state.outcomes):
+            if outcome.external_id in state.refused and outcome.outcome != Outcome.FAILED:
+                state.counts[str(outcome.outcome)] -= 1
+                state.counts[str(Outcome.FAILED)] += 1
     removal = state.removal
     if removal is not None and removal.held_back is None:
         catalog.remove_assets(removal.action, [asset_id for _, asset_id in removal.assets], at=catalog.clock())
+
+
+def _as_refused(outcome: ItemOutcome, refused: dict[str, str]) -> ItemOutcome:
+    """The outcome of an item whose write the catalog refused: failed, with the catalog's reason."""
+    if outcome.outcome == Outcome.FAILED or outcome.external_id not in refused:
+        return outcome
+    asset_id = outcome.asset_id if outcome.outcome == Outcome.UPDATED else None
+    return ItemOutcome(Outcome.FAILED, outcome.external_id, asset_id, reason=refused[outcome.external_id])
 
 
 def write(catalog: Catalog, state: ImportState) -> dict[str, Any]:
@@ -460,7 +503,9 @@ def write(catalog: Catalog, state: ImportState) -> dict[str, Any]:
         }
         # A failed import applied nothing: only its failed items are true of it.
         outcomes = (
-            outcome for outcome in _records(state.outcomes) if not state.error or outcome.outcome == Outcome.FAILED
+            _as_refused(outcome, state.refused)
+            for outcome in _records(state.outcomes)
+            if not state.error or outcome.outcome == Outcome.FAILED
         )
         catalog.record_result(result, outcomes)
         if not state.dry_run:

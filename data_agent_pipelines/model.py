@@ -10,6 +10,7 @@ from __future__ import annotations
 import enum
 import hashlib
 import json
+import math
 import operator
 import struct
 import zlib
@@ -257,10 +258,23 @@ def field_from_json(name: str, value: Any) -> Any:
     if name == "custom":
         return {str(k): str(v) for k, v in value.items()}
     if name in ("duration", "season", "episode"):
-        return int(value)
+        return whole_number(value)
     if name == "type" and value not in ASSET_TYPES:
         raise ValueError(f"unknown type {value!r}: use one of {', '.join(ASSET_TYPES)}")
     return str(value)
+
+
+def whole_number(value: Any) -> int:
+    """An integer from an int, a finite float (rounded) or decimal digits; ValueError on anything else."""
+    if isinstance(value, bool):
+        raise ValueError(f"{value!r} is not a number")
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float) and math.isfinite(value):
+        return round(value)
+    if isinstance(value, str) and value.strip().isascii() and value.strip().lstrip("+-").isdigit():
+        return int(value.strip())
+    raise ValueError(f"{str(value)[:40]!r} is not a whole number")
 
 
 def asset_to_dict(asset: Asset) -> dict[str, Any]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import sqlite3
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -12,10 +13,11 @@ from urllib.parse import urlsplit
 
 from sqlalchemy import Connection, Engine, bindparam, case, delete, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from ..clock import Clock, new_id, utc_now
 from ..errors import Conflict, InvalidInput, NotFound
+from ..limits import check_field
 from ..model import (
     ASSET_FIELDS,
     JSON_FIELDS,
@@ -174,6 +176,33 @@ class _AssetUpsert(_CompiledMany):
                 values[name] = processors[name](value)
             rows.append(self.row(values))
         return rows
+
+
+# SQLSTATE classes of a value the database refuses: data exception, integrity constraint, program limit (an index
+# row or a string too large). Anything else (a lost connection, a full disk, a lock) is the backend's, not the row's.
+_PG_DATA_CLASSES = ("22", "23", "54")
+_SQLITE_DATA_ERRORS = ("SQLITE_TOOBIG", "SQLITE_MISMATCH", "SQLITE_RANGE")
+
+
+def refused_by_data(exc: BaseException) -> bool:
+    """Whether a write failed on what its rows hold rather than on the backend itself."""
+    if isinstance(exc, (OverflowError, TypeError, UnicodeError)):
+        return True
+    orig = exc.orig if isinstance(exc, DBAPIError) else exc
+    if isinstance(orig, sqlite3.Error):
+        name = getattr(orig, "sqlite_errorname", "")
+        return isinstance(orig, (sqlite3.DataError, sqlite3.IntegrityError)) or name in _SQLITE_DATA_ERRORS
+    pgcode = getattr(orig, "pgcode", None)
+    if pgcode is not None:
+        return str(pgcode)[:2] in _PG_DATA_CLASSES
+    # psycopg2 refuses a string with NUL before sending it, with a plain ValueError.
+    return isinstance(orig, ValueError)
+
+
+def _refusal(exc: BaseException) -> str:
+    orig = exc.orig if isinstance(exc, DBAPIError) else exc
+    lines = str(orig).strip().splitlines() or [type(orig).__name__]
+    return f"the catalog refused the item: {lines[0][:300]}"
 
 
 def _execute_many(conn: Connection, sql: str, rows: Sequence[Any]) -> None:
@@ -543,8 +572,9 @@ class Catalog:
                 raise InvalidInput(f"unknown asset field {name!r}: editable fields are {', '.join(ASSET_FIELDS)}")
             try:
                 parsed = field_from_json(name, value)
+                check_field(name, parsed)
                 canonical = field_to_json(name, parsed)
-            except (TypeError, ValueError, KeyError, AttributeError) as exc:
+            except (TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
                 raise InvalidInput(f"invalid value for asset field {name!r}: {exc}") from None
             columns[name] = canonical
         columns = {k: v for k, v in asset_json_to_columns(columns).items() if k in changes}
@@ -636,20 +666,36 @@ class Catalog:
         *,
         imported_at: datetime,
         planned_at: datetime | None = None,
-    ) -> None:
-        """Upsert the assets of an import on (source_id, external_id), in sorted, batched transactions.
+    ) -> dict[str, str]:
+        """Upsert the assets of an import on (source_id, external_id), in sorted, batched transactions; return,
+        by external id, the writes the catalog refused and why.
 
         Upserting makes a re-run after a crash converge: rows a dead run already wrote are updated, not
-        duplicated. Sorted keys keep concurrent Postgres writers from deadlocking.
+        duplicated. Sorted keys keep concurrent Postgres writers from deadlocking. A batch the backend refuses
+        for what a row holds is written again one row at a time, so that the offending row fails alone.
         """
+        refused: dict[str, str] = {}
         if not writes:
-            return
+            return refused
         upsert = self._asset_upsert()
         planned = planned_at or imported_at
         for start in range(0, len(writes), WRITE_BATCH):
             batch = sorted(writes[start : start + WRITE_BATCH], key=lambda w: w.external_id)
-            with self._write() as conn:
-                _execute_many(conn, upsert.sql, upsert.rows(source, batch, imported_at, planned))
+            try:
+                with self._write() as conn:
+                    _execute_many(conn, upsert.sql, upsert.rows(source, batch, imported_at, planned))
+            except Exception as exc:
+                if not refused_by_data(exc):
+                    raise
+                for write in batch:
+                    try:
+                        with self._write() as conn:
+                            _execute_many(conn, upsert.sql, upsert.rows(source, [write], imported_at, planned))
+                    except Exception as single:
+                        if not refused_by_data(single):
+                            raise
+                        refused[write.external_id] = _refusal(single)
+        return refused
 
     def _asset_upsert(self) -> _AssetUpsert:
         if self._upsert is None:

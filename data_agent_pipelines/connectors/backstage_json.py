@@ -21,8 +21,9 @@ from __future__ import annotations
 import json
 from collections import defaultdict
 from collections.abc import Iterator
+from itertools import islice
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import ijson
 
@@ -32,6 +33,7 @@ from ..net import HttpClient
 from .base import Fetched, download_document
 
 MAX_RAW_CHARS = 4000
+_PYTHON_PARSER = ijson.get_backend("python")
 _REFERENCE_KEYS = ("series_label", "series")
 
 
@@ -90,6 +92,10 @@ class BackstageJsonParse:
 
     def _objects(self, *, note: bool = True) -> Iterator[Any]:
         with self.path.open("rb") as handle:
+            yield from self._read(handle, note=note)
+
+    def _read(self, handle: BinaryIO, *, note: bool) -> Iterator[Any]:
+        try:
             start = handle.read(4096).lstrip()
             handle.seek(0)
             if start[:3] == b"\xef\xbb\xbf":
@@ -103,15 +109,24 @@ class BackstageJsonParse:
                     " (it must return a JSON array of objects, or an object with an 'items' array)"
                 )
             prefix = "item" if start[:1] == b"[" else "items.item"
+            read = 0
             try:
-                yield from ijson.items(handle, prefix, use_float=True)
-            except ijson.JSONError as exc:  # IncompleteJSONError included
-                self.complete = False
-                if note:
-                    problem = "not complete" if isinstance(exc, ijson.IncompleteJSONError) else "not valid"
-                    self.notes.append(
-                        f"the document is {problem} JSON ({exc}); the objects before that point were read"
-                    )
+                for obj in ijson.items(handle, prefix, use_float=True):
+                    read += 1
+                    yield obj
+            except ijson.JSONError as exc:
+                if "integer overflow" not in str(exc):
+                    raise
+                # The fast C parser stops at an integer beyond 64 bits; the pure-Python one reads it (and the
+                # value boundary later drops it), so one such number cannot end the document.
+                handle.seek(0)
+                for obj in islice(_PYTHON_PARSER.items(handle, prefix, use_float=True), read, None):
+                    yield obj
+        except ijson.JSONError as exc:  # IncompleteJSONError included
+            self.complete = False
+            if note:
+                problem = "not complete" if isinstance(exc, ijson.IncompleteJSONError) else "not valid"
+                self.notes.append(f"the document is {problem} JSON ({exc}); the objects before that point were read")
 
     def __iter__(self) -> Iterator[Asset | ItemFailure]:
         self.notes = []
@@ -145,7 +160,7 @@ class BackstageJsonParse:
                 continue
             try:
                 setattr(asset, name, field_from_json(name, obj[name]))
-            except (TypeError, ValueError, KeyError, AttributeError) as exc:
+            except (TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
                 errors.append(f"{name}: {exc or type(exc).__name__}")
         if errors:
             reason = f"invalid value of {', '.join(e.split(':')[0] for e in errors)}"

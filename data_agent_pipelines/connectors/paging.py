@@ -622,7 +622,7 @@ class StoredItems:
                 if not external_id:
                     raise ValueError("the item has no id")
                 asset = self._map(raw)
-            except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            except (KeyError, TypeError, ValueError, AttributeError, OverflowError) as exc:
                 yield ItemFailure(
                     reason="the item could not be read as an asset",
                     external_id=str(external_id) if external_id else None,

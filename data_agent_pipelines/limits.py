@@ -1,0 +1,226 @@
+"""The value boundary of the asset model: what any asset may hold before it reaches the catalog.
+
+Every asset a connector produces passes `bound_asset` once, on its way from `normalise` to the catalog, and a CMS
+edit passes `bound_field` for the field it sets, so no value can fail a write on either backend: integers fit
+PostgreSQL's 32-bit INTEGER, text holds no character a catalog cannot store, and every string and list has a
+maximum size (docs/architecture.md lists them).
+
+The rule for a value over its limit:
+- free text (title, description, tags, credit names, custom values...) is cut to the limit, with a warning;
+- what cannot be cut without becoming wrong (the external id, an address, a custom key, a list's length, the
+  encoded size of the whole item) fails the item alone, with a reason naming the field and the limit;
+- an integer out of range is dropped, with a warning, as a value a connector cannot parse already is.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from .model import Asset, Edition, Geoblock
+
+# The catalog's INTEGER columns are signed 32-bit on PostgreSQL; no integer of the model may be negative.
+MAX_INTEGER = 2**31 - 1
+
+# Maximum sizes, in characters (in entries for lists).
+MAX_EXTERNAL_ID = 500  # the unique (source, external id) index of PostgreSQL takes some 2,700 bytes a row
+MAX_URL = 4_096
+MAX_TEXT = {"title": 1_000, "short_description": 2_000, "description": 20_000, "series": 1_000}
+MAX_LABEL = 500  # one tag, genre, credit name or role, rating, edition name, stream type, MIME type, language...
+MAX_CUSTOM_KEY = 200
+MAX_CUSTOM_VALUE = 2_000
+MAX_ENTRIES = {
+    "images": 100,
+    "tags": 500,
+    "genres": 100,
+    "credits": 500,
+    "ratings": 50,
+    "geoblock": 300,
+    "editions": 20,
+    "streams": 100,
+    "subtitles": 100,
+    "custom": 100,
+}
+# The whole item once encoded (its column values together): bounds what one asset costs every reader.
+MAX_ITEM_CHARS = 1_000_000
+
+# NUL and unpaired surrogates: PostgreSQL stores neither in TEXT or JSONB, and no UTF-8 encoder writes the latter.
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+
+
+class OverLimit(ValueError):
+    """A value of an item beyond a limit that cutting it cannot honour: the item fails alone with this reason."""
+
+
+def storable(text: str) -> str:
+    """`text` without the characters no catalog can store."""
+    if text.isascii():
+        return text.replace("\x00", "") if "\x00" in text else text
+    return _UNSTORABLE.sub("", text)
+
+
+def clip(text: str, limit: int) -> str:
+    """`text`, storable, cut to `limit` characters with an ellipsis when longer (for reasons and remarks)."""
+    text = storable(text)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _describe(value: Any) -> str:
+    if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 64:
+        # str() of a huge integer is slow, and refused beyond 4,300 digits
+        return f"(a number of about {int(value.bit_length() * 0.30103) + 1:,} digits)"
+    return clip(repr(value), 60)
+
+
+class _Boundary:
+    """One item's pass through the limits: cleans values in place and collects the warnings.
+
+    A strict boundary (a CMS edit: a person typed the value and can fix it) refuses instead of cutting or dropping.
+    """
+
+    def __init__(self, *, strict: bool = False) -> None:
+        self.strict = strict
+        self.warnings: list[str] = []
+
+    def warn(self, problem: str, consequence: str) -> None:
+        if self.strict:
+            raise OverLimit(problem)
+        self.warnings.append(f"{problem}: {consequence}")
+
+    def text(self, where: str, value: Any, limit: int) -> str:
+        if not isinstance(value, str):
+            raise TypeError(f"{where} is {type(value).__name__}, not text")
+        clean = storable(value)
+        if clean is not value and clean != value:
+            self.warn(f"{where} holds characters no catalog can store (NUL, unpaired surrogates)", "removed")
+        if len(clean) > limit:
+            self.warn(f"{where} is {len(clean):,} characters long; the limit is {limit:,}", "cut to the limit")
+            clean = clean[:limit]
+        return clean
+
+    def optional_text(self, where: str, value: Any, limit: int) -> str | None:
+        return None if value is None else self.text(where, value, limit)
+
+    def exact(self, where: str, value: Any, limit: int) -> str:
+        """Text that cutting would make wrong (an id, an address, a key): over the limit, the item fails."""
+        if not isinstance(value, str):
+            raise TypeError(f"{where} is {type(value).__name__}, not text")
+        if len(value) > limit:
+            raise OverLimit(f"{where} is {len(value):,} characters long; the limit is {limit:,}")
+        clean = storable(value)
+        if clean != value:
+            raise OverLimit(f"{where} holds characters no catalog can store (NUL or unpaired surrogates)")
+        return value
+
+    def integer(self, where: str, value: Any) -> int | None:
+        if value is None:
+            return None
+        if isinstance(value, float) and value.is_integer():
+            value = int(value)
+        if isinstance(value, bool) or not isinstance(value, int):
+            self.warn(f"{where} {_describe(value)} is not a whole number", "dropped")
+            return None
+        if not 0 <= value <= MAX_INTEGER:
+            self.warn(f"{where} {_describe(value)} is out of range (0 to {MAX_INTEGER:,})", "dropped")
+            return None
+        return value
+
+    def entries(self, where: str, values: Any, limit: int) -> None:
+        if len(values) > limit:
+            raise OverLimit(f"{where} has {len(values):,} entries; the limit is {limit:,}")
+
+    def labels(self, where: str, values: list[Any]) -> list[str]:
+        self.entries(where, values, MAX_ENTRIES[where])
+        return [self.text(f"{where}[{n}]", value, MAX_LABEL) for n, value in enumerate(values)]
+
+
+def bound_asset(asset: Asset, *, strict: bool = False) -> list[str]:
+    """Hold `asset` to the limits, in place; return its warnings, or raise OverLimit (TypeError on a wrong type).
+
+    `strict` raises OverLimit where a value would be cut or dropped (see `_Boundary`).
+    """
+    check = _Boundary(strict=strict)
+    asset.external_id = check.exact("external_id", asset.external_id, MAX_EXTERNAL_ID)
+    for name, limit in MAX_TEXT.items():
+        setattr(asset, name, check.optional_text(name, getattr(asset, name), limit))
+    for name in ("duration", "season", "episode"):
+        setattr(asset, name, check.integer(name, getattr(asset, name)))
+    check.entries("images", asset.images, MAX_ENTRIES["images"])
+    for n, image in enumerate(asset.images):
+        where = f"images[{n}]"
+        image.url = check.exact(f"{where}.url", image.url, MAX_URL)
+        image.role = check.text(f"{where}.role", image.role, MAX_LABEL)
+        image.width = check.integer(f"{where}.width", image.width)
+        image.height = check.integer(f"{where}.height", image.height)
+    asset.tags = check.labels("tags", asset.tags)
+    asset.genres = check.labels("genres", asset.genres)
+    check.entries("credits", asset.credits, MAX_ENTRIES["credits"])
+    for n, credit in enumerate(asset.credits):
+        credit.name = check.text(f"credits[{n}].name", credit.name, MAX_LABEL)
+        credit.role = check.optional_text(f"credits[{n}].role", credit.role, MAX_LABEL)
+    check.entries("ratings", asset.ratings, MAX_ENTRIES["ratings"])
+    for n, rating in enumerate(asset.ratings):
+        rating.value = check.text(f"ratings[{n}].value", rating.value, MAX_LABEL)
+        rating.scheme = check.optional_text(f"ratings[{n}].scheme", rating.scheme, MAX_LABEL)
+    if asset.geoblock is not None:
+        _bound_geoblock(check, asset.geoblock)
+    check.entries("editions", asset.editions, MAX_ENTRIES["editions"])
+    for n, edition in enumerate(asset.editions):
+        _bound_edition(check, f"editions[{n}]", edition)
+    _bound_custom(check, asset)
+    return check.warnings
+
+
+def _bound_geoblock(check: _Boundary, geoblock: Geoblock) -> None:
+    check.entries("geoblock", geoblock.countries, MAX_ENTRIES["geoblock"])
+    for n, code in enumerate(geoblock.countries):
+        check.exact(f"geoblock[{n}]", code, 2)
+
+
+def _bound_edition(check: _Boundary, where: str, edition: Edition) -> None:
+    edition.name = check.text(f"{where}.name", edition.name, MAX_LABEL)
+    check.entries(f"{where}.streams", edition.streams, MAX_ENTRIES["streams"])
+    for n, stream in enumerate(edition.streams):
+        at = f"{where}.streams[{n}]"
+        stream.url = check.exact(f"{at}.url", stream.url, MAX_URL)
+        stream.type = check.text(f"{at}.type", stream.type, MAX_LABEL)
+        stream.mime = check.optional_text(f"{at}.mime", stream.mime, MAX_LABEL)
+        stream.drm = check.optional_text(f"{at}.drm", stream.drm, MAX_LABEL)
+        stream.bitrate = check.integer(f"{at}.bitrate", stream.bitrate)
+        stream.width = check.integer(f"{at}.width", stream.width)
+        stream.height = check.integer(f"{at}.height", stream.height)
+    check.entries(f"{where}.subtitles", edition.subtitles, MAX_ENTRIES["subtitles"])
+    for n, subtitle in enumerate(edition.subtitles):
+        at = f"{where}.subtitles[{n}]"
+        subtitle.url = check.exact(f"{at}.url", subtitle.url, MAX_URL)
+        subtitle.language = check.optional_text(f"{at}.language", subtitle.language, MAX_LABEL)
+        subtitle.label = check.optional_text(f"{at}.label", subtitle.label, MAX_LABEL)
+
+
+def _bound_custom(check: _Boundary, asset: Asset) -> None:
+    custom = asset.custom
+    check.entries("custom", custom, MAX_ENTRIES["custom"])
+    if all(type(k) is str and type(v) is str for k, v in custom.items()) and all(
+        len(k) <= MAX_CUSTOM_KEY and len(v) <= MAX_CUSTOM_VALUE and storable(k + v) == k + v for k, v in custom.items()
+    ):
+        return  # the common case, checked without rebuilding the dict
+    asset.custom = {
+        check.exact(f"custom key {clip(str(key), 40)!r}", key, MAX_CUSTOM_KEY): check.text(
+            f"custom[{clip(str(key), 40)!r}]", value, MAX_CUSTOM_VALUE
+        )
+        for key, value in custom.items()
+    }
+
+
+def check_field(name: str, value: Any) -> None:
+    """Raise OverLimit when one field's value (model form, as `field_from_json` gives it) is beyond the limits."""
+    probe = Asset(external_id="-")
+    setattr(probe, name, value)
+    bound_asset(probe, strict=True)
+
+
+def bound_encoded(columns: dict[str, Any]) -> None:
+    """Raise OverLimit when an encoded item (its column values) is larger than MAX_ITEM_CHARS altogether."""
+    size = sum(len(value) for value in columns.values() if isinstance(value, str))
+    if size > MAX_ITEM_CHARS:
+        raise OverLimit(f"the item is {size:,} characters once encoded; the limit is {MAX_ITEM_CHARS:,}")
