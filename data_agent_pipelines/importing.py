@@ -8,6 +8,7 @@ failure on; `write` always records an ImportResult.
 from __future__ import annotations
 
 import errno
+import json
 import pickle
 import shutil
 from collections.abc import Iterator
@@ -53,6 +54,7 @@ from .reconcile import (
 )
 
 BATCH = 2000
+_STRICT_JSON = json.JSONEncoder(allow_nan=False, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
 MAX_FAILED_DATA_CHARS = 4000
 MAX_REASON_CHARS = 1000  # one reason, error or remark of an item
 MAX_ERRORS = 50
@@ -193,12 +195,16 @@ def fetch(
 
 
 def _clip(data: Any) -> Any:
-    """The raw item of a failed outcome, at most MAX_FAILED_DATA_CHARS of it (as text when it had to be cut or
-    held what the catalog cannot store)."""
-    try:
-        text = data if isinstance(data, str) else canonical_json(data)
-    except (TypeError, ValueError, RecursionError):
-        text = repr(data)[: MAX_FAILED_DATA_CHARS + 1]
+    """The raw item of a failed outcome, at most MAX_FAILED_DATA_CHARS of it: as text when it had to be cut or
+    held what the catalog cannot store (NaN or Infinity, which JSONB refuses; NUL; unpaired surrogates)."""
+    if data is None or isinstance(data, str):
+        text = data or ""
+    else:
+        try:
+            text = _STRICT_JSON.encode(data)
+        except (TypeError, ValueError, RecursionError):
+            text = repr(data)[: MAX_FAILED_DATA_CHARS + 1]
+            return clip(text, MAX_FAILED_DATA_CHARS + 1)
     if len(text) > MAX_FAILED_DATA_CHARS or storable(text) != text or "\\u0000" in text:
         return clip(text.replace("\\u0000", ""), MAX_FAILED_DATA_CHARS + 1)
     return data

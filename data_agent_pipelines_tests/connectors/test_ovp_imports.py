@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -53,17 +54,16 @@ def import_json(capsys, source_id: str) -> tuple[int, dict[str, Any], str]:
     return done.code, done.json(), done.out + done.err
 
 
-def jw_fake(count: int = 12) -> FakeJWPlayer:
+def jw_fake(count: int = 12, extra: list[dict[str, Any]] | None = None) -> FakeJWPlayer:
     start = datetime(2024, 1, 1, tzinfo=UTC)
-    return FakeJWPlayer(
-        JW_SECRET, "SiTe1234", [media(f"m{n:02}", (start + timedelta(hours=n)).isoformat()) for n in range(count)]
-    )
+    items = [media(f"m{n:02}", (start + timedelta(hours=n)).isoformat()) for n in range(count)]
+    return FakeJWPlayer(JW_SECRET, "SiTe1234", items + (extra or []))
 
 
-def jw_args(server: ApiServer, *extra: str) -> list[str]:
+def jw_args(base: str, *extra: str) -> list[str]:
     return [
         "--url",
-        server.base + "/v2/",
+        base + "/v2/",
         "--option",
         "site_id=SiTe1234",
         "--credential",
@@ -72,58 +72,69 @@ def jw_args(server: ApiServer, *extra: str) -> list[str]:
     ]
 
 
-def test_every_platform_imports_through_the_cli(loopback: Settings, capsys, catalog: Catalog) -> None:
-    clock = [1000.0]
-    fakes = {
-        "jwplayer": jw_fake(),
+def platform_fakes(clock: list[float], **extra: list[dict[str, Any]]) -> dict[str, Any]:
+    """A fake of every platform with a few items each, plus the `extra` items of a platform (by kind)."""
+    return {
+        "jwplayer": jw_fake(extra=extra.get("jwplayer", [])),
         "brightcove": FakeBrightcove(
             "bc-client",
             BC_SECRET,
             "1001",
-            [video(f"60{n}", f"2024-01-0{n + 1}T00:00:00.000Z") for n in range(3)],
+            [video(f"60{n}", f"2024-01-0{n + 1}T00:00:00.000Z") for n in range(3)] + extra.get("brightcove", []),
             lambda: clock[0],
         ),
-        "kaltura": FakeKaltura("555", KALTURA_SECRET, [entry(f"0_k{n}", 1_700_000_000 + n) for n in range(4)]),
+        "kaltura": FakeKaltura(
+            "555", KALTURA_SECRET, [entry(f"0_k{n}", 1_700_000_000 + n) for n in range(4)] + extra.get("kaltura", [])
+        ),
         "vimeo": FakeVimeo(
-            VIMEO_TOKEN, "me", [vimeo_video(n, play={"hls": {"link": f"https://p.example/{n}.m3u8"}}) for n in range(5)]
+            VIMEO_TOKEN,
+            "me",
+            [vimeo_video(n, play={"hls": {"link": f"https://p.example/{n}.m3u8"}}) for n in range(5)]
+            + extra.get("vimeo", []),
         ),
     }
+
+
+def platform_args(kind: str, base: str) -> list[str]:
+    """`sources add` arguments for the fake platform of `kind` at `base`."""
+    return {
+        "jwplayer": jw_args(base),
+        "brightcove": [
+            "--url",
+            base + "/v1/",
+            "--option",
+            "account_id=1001",
+            "--option",
+            f"oauth_url={base}/v4/access_token",
+            "--credential",
+            "client_id=bc-client",
+            "--credential",
+            f"client_secret={BC_SECRET}",
+        ],
+        "kaltura": [
+            "--url",
+            base + "/",
+            "--option",
+            "partner_id=555",
+            "--credential",
+            f"admin_secret={KALTURA_SECRET}",
+        ],
+        "vimeo": ["--url", base + "/", "--credential", f"access_token={VIMEO_TOKEN}"],
+    }[kind]
+
+
+@contextmanager
+def platforms(capsys, fakes: dict[str, Any]) -> Iterator[dict[str, str]]:
+    """Every fake platform running, with a source added for each: source ids by kind."""
     servers = {kind: ApiServer(fake) for kind, fake in fakes.items()}
-    with (
-        servers["jwplayer"].running(),
-        servers["brightcove"].running(),
-        servers["kaltura"].running(),
-        servers["vimeo"].running(),
-    ):
-        base = {kind: server.base for kind, server in servers.items()}
-        ids = {
-            "jwplayer": add(capsys, "jwplayer", *jw_args(servers["jwplayer"])),
-            "brightcove": add(
-                capsys,
-                "brightcove",
-                "--url",
-                base["brightcove"] + "/v1/",
-                "--option",
-                "account_id=1001",
-                "--option",
-                f"oauth_url={base['brightcove']}/v4/access_token",
-                "--credential",
-                "client_id=bc-client",
-                "--credential",
-                f"client_secret={BC_SECRET}",
-            ),
-            "kaltura": add(
-                capsys,
-                "kaltura",
-                "--url",
-                base["kaltura"] + "/",
-                "--option",
-                "partner_id=555",
-                "--credential",
-                f"admin_secret={KALTURA_SECRET}",
-            ),
-            "vimeo": add(capsys, "vimeo", "--url", base["vimeo"] + "/", "--credential", f"access_token={VIMEO_TOKEN}"),
-        }
+    with ExitStack() as stack:
+        for server in servers.values():
+            stack.enter_context(server.running())
+        yield {kind: add(capsys, kind, *platform_args(kind, server.base)) for kind, server in servers.items()}
+
+
+def test_every_platform_imports_through_the_cli(loopback: Settings, capsys, catalog: Catalog) -> None:
+    with platforms(capsys, platform_fakes([1000.0])) as ids:
         expected = {"jwplayer": 12, "brightcove": 3, "kaltura": 4, "vimeo": 5}
         for kind, source_id in ids.items():
             code, result, output = import_json(capsys, source_id)
@@ -137,6 +148,38 @@ def test_every_platform_imports_through_the_cli(loopback: Settings, capsys, cata
     assert catalog.get_source(ids["vimeo"]).sync_state == {}  # no incremental fetching for Vimeo
 
 
+def test_a_hostile_value_from_a_platform_fails_no_other_item(loopback: Settings, capsys, catalog: Catalog) -> None:
+    long_title = "T" * 50_000
+    hostile = {
+        # JSON's Infinity (Python's json reads it) and a duration beyond 32 bits
+        "jwplayer": [
+            media("inf", "2024-02-01T00:00:00+00:00", duration=float("inf")),
+            media("big", "2024-02-02T00:00:00+00:00", duration=3e9, title=long_title),
+        ],
+        "brightcove": [video("700", "2024-02-01T00:00:00.000Z", duration=10**30, name=long_title)],
+        "kaltura": [entry("0_big", 1_700_000_100, duration=3_000_000_000, name=long_title)],
+        "vimeo": [vimeo_video(99, duration=10**25, name=long_title, play={"hls": {"link": "https://p.example/h"}})],
+    }
+    expected = {"jwplayer": 12, "brightcove": 3, "kaltura": 4, "vimeo": 5}
+    with platforms(capsys, platform_fakes([1000.0], **hostile)) as ids:
+        for kind, source_id in ids.items():
+            code, result, _ = import_json(capsys, source_id)
+            assert code == 0 and result["status"] in ("succeeded", "partial"), (kind, result["error"])
+            items = {entry["external_id"]: entry for entry in result["items"]}
+            good = [e for e in items.values() if e["outcome"] == "created" and not e["reason"]]
+            assert len(good) == expected[kind], (kind, result)
+            hostile_items = [e for e in items.values() if e["reason"]]
+            assert hostile_items, (kind, result)
+            for entry_ in hostile_items:
+                if entry_["outcome"] == "failed":  # only JW Player's infinite duration cannot be read at all
+                    assert kind == "jwplayer" and "OverflowError" in " ".join(entry_["errors"]), entry_
+                    continue
+                assert "duration" in entry_["reason"] and "dropped" in entry_["reason"], entry_
+                assert "title is 50,000 characters long" in entry_["reason"], entry_
+                asset = catalog.get_asset(entry_["asset_id"])
+                assert asset["duration"] is None and len(asset["title"]) == 1_000
+
+
 def test_an_incomplete_fetch_never_removes_assets(
     loopback: Settings, capsys, catalog: Catalog, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -147,7 +190,7 @@ def test_an_incomplete_fetch_never_removes_assets(
             capsys,
             "jwplayer",
             *jw_args(
-                server,
+                server.base,
                 "--on-missing",
                 "delete",
                 "--max-removal-fraction",
@@ -169,7 +212,7 @@ def test_an_incomplete_fetch_never_removes_assets(
 def test_the_sync_state_advances_only_after_a_good_import(loopback: Settings, capsys, catalog: Catalog) -> None:
     fake = jw_fake()
     with ApiServer(fake).running() as server:
-        source_id = add(capsys, "jwplayer", *jw_args(server, "--option", "renditions=false"))
+        source_id = add(capsys, "jwplayer", *jw_args(server.base, "--option", "renditions=false"))
         import_json(capsys, source_id)
         first = catalog.get_source(source_id).sync_state
         fake.items[3]["last_modified"] = datetime.now(UTC).isoformat()
@@ -237,7 +280,7 @@ def test_credentials_appear_in_no_output_result_log_metadata_or_bugsnag_payload(
         monkeypatch.setenv("BUGSNAG_NOTIFY_ENDPOINT", bugsnag.base + "/notify")
         monkeypatch.setenv("BUGSNAG_SESSIONS_ENDPOINT", bugsnag.base + "/sessions")
         get_settings.cache_clear()
-        source_id = add(capsys, "jwplayer", *jw_args(server))
+        source_id = add(capsys, "jwplayer", *jw_args(server.base))
         outputs = [import_json(capsys, source_id)[2]]
         fake.secret = "rotated-on-the-platform"  # the stored secret is now refused: the import fails
         code, result, output = import_json(capsys, source_id)
