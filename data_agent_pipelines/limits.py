@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import re
 from typing import Any
+from urllib.parse import urlsplit
 
 from .model import Asset, Edition, Geoblock
 
@@ -112,6 +113,19 @@ class _Boundary:
             raise OverLimit(f"{where} holds characters no catalog can store (NUL or unpaired surrogates)")
         return value
 
+    def url(self, where: str, value: Any) -> str:
+        """An address: exact, and in a CMS edit one that parses (a playback link is made from it)."""
+        value = self.exact(where, value, MAX_URL)
+        if self.strict:
+            try:
+                parts = urlsplit(value)
+                parts.port  # noqa: B018 - reading it checks it
+            except ValueError as exc:
+                raise OverLimit(f"{where} {clip(value, 80)!r} is not a valid URL: {exc}") from None
+            if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+                raise OverLimit(f"{where} {clip(value, 80)!r} is not an absolute http(s) URL")
+        return value
+
     def integer(self, where: str, value: Any) -> int | None:
         if value is None:
             return None
@@ -148,7 +162,7 @@ def bound_asset(asset: Asset, *, strict: bool = False) -> list[str]:
     check.entries("images", asset.images, MAX_ENTRIES["images"])
     for n, image in enumerate(asset.images):
         where = f"images[{n}]"
-        image.url = check.exact(f"{where}.url", image.url, MAX_URL)
+        image.url = check.url(f"{where}.url", image.url)
         image.role = check.text(f"{where}.role", image.role, MAX_LABEL)
         image.width = check.integer(f"{where}.width", image.width)
         image.height = check.integer(f"{where}.height", image.height)
@@ -182,7 +196,7 @@ def _bound_edition(check: _Boundary, where: str, edition: Edition) -> None:
     check.entries(f"{where}.streams", edition.streams, MAX_ENTRIES["streams"])
     for n, stream in enumerate(edition.streams):
         at = f"{where}.streams[{n}]"
-        stream.url = check.exact(f"{at}.url", stream.url, MAX_URL)
+        stream.url = check.url(f"{at}.url", stream.url)
         stream.type = check.text(f"{at}.type", stream.type, MAX_LABEL)
         stream.mime = check.optional_text(f"{at}.mime", stream.mime, MAX_LABEL)
         stream.drm = check.optional_text(f"{at}.drm", stream.drm, MAX_LABEL)
@@ -192,7 +206,7 @@ def _bound_edition(check: _Boundary, where: str, edition: Edition) -> None:
     check.entries(f"{where}.subtitles", edition.subtitles, MAX_ENTRIES["subtitles"])
     for n, subtitle in enumerate(edition.subtitles):
         at = f"{where}.subtitles[{n}]"
-        subtitle.url = check.exact(f"{at}.url", subtitle.url, MAX_URL)
+        subtitle.url = check.url(f"{at}.url", subtitle.url)
         subtitle.language = check.optional_text(f"{at}.language", subtitle.language, MAX_LABEL)
         subtitle.label = check.optional_text(f"{at}.label", subtitle.label, MAX_LABEL)
 

@@ -59,6 +59,15 @@ class StreamSigner(Protocol):
     def sign(self, url: str, expires: int) -> str: ...
 
 
+def _path(url: str) -> str:
+    """The path of a stream URL; one urlsplit refuses (an unclosed IPv6 bracket) still has one after its host."""
+    try:
+        return urlsplit(url).path or "/"
+    except ValueError:
+        after_host = url.partition("://")[2].partition("/")[2]
+        return "/" + after_host.partition("?")[0].partition("#")[0]
+
+
 def _with_query(url: str, query: str) -> str:
     base, _, fragment = url.partition("#")
     joined = f"{base}{'&' if '?' in base else '?'}{query}"
@@ -115,7 +124,7 @@ class AkamaiLinks:
         return f"{fields}~hmac={digest}"
 
     def sign(self, url: str, expires: int) -> str:
-        acl = (urlsplit(url).path or "/") if self.acl == AKAMAI_ACL_PATH else self.acl
+        acl = _path(url) if self.acl == AKAMAI_ACL_PATH else self.acl
         # Akamai's own examples append the token unescaped: the edge reads the value up to the next '&'.
         return _with_query(url, f"{self.token_name}={self.token(acl, expires)}")
 
@@ -129,7 +138,7 @@ class NginxSecureLinks:
 
     def sign(self, url: str, expires: int) -> str:
         # nginx hashes `$uri`: the path, percent-decoded, without the query string.
-        uri = unquote(urlsplit(url).path or "/")
+        uri = unquote(_path(url))
         digest = hashlib.md5(f"{expires}{uri} {self.secret}".encode()).digest()  # noqa: S324 - nginx's algorithm
         token = base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
         return _with_query(url, f"md5={token}&expires={expires}")

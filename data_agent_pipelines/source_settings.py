@@ -9,6 +9,8 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 from urllib.parse import urlsplit
 
+import httpx
+
 from . import net
 from .errors import InvalidInput
 from .model import ASSET_TYPES
@@ -66,22 +68,34 @@ def one_of(value: str, allowed: tuple[str, ...], what: str) -> str:
     return value
 
 
-def validate_url(url: str) -> str:
+MAX_URL_CHARS = 4096
+MAX_SETTING_CHARS = 4096  # one option or credential value (a PEM private key is some 1,700 characters)
+MAX_SETTINGS = 50  # options, and credentials, of one source
+
+
+def validate_url(url: str, what: str = "URL") -> str:
     """An absolute http(s) URL with a host; anything else raises InvalidInput."""
     url = (url or "").strip()
-    parts = urlsplit(url)
+    if len(url) > MAX_URL_CHARS:
+        raise InvalidInput(f"invalid {what}: it is {len(url):,} characters long; the limit is {MAX_URL_CHARS:,}")
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - reading it checks it (a port beyond 65535 raises ValueError)
+        httpx.URL(url)
+    except (ValueError, httpx.InvalidURL) as exc:
+        raise InvalidInput(f"invalid {what} {url!r}: {exc}") from None
     if parts.scheme.lower() not in ("http", "https"):
-        raise InvalidInput(f"invalid URL {url!r}: only http:// and https:// URLs can be imported")
+        raise InvalidInput(f"invalid {what} {url!r}: only http:// and https:// URLs can be imported")
     if not parts.hostname:
-        raise InvalidInput(f"invalid URL {url!r}: it has no host name")
+        raise InvalidInput(f"invalid {what} {url!r}: it has no host name")
     if parts.username or parts.password:
         # Said without the URL: it holds a password, and this message is printed.
         raise InvalidInput(
-            "invalid URL: it carries a user name or password; give them as --credential instead, which are"
+            f"invalid {what}: it carries a user name or password; give them as --credential instead, which are"
             " stored encrypted and never shown"
         )
     if any(ch.isspace() for ch in url):
-        raise InvalidInput(f"invalid URL {url!r}: it contains white space")
+        raise InvalidInput(f"invalid {what} {url!r}: it contains white space")
     return url
 
 
@@ -119,7 +133,28 @@ def _fraction(value: str | float) -> float:
     return fraction
 
 
+# Options whose value is an address the importer calls (with the source's credentials).
+URL_OPTIONS = ("oauth_url",)
+
+
+def _settings(settings: dict[str, str], flag: str) -> None:
+    if len(settings) > MAX_SETTINGS:
+        raise InvalidInput(f"too many {flag} values ({len(settings)}); the limit is {MAX_SETTINGS}")
+    for key, value in settings.items():
+        if not isinstance(key, str) or not _KEY.match(key):
+            raise InvalidInput(f"invalid {flag} key {str(key)[:70]!r}: use letters, digits, '_', '.' or '-'")
+        if not isinstance(value, str):
+            raise InvalidInput(f"invalid {flag} {key}: the value must be text")
+        if len(value) > MAX_SETTING_CHARS:
+            raise InvalidInput(
+                f"invalid {flag} {key}: the value is {len(value):,} characters long; the limit is {MAX_SETTING_CHARS:,}"
+            )
+        if "\x00" in value:
+            raise InvalidInput(f"invalid {flag} {key}: the value holds a NUL character")
+
+
 def _options(options: dict[str, str]) -> dict[str, str]:
+    _settings(options, "--option")
     timeout = options.get("timeout")
     if timeout:
         try:
@@ -128,6 +163,9 @@ def _options(options: dict[str, str]) -> dict[str, str]:
             seconds = -1
         if not 0 < seconds <= 3600:
             raise InvalidInput(f"invalid --option timeout={timeout!r}: use a number of seconds from 1 to 3600")
+    for key in URL_OPTIONS:
+        if options.get(key):
+            validate_url(options[key], f"--option {key}")
     return options
 
 
@@ -158,7 +196,7 @@ def default_api_url(kind: str | None, options: dict[str, str]) -> str | None:
 
 
 def validate_platform_settings(kind: str, options: dict[str, str], credentials: dict[str, str]) -> None:
-    """On add: the options and credentials a platform kind cannot be imported without, named in the message."""
+    """The options and credentials a platform kind cannot be imported without, named in the message."""
     if kind == "jwplayer" and options.get("api", "management") not in ("management", "delivery"):
         raise InvalidInput(f"invalid --option api={options['api']!r}: use management (default) or delivery")
     if kind not in _PLATFORM_NEEDS or (kind == "jwplayer" and options.get("api") == "delivery"):
@@ -206,12 +244,30 @@ def validate_changes(changes: SourceChanges, *, creating: bool) -> dict[str, Any
             else one_of(changes.sign_streams, SIGNING_SCHEMES, "signing scheme")
         )
     _options(changes.options)
+    _settings(changes.credentials, "--credential")
     if creating:
         values.setdefault("truth", "importer")
         values.setdefault("on_missing", "keep")
         values.setdefault("max_removal_fraction", 0.2)
         values.setdefault("asset_type", "movie")
         values.setdefault("sign_streams", None)
-        validate_platform_settings(values["kind"], changes.options, changes.credentials)
-        validate_signing(values["sign_streams"], changes.credentials, changes.options)
+        validate_source(values["kind"], changes.options, changes.credentials, values["sign_streams"])
     return values
+
+
+def validate_source(kind: str, options: dict[str, str], credentials: dict[str, str], sign_streams: str | None) -> None:
+    """The checks of a whole source on the settings it will have: on add, and on edit with the edit merged in."""
+    validate_platform_settings(kind, options, credentials)
+    validate_signing(sign_streams, credentials, options)
+
+
+def url_after_kind_change(current_kind: str, current_url: str, kind: str, options: dict[str, str]) -> str:
+    """The URL a source keeps when an edit changes its kind without a new --url: the new platform's API base
+    when it was on the old one's, else InvalidInput (a feed's URL means nothing to a platform, and back)."""
+    new_default = default_api_url(kind, options)
+    if new_default is not None and current_url == default_api_url(current_kind, options):
+        return new_default
+    raise InvalidInput(
+        f"changing the kind from {current_kind} to {kind} needs the URL to read as well: give --url"
+        + (f" (the {kind} API is {new_default})" if new_default else "")
+    )

@@ -20,6 +20,7 @@ from ..errors import Conflict, InvalidInput, NotFound
 from ..limits import check_field
 from ..model import (
     ASSET_FIELDS,
+    ASSET_TYPES,
     JSON_FIELDS,
     REDACTED,
     AssetWrite,
@@ -34,8 +35,15 @@ from ..model import (
 )
 from ..schedule import format_duration
 from ..settings import Settings
-from ..signing import validate_signing
-from ..source_settings import SourceChanges, merge_settings, refuse_unsafe_url, validate_changes
+from ..source_settings import (
+    URL_OPTIONS,
+    SourceChanges,
+    merge_settings,
+    refuse_unsafe_url,
+    url_after_kind_change,
+    validate_changes,
+    validate_source,
+)
 from .crypto import CredentialCipher
 from .engine import make_engine
 from .migrate import ensure_current
@@ -255,7 +263,10 @@ def _changes_what_is_imported(current: Source, values: dict[str, Any], changes: 
 
 
 def _host(url: str) -> str:
-    return (urlsplit(url).hostname or "").lower()
+    try:
+        return (urlsplit(url).hostname or "").lower()
+    except ValueError:  # a URL stored before it was checked: compared whole, so any change counts as a move
+        return url.lower()
 
 
 def credentials_follow_host_change(current: Source, values: dict[str, Any], changes: SourceChanges) -> bool:
@@ -384,7 +395,9 @@ class Catalog:
     def add_source(self, service: str, changes: SourceChanges, *, allow_hosts: Sequence[str] = ()) -> Source:
         """Validate and store a new source; it is due at once. `allow_hosts` adds to the catalog's allowed hosts."""
         values = validate_changes(changes, creating=True)
-        refuse_unsafe_url(values["url"], (*self.allow_hosts, *allow_hosts))
+        for url in (values["url"], *(changes.options.get(key) for key in URL_OPTIONS)):
+            if url:
+                refuse_unsafe_url(url, (*self.allow_hosts, *allow_hosts))
         now = self.clock()
         row = {
             "id": new_id("src"),
@@ -425,8 +438,9 @@ class Catalog:
     def edit_source(self, source_id: str, changes: SourceChanges, *, allow_hosts: Sequence[str] = ()) -> Source:
         """Apply the given settings; `KEY=` (empty value) removes a credential or option."""
         values = validate_changes(changes, creating=False)
-        if "url" in values:
-            refuse_unsafe_url(values["url"], (*self.allow_hosts, *allow_hosts))
+        for url in (values.get("url"), *(changes.options.get(key) for key in URL_OPTIONS)):
+            if url:
+                refuse_unsafe_url(url, (*self.allow_hosts, *allow_hosts))
         current = self.get_source(source_id)
         credentials = merge_settings(current.credentials, changes.credentials)
         options = merge_settings(current.options, changes.options)
@@ -434,9 +448,11 @@ class Catalog:
             values["credentials"] = self.cipher.encrypt(credentials)
         if changes.options:
             values["options"] = options
-        if "sign_streams" in values or changes.credentials or changes.options:
-            # Signing is checked on the settings the source will have: the change merged into what it has.
-            validate_signing(values.get("sign_streams", current.sign_streams), credentials, options)
+        kind = values.get("kind", current.kind)
+        if kind != current.kind and "url" not in values:
+            values["url"] = url_after_kind_change(current.kind, current.url, kind, options)
+        # The checks of `add`, on the settings the source will have: the change merged into what it has.
+        validate_source(kind, options, credentials, values.get("sign_streams", current.sign_streams))
         if credentials_follow_host_change(current, values, changes):
             raise InvalidInput(
                 "the source's credentials were given for another host: give them again with --credential in the"
@@ -570,6 +586,8 @@ class Catalog:
         for name, value in changes.items():
             if name not in ASSET_FIELDS:
                 raise InvalidInput(f"unknown asset field {name!r}: editable fields are {', '.join(ASSET_FIELDS)}")
+            if name == "type" and value is None:
+                raise InvalidInput(f"an asset always has a type: use one of {', '.join(ASSET_TYPES)}")
             try:
                 parsed = field_from_json(name, value)
                 check_field(name, parsed)
