@@ -29,7 +29,7 @@ async def authorized_service(
     if credentials is None:
         raise Unauthorized("send an API key of the service as `Authorization: Bearer KEY`")
     key = credentials.credentials
-    owner = context.cached_service_of_key(key) or await run_in_threadpool(context.service_of_key, key)
+    owner = await run_in_threadpool(context.service_of_key, key)
     if owner is None:
         raise Unauthorized("the API key is unknown or has been revoked")
     if owner != service:

@@ -93,9 +93,8 @@ def test_signing_settings_are_refused_by_the_cli_with_exit_2(acme: str, capsys) 
 
 
 def test_api_keys_are_printed_once_work_and_stop_working_when_revoked(
-    acme: str, capsys, settings: Settings, catalog: Catalog, monkeypatch: pytest.MonkeyPatch
+    acme: str, capsys, settings: Settings, catalog: Catalog
 ) -> None:
-    monkeypatch.setattr("data_agent_pipelines.api.context.KEY_CACHE_SECONDS", 0.0)
     made = run_cli(capsys, "services", "add-key", "acme", "--json")
     assert made.code == 0, made.err
     key, key_id = made.json()["key"], made.json()["id"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import http.client
 import os
 import signal
 import subprocess
@@ -72,3 +73,82 @@ def test_serve_answers_over_http(settings: Settings, catalog: Catalog) -> None:
             _, errors = server.communicate()
     assert b"over-the-wire-secret" not in errors
     assert b"Traceback" not in errors, errors.decode(errors="replace")[-2000:]
+
+
+def _socket_inode(server_port: int, client_port: int) -> str | None:
+    """The inode of the server side of the loopback TCP connection from `client_port` (from /proc/net/tcp)."""
+    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+        fields = line.split()
+        local, remote, inode = fields[1], fields[2], fields[9]
+        if int(local.split(":")[1], 16) == server_port and int(remote.split(":")[1], 16) == client_port:
+            return inode
+    return None
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            # The command name is in parentheses and may hold spaces: the parent id is the 2nd field after it.
+            if int(stat.read_text().rpartition(")")[2].split()[1]) == pid:
+                found.append(int(stat.parent.name))
+        except (OSError, ValueError, IndexError):
+            continue
+    return found
+
+
+def _worker_of(workers: list[int], inode: str) -> int | None:
+    """Which worker process holds the socket `inode` (by its open file descriptors)."""
+    for worker in workers:
+        for fd in Path(f"/proc/{worker}/fd").iterdir():
+            try:
+                if str(fd.readlink()) == f"socket:[{inode}]":
+                    return worker
+            except OSError:
+                continue
+    return None
+
+
+def test_a_revoked_key_stops_working_at_once_in_every_worker(settings: Settings, catalog: Catalog) -> None:
+    catalog.add_service("acme")
+    keys = ApiKeys(catalog)
+    record, key = keys.add("acme")
+    port = free_port()
+    command = [str(Path(sys.executable).with_name("data-agent")), "serve", "--port", str(port), "--workers", "2"]
+    server = subprocess.Popen(command, env=dict(os.environ), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    connections: list[http.client.HTTPConnection] = []
+    try:
+        _wait_until_healthy(f"http://127.0.0.1:{port}", server)
+        workers = _children(server.pid)  # the two workers (and multiprocessing's resource tracker)
+        served_by: dict[int, list[http.client.HTTPConnection]] = {}
+        # Keep-alive connections until both workers hold some: each has seen the key valid before the revocation.
+        while len(served_by) < 2 and len(connections) < 200:
+            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+            connection.request("GET", "/services/acme/sources", headers={"Authorization": f"Bearer {key}"})
+            response = connection.getresponse()
+            response.read()
+            assert response.status == 200
+            connections.append(connection)
+            inode = _socket_inode(port, connection.sock.getsockname()[1])
+            worker = _worker_of(workers, inode) if inode else None
+            if worker is not None:
+                served_by.setdefault(worker, []).append(connection)
+        assert len(served_by) == 2, f"{len(connections)} connections all went to one worker"
+
+        keys.revoke("acme", record["id"])
+
+        for worker, held in served_by.items():
+            for connection in held:
+                connection.request("GET", "/services/acme/sources", headers={"Authorization": f"Bearer {key}"})
+                response = connection.getresponse()
+                assert response.status == 401, (worker, response.status, response.read())
+                response.read()
+    finally:
+        for connection in connections:
+            connection.close()
+        server.send_signal(signal.SIGINT)
+        try:
+            server.communicate(timeout=30)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.communicate()
