@@ -16,6 +16,7 @@ from typing import Any
 import click
 from tabulate import tabulate
 
+from .catalog.cursor import AssetQuery
 from .catalog.export_targets import ExportTargets
 from .catalog.store import Catalog, source_to_json
 from .errors import Conflict, DataAgentError, InvalidInput, NotFound
@@ -298,12 +299,16 @@ def assets() -> None:
 @click.option("--service", required=True)
 @click.option("--source", "source_id", help="Only the assets of this source.")
 @click.option("--limit", type=click.IntRange(1, 10_000), default=100, show_default=True)
-@click.option("--offset", type=click.IntRange(0), default=0)
-def assets_list(ctx: Context, service: str, source_id: str | None, limit: int, offset: int) -> None:
-    """List a service's assets, newest first."""
-    rows = ctx.catalog.list_assets(service, source_id=source_id, limit=limit, offset=offset)
+@click.option("--cursor", help="Where the last page ended (printed after it): the next page starts there.")
+def assets_list(ctx: Context, service: str, source_id: str | None, limit: int, cursor: str | None) -> None:
+    """List a service's assets, newest first, a page at a time."""
+    query = AssetQuery(service, source_id)
+    rows, more = ctx.catalog.list_assets_page(query, limit=limit, cursor=cursor)
     columns = ["id", "type", "external_id", "title", "status", "updated_at"]
     _emit(ctx, rows, lambda r: _table(r, columns, "no assets"))
+    if more and rows:
+        # On stderr: stdout stays the page itself (a JSON list with --json).
+        click.echo(f"more assets follow: add --cursor {query.cursor_after(rows[-1])}", err=True)
 
 
 @command(assets, "show")

@@ -146,6 +146,9 @@ assets = Table(
     Index("ix_assets_service_type", "service", "type"),
     Index("ix_assets_external_id", "external_id"),
 )
+# The keyset pages of asset lists, newest first: `created_at DESC, id` (see Catalog.list_assets_page).
+Index("ix_assets_service_created", assets.c.service, assets.c.created_at.desc(), assets.c.id)
+Index("ix_assets_source_created", assets.c.source_id, assets.c.created_at.desc(), assets.c.id)
 
 # One row while an import of the source runs: a CLI import and a scheduled one cannot interleave. A lock whose
 # holder died expires at `expires_at`.

@@ -45,6 +45,7 @@ from ..source_settings import (
     validate_source,
 )
 from .crypto import CredentialCipher
+from .cursor import AssetQuery
 from .engine import make_engine
 from .migrate import ensure_current
 from .schema import assets, import_result_items, import_results, services, sources
@@ -120,7 +121,9 @@ class _CompiledMany:
         compiled = statement.compile(dialect=dialect)
         self.sql = str(compiled)
         self.order = list(compiled.positiontup or []) if compiled.positional else None
-        processors = {column.name: column.type.bind_processor(dialect) for column in table.columns}
+        # The dialect's own processors, as a statement executed through SQLAlchemy applies them: the values then
+        # compare with those of every other statement (SQLite keeps datetimes as text, in one format).
+        processors = {c.name: c.type.dialect_impl(dialect).bind_processor(dialect) for c in table.columns}
         # Parameters that are no column take the conversion of the column they stand for.
         processors.update({name: processors[column] for name, column in (aliases or {}).items()})
         self.processors = {name: processor for name, processor in processors.items() if processor is not None}
@@ -563,22 +566,49 @@ class Catalog:
         *,
         source_id: str | None = None,
         limit: int = 100,
-        offset: int = 0,
         asset_type: str | None = None,
         status: str | None = None,
+        cursor: str | None = None,
     ) -> list[dict[str, Any]]:
-        """A service's assets, newest first, optionally of one source, one type, one status."""
-        query = select(assets).where(assets.c.service == service)
-        if source_id is not None:
-            query = query.where(assets.c.source_id == source_id)
-        if asset_type is not None:
-            query = query.where(assets.c.type == asset_type)
-        if status is not None:
-            query = query.where(assets.c.status == status)
-        query = query.order_by(assets.c.created_at.desc(), assets.c.id).limit(limit).offset(offset)
+        """A service's assets, newest first, optionally of one source, one type, one status; after `cursor`."""
+        return self.list_assets_page(
+            AssetQuery(service, source_id, asset_type, status), limit=limit, cursor=cursor, peek=False
+        )[0]
+
+    def list_assets_page(
+        self, query: AssetQuery, *, limit: int, cursor: str | None = None, peek: bool = True
+    ) -> tuple[list[dict[str, Any]], bool]:
+        """A page of assets, newest first (`created_at DESC, id`), after `cursor`; and whether more follow.
+
+        Keyset paging: a deep page costs what the first does. Ties on `created_at` are the rule (an import
+        stamps its whole batch alike), so a page after (c, i) is read in two index seeks: the rest of the rows
+        at `created_at = c` with an id after i, then the rows before c.
+        """
+        table = assets
+        base = select(table).where(table.c.service == query.service)
+        if query.source_id is not None:
+            base = base.where(table.c.source_id == query.source_id)
+        if query.asset_type is not None:
+            base = base.where(table.c.type == query.asset_type)
+        if query.status is not None:
+            base = base.where(table.c.status == query.status)
+        wanted = limit + 1 if peek else limit
+        rows: list[Any] = []
         with self._read() as conn:
-            self.require_service(service, conn)
-            return [_asset_row_to_json(row) for row in conn.execute(query)]
+            self.require_service(query.service, conn)
+            if cursor is None:
+                page = base.order_by(table.c.created_at.desc(), table.c.id).limit(wanted)
+                rows = list(conn.execute(page))
+            else:
+                created_at, after_id = query.position(cursor)
+                tied = base.where(table.c.created_at == created_at, table.c.id > after_id)
+                rows = list(conn.execute(tied.order_by(table.c.id).limit(wanted)))
+                if len(rows) < wanted:
+                    older = base.where(table.c.created_at < created_at)
+                    older = older.order_by(table.c.created_at.desc(), table.c.id).limit(wanted - len(rows))
+                    rows += list(conn.execute(older))
+        items = [_asset_row_to_json(row) for row in rows[:limit]]
+        return items, len(rows) > limit
 
     def edit_asset(self, asset_id: str, changes: dict[str, Any]) -> dict[str, Any]:
         """A CMS edit: set fields (JSON form values) and record them in `edited_fields`."""

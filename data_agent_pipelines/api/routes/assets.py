@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Query
+from fastapi import APIRouter, Body, Query, Response
 from fastapi.responses import JSONResponse
 
+from ...catalog.cursor import MAX_CURSOR_CHARS, AssetQuery
 from ...errors import InvalidInput
 from ...model import ASSET_TYPES
 from ...signing import MAX_TTL_SECONDS, playback
@@ -16,7 +18,19 @@ router = APIRouter(prefix="/services/{service}/assets", tags=["assets"])
 STATUSES = ("published", "unpublished")
 
 
-@router.get("", summary="List the service's assets, newest first")
+# A page stops growing past this many bytes of JSON (it holds at least one asset): with limit=1000 and big assets
+# a page would otherwise reach hundreds of megabytes, in the worker's memory and on the wire.
+MAX_PAGE_BYTES = 4 * 1024 * 1024
+
+
+@router.get(
+    "",
+    summary="List the service's assets, newest first, a page at a time",
+    description="Pass the `next_cursor` of a page as `cursor` for the next one; it is null on the last page. A page"
+    f" holds at most `limit` assets and stops early once its JSON passes {MAX_PAGE_BYTES // 2**20} MiB.",
+    response_class=Response,
+    responses={200: {"content": {"application/json": {}}, "description": "{items, limit, next_cursor}"}},
+)
 def list_assets(
     service: Service,
     context: Context,
@@ -24,16 +38,27 @@ def list_assets(
     type: Annotated[str | None, Query(description=f"Only this type: {', '.join(ASSET_TYPES)}.")] = None,
     status: Annotated[str | None, Query(description="published or unpublished.")] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
-) -> dict[str, Any]:
+    cursor: Annotated[str | None, Query(max_length=MAX_CURSOR_CHARS, description="The next_cursor of a page.")] = None,
+) -> Response:
     if type is not None and type not in ASSET_TYPES:
         raise InvalidInput(f"invalid type {type!r}: use one of {', '.join(ASSET_TYPES)}")
     if status is not None and status not in STATUSES:
         raise InvalidInput(f"invalid status {status!r}: use published or unpublished")
-    items = context.catalog.list_assets(
-        service, source_id=source_id, asset_type=type, status=status, limit=limit, offset=offset
-    )
-    return {"items": items, "limit": limit, "offset": offset}
+    query = AssetQuery(service, source_id, type, status)
+    items, more = context.catalog.list_assets_page(query, limit=limit, cursor=cursor)
+    encoded: list[bytes] = []
+    size = 0
+    for item in items:
+        if encoded and size > MAX_PAGE_BYTES:
+            more = True
+            break
+        text = json.dumps(item, ensure_ascii=False, separators=(",", ":")).encode()
+        encoded.append(text)
+        size += len(text) + 1
+    next_cursor = query.cursor_after(items[len(encoded) - 1]) if more and encoded else None
+    tail = json.dumps({"limit": limit, "next_cursor": next_cursor}, separators=(",", ":")).encode()
+    body = b'{"items":[' + b",".join(encoded) + b"]," + tail[1:]
+    return Response(body, media_type="application/json")
 
 
 @router.get("/{asset_id}", summary="Read an asset in the asset model's JSON form")
