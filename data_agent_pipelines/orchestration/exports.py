@@ -35,6 +35,7 @@ from ..catalog.store import Catalog
 from ..export.run import failed_result, run_export
 from ..export.s3 import DEFAULT_PART_SIZE, S3WriteError
 from ..export.target import ExportTarget, platform_external_id
+from .console import one_line_console
 from .resources import CatalogResource
 from .runner import execute_now, run_error
 
@@ -168,6 +169,8 @@ def result_metadata(result: dict[str, Any], duration_seconds: float) -> dict[str
     executor_def=in_process_executor,
     description="Export a service's catalog to S3 (partition = export target id).",
     tags={"data_agent/job": "export"},
+    # Used when a run is configured for it, as the CLI's are (see runner.execute_now).
+    logger_defs={"console": one_line_console},
 )
 def export_service() -> None:
     export()

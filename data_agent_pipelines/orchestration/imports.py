@@ -40,6 +40,7 @@ from ..catalog.store import Catalog
 from ..importing import ImportState
 from ..model import parse_instant
 from ..reporting import Reporter
+from .console import one_line_console
 from .partitions import sources_partitions
 from .resources import CatalogResource, HttpResource
 from .runner import HOST_TAG, PID_TAG
@@ -266,6 +267,8 @@ def _describe(state: ImportState) -> str:
         "dagster/retry_strategy": "ALL_STEPS",
     },
     hooks={release_source_lock},
+    # Used when a run is configured for it, as the CLI's are (see runner.execute_now).
+    logger_defs={"console": one_line_console},
 )
 def import_source() -> None:
     write(reconcile(normalise(fetch())))

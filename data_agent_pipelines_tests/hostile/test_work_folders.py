@@ -78,8 +78,13 @@ def test_the_work_folder_is_gone_after_a_success_and_after_a_failure(backend: st
         server.route("/feed.xml", document(b"not a feed at all"))
         code, out, err = _import(source_id)
         assert code == 1, err
-        assert json.loads(out)["status"] == "failed"
+        result = json.loads(out)
+        assert result["status"] == "failed"
         assert _folders(settings) == []
+        # stderr is the run's progress, a line per message, the failure included; no stack trace.
+        assert "Traceback" not in err and "Stack Trace" not in err and "File \"" not in err, err
+        failure = [line for line in err.splitlines() if "STEP_FAILURE" in line]
+        assert len(failure) == 1 and result["error"] in failure[0], err
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
