@@ -33,3 +33,7 @@ class SourceAuthError(DataAgentError):
 
 class PlatformError(DataAgentError):
     """A platform's API answered something that cannot be imported (an API error, an unexpected shape)."""
+
+
+class CatalogFull(DataAgentError):
+    """The catalog's database has no room left to write (its disk, or its quota, is full)."""

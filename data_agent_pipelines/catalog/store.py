@@ -16,7 +16,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from ..clock import Clock, new_id, utc_now
-from ..errors import Conflict, InvalidInput, NotFound
+from ..errors import CatalogFull, Conflict, InvalidInput, NotFound
 from ..limits import check_field
 from ..model import (
     ASSET_FIELDS,
@@ -308,13 +308,33 @@ class Catalog:
 
     @contextmanager
     def _write(self) -> Iterator[Connection]:
-        with self.engine.connect().execution_options(catalog_write=True) as conn, conn.begin():
-            yield conn
+        try:
+            with self.engine.connect().execution_options(catalog_write=True) as conn, conn.begin():
+                yield conn
+        except Exception as exc:
+            self._raise_if_full(exc)
+            raise
 
     @contextmanager
     def _read(self) -> Iterator[Connection]:
-        with self.engine.connect() as conn, conn.begin():
-            yield conn
+        try:
+            with self.engine.connect() as conn, conn.begin():
+                yield conn
+        except Exception as exc:
+            self._raise_if_full(exc)
+            raise
+
+    def _raise_if_full(self, exc: BaseException) -> None:
+        """Raise CatalogFull for a database that refused a transaction for want of space (it was rolled back)."""
+        orig = exc.orig if isinstance(exc, DBAPIError) else exc
+        full = getattr(orig, "sqlite_errorname", None) == "SQLITE_FULL" or getattr(orig, "pgcode", None) == "53100"
+        if not full:
+            return
+        url = self.engine.url
+        where = f"the SQLite file {url.database}" if url.get_backend_name() == "sqlite" else f"PostgreSQL on {url.host}"
+        raise CatalogFull(
+            f"the catalog's disk is full ({where}): nothing of this change was saved; free space there, then try again"
+        ) from None
 
     def _insert(self, table: Any) -> Any:
         dialect = postgresql if self.engine.dialect.name == "postgresql" else sqlite

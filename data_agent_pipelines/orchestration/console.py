@@ -9,6 +9,7 @@ traces included, for the UI.
 from __future__ import annotations
 
 import logging
+import re
 import sys
 
 from dagster import Field, InitLoggerContext, logger
@@ -16,19 +17,22 @@ from dagster import Field, InitLoggerContext, logger
 _FORMAT = "%(asctime)s - dagster - %(levelname)s - %(message)s"
 
 
+_ERROR_LINE = re.compile(r"^([A-Za-z_][\w.]*): (\S.*)$")
+
+
+def without_class(message: str) -> str:
+    """An error message without the exception's class name in front ("pkg.CatalogFull: the disk…" -> "the disk…")."""
+    match = _ERROR_LINE.match(message.strip())
+    return match.group(2) if match else message.strip()
+
+
 def one_line(message: str) -> str:
-    """`message` on one line: its first line, plus the error Dagster reports on the lines after it."""
+    """`message` on one line: its first line, plus the innermost error Dagster reports on the lines after it."""
     first, _, rest = message.partition("\n")
-    for line in rest.splitlines():
-        line = line.strip()
-        if not line:
-            continue
-        if line.startswith("Stack Trace"):
-            break
-        # "dagster._core.definitions.events.Failure: import of source … failed: …": the text after the class
-        name, sep, text = line.partition(": ")
-        return f"{first} {text if sep and ' ' not in name else line}"
-    return first
+    # After a blank line Dagster writes "pkg.Error: message", the stack trace, then each cause the same way: the
+    # last such line is the root cause, which is what a person can act on.
+    errors = [match.group(2) for line in rest.splitlines() if (match := _ERROR_LINE.match(line))]
+    return f"{first} {errors[-1]}" if errors else first
 
 
 class OneLineFormatter(logging.Formatter):

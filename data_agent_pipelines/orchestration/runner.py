@@ -20,6 +20,7 @@ from ..errors import Conflict, DataAgentError
 from ..importing import remove_workdir
 from ..model import Source
 from ..settings import Settings, get_settings
+from .console import without_class
 from .partitions import SOURCES_PARTITIONS_NAME
 
 
@@ -142,11 +143,13 @@ def execute_now(
 
 
 def run_error(outcome: Any) -> str | None:
-    """The first step failure of an in-process run, as `step: message`."""
+    """The first step failure of an in-process run, as `step: message` (of the innermost error: the root cause)."""
     for event in outcome.all_events:
         if event.is_step_failure and event.step_failure_data and event.step_failure_data.error:
             error = event.step_failure_data.error
-            return f"{event.step_key}: {error.message.strip()}"
+            while error.cause is not None:
+                error = error.cause
+            return f"{event.step_key}: {without_class(error.message)}"
     return None
 
 

@@ -82,7 +82,7 @@ def test_the_work_folder_is_gone_after_a_success_and_after_a_failure(backend: st
         assert result["status"] == "failed"
         assert _folders(settings) == []
         # stderr is the run's progress, a line per message, the failure included; no stack trace.
-        assert "Traceback" not in err and "Stack Trace" not in err and "File \"" not in err, err
+        assert "Traceback" not in err and "Stack Trace" not in err and 'File "' not in err, err
         failure = [line for line in err.splitlines() if "STEP_FAILURE" in line]
         assert len(failure) == 1 and result["error"] in failure[0], err
 
@@ -145,3 +145,58 @@ def test_a_full_disk_fails_the_import_cleanly_and_changes_no_asset(backend: str,
         assert any("the disk is full" in (r["error"] or "") for r in recorded)
         assert catalog.get_source(source_id).last_status == "failed"
         assert assets_by_external_id(catalog, "acme") == before
+
+
+def _fill(folder: Path, spare: int = 0) -> None:
+    """Fill the file system of `folder` to the last byte, then free `spare` bytes."""
+    with (folder / "filler").open("wb", buffering=0) as filler:
+        try:
+            while True:
+                filler.write(b"\0" * 65536)
+        except OSError:
+            pass
+        try:
+            while True:
+                filler.write(b"\0")
+        except OSError:
+            pass
+        filler.truncate(max(0, filler.tell() - spare))
+
+
+@pytest.mark.parametrize("spare", [0, 256 * 1024], ids=["full", "full-during-the-write"])
+def test_a_full_catalog_disk_fails_the_import_in_one_line_and_changes_no_asset(tmp_path: Path, spare: int) -> None:
+    # SQLite only: PostgreSQL's disk is its server's, which a test cannot fill.
+    disk = tmp_path / "catalog-disk"
+    _mount_tmpfs(disk, "8m")
+    try:
+        url = f"sqlite:///{disk / 'catalog.db'}"
+        with (
+            environment("sqlite", tmp_path, DATA_AGENT_ALLOW_HOSTS="127.0.0.1", DATA_AGENT_DATABASE_URL=url) as (
+                settings,
+                _patch,
+            ),
+            HostileServer().running() as server,
+        ):
+            catalog = Catalog.open(settings)
+            try:
+                catalog.add_service("acme")
+                feed_url = server.route("/feed.xml", document(rss(item("a"), item("b"), item("c"))))
+                source_id = catalog.add_source("acme", SourceChanges(name="feed", kind="mrss", url=feed_url)).id
+                code, _out, err = _import(source_id)
+                assert code == 0, err
+                before = assets_by_external_id(catalog, "acme")
+                server.route("/feed.xml", document(rss(*(item(f"n{n}", "x" * 2000) for n in range(400)))))
+                _fill(disk, spare)
+                code, out, err = _import(source_id)
+                assert code == 1, (out, err)
+                assert "Traceback" not in err and "Stack Trace" not in err, err
+                assert "disk is full" in err, err
+                assert assets_by_external_id(catalog, "acme") == before
+                (disk / "filler").unlink()
+                code, out, err = _import(source_id)  # room again: the next import applies everything
+                assert code == 0, err
+                assert json.loads(out)["counts"]["created"] == 400
+            finally:
+                catalog.close()
+    finally:
+        subprocess.run(["umount", str(disk)], check=True)
