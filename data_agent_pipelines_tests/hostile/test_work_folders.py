@@ -52,9 +52,9 @@ def _folders(settings: Settings) -> list[str]:
 
 
 @contextmanager
-def _setup(backend: str, folder: Path) -> Iterator[tuple[Settings, Catalog, HostileServer, str]]:
+def _setup(backend: str, folder: Path, **variables: str) -> Iterator[tuple[Settings, Catalog, HostileServer, str]]:
     with (
-        environment(backend, folder, DATA_AGENT_ALLOW_HOSTS="127.0.0.1") as (settings, _patch),
+        environment(backend, folder, DATA_AGENT_ALLOW_HOSTS="127.0.0.1", **variables) as (settings, _patch),
         HostileServer().running() as server,
     ):
         catalog = Catalog.open(settings)
@@ -169,34 +169,25 @@ def test_a_full_catalog_disk_fails_the_import_in_one_line_and_changes_no_asset(t
     disk = tmp_path / "catalog-disk"
     _mount_tmpfs(disk, "8m")
     try:
-        url = f"sqlite:///{disk / 'catalog.db'}"
-        with (
-            environment("sqlite", tmp_path, DATA_AGENT_ALLOW_HOSTS="127.0.0.1", DATA_AGENT_DATABASE_URL=url) as (
-                settings,
-                _patch,
-            ),
-            HostileServer().running() as server,
+        with _setup("sqlite", tmp_path, DATA_AGENT_DATABASE_URL=f"sqlite:///{disk / 'catalog.db'}") as (
+            _settings,
+            catalog,
+            server,
+            source_id,
         ):
-            catalog = Catalog.open(settings)
-            try:
-                catalog.add_service("acme")
-                feed_url = server.route("/feed.xml", document(rss(item("a"), item("b"), item("c"))))
-                source_id = catalog.add_source("acme", SourceChanges(name="feed", kind="mrss", url=feed_url)).id
-                code, _out, err = _import(source_id)
-                assert code == 0, err
-                before = assets_by_external_id(catalog, "acme")
-                server.route("/feed.xml", document(rss(*(item(f"n{n}", "x" * 2000) for n in range(400)))))
-                _fill(disk, spare)
-                code, out, err = _import(source_id)
-                assert code == 1, (out, err)
-                assert "Traceback" not in err and "Stack Trace" not in err, err
-                assert "disk is full" in err, err
-                assert assets_by_external_id(catalog, "acme") == before
-                (disk / "filler").unlink()
-                code, out, err = _import(source_id)  # room again: the next import applies everything
-                assert code == 0, err
-                assert json.loads(out)["counts"]["created"] == 400
-            finally:
-                catalog.close()
+            code, _out, err = _import(source_id)
+            assert code == 0, err
+            before = assets_by_external_id(catalog, "acme")
+            server.route("/feed.xml", document(rss(*(item(f"n{n}", "x" * 2000) for n in range(400)))))
+            _fill(disk, spare)
+            code, out, err = _import(source_id)
+            assert code == 1, (out, err)
+            assert "Traceback" not in err and "Stack Trace" not in err, err
+            assert "disk is full" in err, err
+            assert assets_by_external_id(catalog, "acme") == before
+            (disk / "filler").unlink()
+            code, out, err = _import(source_id)  # room again: the next import applies everything
+            assert code == 0, err
+            assert json.loads(out)["counts"]["created"] == 400
     finally:
         subprocess.run(["umount", str(disk)], check=True)
