@@ -1016,11 +1016,11 @@ def _raw_item(el: Any) -> str:
 @functools.cache
 def _mapping_code() -> bytes:
     """A digest of the code an asset depends on besides its item: a new release maps every item again, once."""
-    from .. import importing, model
+    from .. import importing, limits, model
     from . import standard_keys
 
     digest = hashlib.blake2b(digest_size=16)
-    for module in (sys.modules[__name__], model, standard_keys, importing):
+    for module in (sys.modules[__name__], model, standard_keys, limits, importing):
         digest.update(Path(str(module.__file__)).read_bytes())
     return digest.digest()
 
