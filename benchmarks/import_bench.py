@@ -197,7 +197,8 @@ def main() -> None:
     os.environ.pop("DATA_AGENT_DATABASE_URL", None)
 
     from data_agent_pipelines.catalog.store import Catalog
-    from data_agent_pipelines.orchestration.runner import open_instance, run_import
+    from data_agent_pipelines.launcher import run_import
+    from data_agent_pipelines.orchestration.instance import open_instance
     from data_agent_pipelines.settings import get_settings
     from data_agent_pipelines.source_settings import SourceChanges
 

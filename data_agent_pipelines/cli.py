@@ -250,7 +250,8 @@ def sources_disable(ctx: Context, source_id: str) -> None:
 @click.option("--dry-run", is_flag=True, help="Fetch, parse and plan; write no asset; record the plan.")
 def import_command(ctx: Context, source_id: str, dry_run: bool) -> None:
     """Import a source now, in this process, as a run of the Dagster job `import_source`."""
-    from .orchestration.runner import open_instance, run_import
+    from .launcher import run_import
+    from .orchestration.instance import open_instance
 
     instance = open_instance(ctx.settings)
     try:
@@ -516,8 +517,8 @@ def exports_results(ctx: Context, target_id: str, limit: int) -> None:
 @click.argument("target_id")
 def export_command(ctx: Context, target_id: str) -> None:
     """Export a target now, in this process, as a run of the Dagster job `export_service`."""
-    from .orchestration.exports import run_export_now
-    from .orchestration.runner import open_instance
+    from .launcher import run_export_now
+    from .orchestration.instance import open_instance
 
     instance = open_instance(ctx.settings)
     try:

@@ -17,7 +17,8 @@ from typing import Any
 
 from .catalog.store import Catalog
 from .errors import Conflict
-from .orchestration.runner import open_instance, run_import
+from .launcher import run_import
+from .orchestration.instance import open_instance
 from .settings import Settings
 from .source_settings import SourceChanges
 

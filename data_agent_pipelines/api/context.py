@@ -44,7 +44,7 @@ class ApiContext:
         """The Dagster instance runs are queued on, opened on first use (most requests never need it)."""
         with self._instance_lock:
             if self._instance is None:
-                from ..orchestration.runner import open_instance
+                from ..orchestration.instance import open_instance
 
                 self._instance = open_instance(self.settings)
             return self._instance

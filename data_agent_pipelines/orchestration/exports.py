@@ -6,9 +6,7 @@ No `from __future__ import annotations` here: Dagster reads the op annotations a
 """
 
 import time
-import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import Any
 
 import boto3
@@ -17,7 +15,6 @@ from dagster import (
     AssetKey,
     AssetMaterialization,
     AssetSpec,
-    DagsterInstance,
     DynamicPartitionsDefinition,
     Failure,
     MetadataValue,
@@ -30,14 +27,12 @@ from dagster import (
 from dagster_aws.s3 import S3Resource
 from pydantic import Field
 
-from ..catalog.export_targets import DueTarget, ExportTargets
-from ..catalog.store import Catalog
-from ..export.run import failed_result, run_export
+from ..catalog.export_targets import DueTarget
+from ..export.run import run_export
 from ..export.s3 import DEFAULT_PART_SIZE, S3WriteError
 from ..export.target import ExportTarget, platform_external_id
 from .console import one_line_console
 from .resources import CatalogResource
-from .runner import execute_now, run_error
 
 EXPORTS = AssetKey("exports")
 EXPORTS_PARTITIONS_NAME = "exports"
@@ -169,14 +164,11 @@ def result_metadata(result: dict[str, Any], duration_seconds: float) -> dict[str
     executor_def=in_process_executor,
     description="Export a service's catalog to S3 (partition = export target id).",
     tags={"data_agent/job": "export"},
-    # Used when a run is configured for it, as the CLI's are (see runner.execute_now).
+    # Used when a run is configured for it, as the CLI's are (see launcher.execute_now).
     logger_defs={"console": one_line_console},
 )
 def export_service() -> None:
     export()
-
-
-# -- running now, in this process (CLI) --------------------------------------------------------------------------
 
 
 def export_tags(target: ExportTarget | DueTarget) -> dict[str, str]:
@@ -186,32 +178,3 @@ def export_tags(target: ExportTarget | DueTarget) -> dict[str, str]:
         "data_agent/export_target": target.id,
         "data_agent/format": target.format,
     }
-
-
-@dataclass
-class ExportRun:
-    success: bool
-    run_id: str
-    result: dict[str, Any]
-
-
-def run_export_now(catalog: Catalog, instance: DagsterInstance, target_id: str) -> ExportRun:
-    """Run `export_service` for one target now, recorded in Dagster, and return the ExportResult it recorded."""
-    targets = ExportTargets(catalog)
-    target = targets.get(target_id)  # NotFound before anything runs
-    run_id = str(uuid.uuid4())
-    outcome = execute_now(
-        instance,
-        EXPORT_JOB_NAME,
-        EXPORTS_PARTITIONS_NAME,
-        target_id,
-        run_id=run_id,
-        run_config={},
-        tags=export_tags(target),
-    )
-    result = targets.result_for_run(run_id)
-    if result is None:
-        # The run died before it could record a result (a busy target, say): said, not stored.
-        error = run_error(outcome) or "the export run failed before it ran"
-        result = failed_result(target, run_id, error=error)
-    return ExportRun(success=outcome.success, run_id=run_id, result=result)

@@ -41,9 +41,9 @@ from ..importing import ImportState
 from ..model import parse_instant
 from ..reporting import Reporter
 from .console import one_line_console
+from .instance import HOST_TAG, PID_TAG
 from .partitions import sources_partitions
 from .resources import CatalogResource, HttpResource
-from .runner import HOST_TAG, PID_TAG
 
 IMPORT_RESULTS = AssetKey("import_results")
 MAX_FAILED_ROWS = 100
@@ -267,7 +267,7 @@ def _describe(state: ImportState) -> str:
         "dagster/retry_strategy": "ALL_STEPS",
     },
     hooks={release_source_lock},
-    # Used when a run is configured for it, as the CLI's are (see runner.execute_now).
+    # Used when a run is configured for it, as the CLI's are (see launcher.execute_now).
     logger_defs={"console": one_line_console},
 )
 def import_source() -> None:

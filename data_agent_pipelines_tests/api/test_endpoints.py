@@ -9,7 +9,7 @@ from fastapi.testclient import TestClient
 
 from data_agent_pipelines.catalog.store import Catalog
 from data_agent_pipelines.model import ItemOutcome
-from data_agent_pipelines.orchestration.runner import open_instance
+from data_agent_pipelines.orchestration.instance import open_instance
 from data_agent_pipelines.settings import Settings
 
 from .cdn import verify_akamai, verify_cloudfront

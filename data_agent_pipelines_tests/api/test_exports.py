@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from data_agent_pipelines.catalog.export_targets import ExportTargets
 from data_agent_pipelines.catalog.store import Catalog
-from data_agent_pipelines.orchestration.runner import open_instance
+from data_agent_pipelines.orchestration.instance import open_instance
 from data_agent_pipelines.settings import Settings
 
 from .conftest import Tenant, new_source

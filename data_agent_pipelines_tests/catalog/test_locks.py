@@ -12,7 +12,7 @@ from dagster._core.test_utils import create_run_for_test
 from data_agent_pipelines.catalog import locks
 from data_agent_pipelines.catalog.store import Catalog
 from data_agent_pipelines.errors import Conflict, NotFound
-from data_agent_pipelines.orchestration.runner import open_instance
+from data_agent_pipelines.orchestration.instance import open_instance
 from data_agent_pipelines.settings import Settings
 from data_agent_pipelines.source_settings import SourceChanges
 

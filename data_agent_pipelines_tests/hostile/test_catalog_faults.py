@@ -27,7 +27,8 @@ from sqlalchemy import event, text
 from data_agent_pipelines.catalog import locks
 from data_agent_pipelines.catalog.engine import make_engine
 from data_agent_pipelines.catalog.store import Catalog
-from data_agent_pipelines.orchestration.runner import open_instance, run_import
+from data_agent_pipelines.launcher import run_import
+from data_agent_pipelines.orchestration.instance import open_instance
 from data_agent_pipelines.settings import Settings
 from data_agent_pipelines.source_settings import SourceChanges
 

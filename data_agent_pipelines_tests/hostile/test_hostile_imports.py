@@ -23,7 +23,8 @@ import pytest
 
 from data_agent_pipelines import net
 from data_agent_pipelines.catalog.store import Catalog
-from data_agent_pipelines.orchestration.runner import open_instance, run_import
+from data_agent_pipelines.launcher import run_import
+from data_agent_pipelines.orchestration.instance import open_instance
 from data_agent_pipelines.source_settings import SourceChanges
 
 from ..clirunner import run_cli

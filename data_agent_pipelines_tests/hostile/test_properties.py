@@ -20,8 +20,9 @@ from hypothesis import strategies as st
 from data_agent_pipelines.catalog.store import Catalog
 from data_agent_pipelines.connectors.mrss import parse_feed
 from data_agent_pipelines.errors import DocumentError
+from data_agent_pipelines.launcher import run_import
 from data_agent_pipelines.model import Asset, ItemFailure
-from data_agent_pipelines.orchestration.runner import open_instance, run_import
+from data_agent_pipelines.orchestration.instance import open_instance
 from data_agent_pipelines.source_settings import SourceChanges
 
 from ..feeds import item, rss

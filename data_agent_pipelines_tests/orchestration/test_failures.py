@@ -21,8 +21,8 @@ from data_agent_pipelines.catalog import locks
 from data_agent_pipelines.catalog.store import Catalog
 from data_agent_pipelines.definitions import defs
 from data_agent_pipelines.orchestration.failures import import_failures
+from data_agent_pipelines.orchestration.instance import ensure_partition, open_instance
 from data_agent_pipelines.orchestration.resources import CatalogResource
-from data_agent_pipelines.orchestration.runner import ensure_partition, open_instance
 from data_agent_pipelines.settings import Settings, get_settings
 from data_agent_pipelines.source_settings import SourceChanges
 

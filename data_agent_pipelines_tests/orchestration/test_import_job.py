@@ -11,7 +11,7 @@ from dagster import AssetKey, DagsterInstance, DagsterRunStatus, RunsFilter
 
 from data_agent_pipelines.catalog.store import Catalog
 from data_agent_pipelines.definitions import defs
-from data_agent_pipelines.orchestration.runner import ensure_partition, open_instance
+from data_agent_pipelines.orchestration.instance import ensure_partition, open_instance
 from data_agent_pipelines.settings import Settings
 
 from ..clirunner import run_cli

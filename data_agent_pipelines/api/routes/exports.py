@@ -49,7 +49,7 @@ def delete_target(service: Service, context: Context, target_id: str) -> dict[st
 @router.post("/{target_id}/runs", status_code=202, summary="Queue an export of the target now")
 def queue_export(service: Service, context: Context, target_id: str) -> dict[str, Any]:
     """Puts an export run on the Dagster instance's queue and answers at once with its run id."""
-    from ...orchestration.runner import queue_export as submit
+    from ...launcher import queue_export as submit
 
     context.export_target(service, target_id)
     run_id = submit(context.instance(), context.catalog, target_id)

@@ -49,7 +49,7 @@ def delete_source(service: Service, context: Context, source_id: str) -> dict[st
 def queue_import(service: Service, context: Context, source_id: str) -> dict[str, Any]:
     """Puts an import run on the Dagster instance's queue and answers at once with its run id; the run's
     ImportResult appears under the source's imports when it has finished."""
-    from ...orchestration.runner import queue_import as submit
+    from ...launcher import queue_import as submit
 
     context.source(service, source_id)
     run_id = submit(context.instance(), context.catalog, source_id)

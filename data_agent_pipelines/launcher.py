@@ -1,4 +1,7 @@
-"""Run an import in this process against the Dagster instance, so it shows in the UI like any other run."""
+"""Launching runs: now, in this process (the CLI), or on the instance's run queue (the API).
+
+This sits above `definitions.py`: it launches the jobs the definitions hold, and nothing below it imports it.
+"""
 
 from __future__ import annotations
 
@@ -8,20 +11,23 @@ import sys
 import uuid
 from dataclasses import dataclass
 from functools import cache
-from importlib.resources import files
-from pathlib import Path
 from typing import Any
 
-from dagster import DagsterInstance
+from dagster import DagsterInstance, DagsterRunStatus, RunsFilter
 
-from ..catalog import locks
-from ..catalog.store import Catalog
-from ..errors import Conflict, DataAgentError
-from ..importing import remove_workdir
-from ..model import Source
-from ..settings import Settings, get_settings
-from .console import without_class
-from .partitions import SOURCES_PARTITIONS_NAME
+from .catalog import locks
+from .catalog.export_targets import ExportTargets
+from .catalog.store import Catalog
+from .definitions import defs
+from .errors import Conflict, DataAgentError
+from .export.run import failed_result
+from .importing import remove_workdir
+from .model import Source
+from .orchestration.exports import EXPORT_JOB_NAME, EXPORTS_PARTITIONS_NAME, export_tags
+from .orchestration.imports import hold_source
+from .orchestration.instance import HOST_TAG, PID_TAG, ensure_partition, run_error
+from .orchestration.partitions import SOURCES_PARTITIONS_NAME
+from .settings import get_settings
 
 
 @dataclass
@@ -29,35 +35,6 @@ class ImportRun:
     success: bool
     run_id: str
     result: dict[str, Any]
-
-
-def ensure_dagster_home(settings: Settings) -> Path:
-    """Create the instance folder with the packaged embedded-default `dagster.yaml` when it has none."""
-    home = settings.dagster_home
-    home.mkdir(parents=True, exist_ok=True)
-    config = home / "dagster.yaml"
-    if not config.exists():
-        with files("data_agent_pipelines.instance").joinpath("dagster.yaml").open("rb") as packaged:
-            config.write_bytes(packaged.read())
-    return home
-
-
-def open_instance(settings: Settings) -> DagsterInstance:
-    """The Dagster instance of `settings.dagster_home`."""
-    return DagsterInstance.from_config(str(ensure_dagster_home(settings)))
-
-
-# Runs executed in a CLI process carry where they run, so a later run can tell that the process died.
-HOST_TAG = "data_agent/host"
-PID_TAG = "data_agent/pid"
-
-
-def ensure_partition(
-    instance: DagsterInstance, partition_key: str, partitions_name: str = SOURCES_PARTITIONS_NAME
-) -> None:
-    """Add the partition (by default a source's) to the instance if it is not there yet."""
-    if not instance.has_dynamic_partition(partitions_name, partition_key):
-        instance.add_dynamic_partitions(partitions_name, [partition_key])
 
 
 def run_import(
@@ -73,8 +50,6 @@ def run_import(
     Raises NotFound for an unknown source and SourceBusy (a Conflict) while another import of it runs; in both
     cases nothing has been launched or changed.
     """
-    from .imports import hold_source
-
     source = catalog.get_source(source_id)  # NotFound before anything runs
     run_id = str(uuid.uuid4())
     # The run takes the lock as this run id: holding it first makes "busy" an error before any run exists.
@@ -123,8 +98,6 @@ def execute_now(
     tags: dict[str, str],
 ) -> Any:
     """Execute a partitioned job in this process, recorded in the instance like any run; return its outcome."""
-    from ..definitions import defs
-
     ensure_partition(instance, partition_key, partitions_name)
     return defs.resolve_job_def(job_name).execute_in_process(
         # The engine's DEBUG events are for the UI; on a terminal the ops' own INFO lines say enough.
@@ -142,15 +115,33 @@ def execute_now(
     )
 
 
-def run_error(outcome: Any) -> str | None:
-    """The first step failure of an in-process run, as `step: message` (of the innermost error: the root cause)."""
-    for event in outcome.all_events:
-        if event.is_step_failure and event.step_failure_data and event.step_failure_data.error:
-            error = event.step_failure_data.error
-            while error.cause is not None:
-                error = error.cause
-            return f"{event.step_key}: {without_class(error.message)}"
-    return None
+@dataclass
+class ExportRun:
+    success: bool
+    run_id: str
+    result: dict[str, Any]
+
+
+def run_export_now(catalog: Catalog, instance: DagsterInstance, target_id: str) -> ExportRun:
+    """Run `export_service` for one target now, recorded in Dagster, and return the ExportResult it recorded."""
+    targets = ExportTargets(catalog)
+    target = targets.get(target_id)  # NotFound before anything runs
+    run_id = str(uuid.uuid4())
+    outcome = execute_now(
+        instance,
+        EXPORT_JOB_NAME,
+        EXPORTS_PARTITIONS_NAME,
+        target_id,
+        run_id=run_id,
+        run_config={},
+        tags=export_tags(target),
+    )
+    result = targets.result_for_run(run_id)
+    if result is None:
+        # The run died before it could record a result (a busy target, say): said, not stored.
+        error = run_error(outcome) or "the export run failed before it ran"
+        result = failed_result(target, run_id, error=error)
+    return ExportRun(success=outcome.success, run_id=run_id, result=result)
 
 
 # The code location name of workspace.yaml and deploy/workspace.yaml: the daemon finds a queued run's code there.
@@ -189,8 +180,6 @@ def queue_export(instance: DagsterInstance, catalog: Catalog, target_id: str, *,
 
     Raises NotFound for an unknown target and Conflict while an export of it is queued or running.
     """
-    from ..catalog.export_targets import ExportTargets
-    from .exports import EXPORT_JOB_NAME, EXPORTS_PARTITIONS_NAME, export_tags
 
     target = ExportTargets(catalog).get(target_id)
     pending = pending_run(instance, EXPORT_JOB_NAME, target_id)
@@ -203,7 +192,6 @@ def queue_export(instance: DagsterInstance, catalog: Catalog, target_id: str, *,
 
 def pending_run(instance: DagsterInstance, job_name: str, partition_key: str) -> str | None:
     """The id of a run of this job and partition that is queued or running, if there is one."""
-    from dagster import DagsterRunStatus, RunsFilter
 
     waiting = [
         DagsterRunStatus.NOT_STARTED,

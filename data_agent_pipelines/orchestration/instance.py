@@ -1,0 +1,53 @@
+"""The Dagster instance and what runs share with the code that launches them: tags, partitions, errors."""
+
+from __future__ import annotations
+
+from importlib.resources import files
+from pathlib import Path
+from typing import Any
+
+from dagster import DagsterInstance
+
+from ..settings import Settings
+from .console import without_class
+from .partitions import SOURCES_PARTITIONS_NAME
+
+
+def ensure_dagster_home(settings: Settings) -> Path:
+    """Create the instance folder with the packaged embedded-default `dagster.yaml` when it has none."""
+    home = settings.dagster_home
+    home.mkdir(parents=True, exist_ok=True)
+    config = home / "dagster.yaml"
+    if not config.exists():
+        with files("data_agent_pipelines.instance").joinpath("dagster.yaml").open("rb") as packaged:
+            config.write_bytes(packaged.read())
+    return home
+
+
+def open_instance(settings: Settings) -> DagsterInstance:
+    """The Dagster instance of `settings.dagster_home`."""
+    return DagsterInstance.from_config(str(ensure_dagster_home(settings)))
+
+
+# Runs executed in a CLI process carry where they run, so a later run can tell that the process died.
+HOST_TAG = "data_agent/host"
+PID_TAG = "data_agent/pid"
+
+
+def ensure_partition(
+    instance: DagsterInstance, partition_key: str, partitions_name: str = SOURCES_PARTITIONS_NAME
+) -> None:
+    """Add the partition (by default a source's) to the instance if it is not there yet."""
+    if not instance.has_dynamic_partition(partitions_name, partition_key):
+        instance.add_dynamic_partitions(partitions_name, [partition_key])
+
+
+def run_error(outcome: Any) -> str | None:
+    """The first step failure of an in-process run, as `step: message` (of the innermost error: the root cause)."""
+    for event in outcome.all_events:
+        if event.is_step_failure and event.step_failure_data and event.step_failure_data.error:
+            error = event.step_failure_data.error
+            while error.cause is not None:
+                error = error.cause
+            return f"{event.step_key}: {without_class(error.message)}"
+    return None
