@@ -26,6 +26,18 @@ from .feedserver import FeedServer
 
 PG_URL = os.environ.get("DATA_AGENT_TEST_DATABASE_URL")
 CORPUS = Path(__file__).resolve().parents[1].parent / "shared" / "corpus"
+# CI sets this: there a missing corpus fails its tests instead of skipping them.
+CORPUS_REQUIRED = os.environ.get("DATA_AGENT_TEST_CORPUS_REQUIRED") == "1"
+
+
+def corpus(*parts: str) -> Path:
+    """A path in the shared corpus of real feeds and API answers; without the corpus the test skips (fails in CI)."""
+    if not CORPUS.is_dir():
+        message = f"the shared corpus is not at {CORPUS}"
+        if CORPUS_REQUIRED:
+            pytest.fail(f"{message}, and DATA_AGENT_TEST_CORPUS_REQUIRED=1 says it must be")
+        pytest.skip(message)
+    return CORPUS.joinpath(*parts)
 
 
 class FakeClock:

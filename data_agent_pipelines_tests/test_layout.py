@@ -1,9 +1,12 @@
-"""The package's import graph has no cycle, counting the imports inside functions (they must not dodge one)."""
+"""The layout of the package and its tests: no import cycle (counting the imports inside functions, which must
+not dodge one), and the shared corpus required where CI says so."""
 
 from __future__ import annotations
 
 import ast
 from pathlib import Path
+
+import pytest
 
 import data_agent_pipelines
 
@@ -76,3 +79,17 @@ def test_the_import_graph_has_no_cycle() -> None:
 def test_a_cycle_is_found_when_there_is_one() -> None:
     assert _cycle({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": set()}) == ["a", "b", "c", "a"]
     assert _cycle({"a": {"b"}, "b": set()}) is None
+
+
+def test_a_missing_corpus_skips_here_and_fails_where_it_is_required(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from . import conftest
+
+    monkeypatch.setattr(conftest, "CORPUS", tmp_path / "absent")
+    monkeypatch.setattr(conftest, "CORPUS_REQUIRED", False)
+    with pytest.raises(pytest.skip.Exception, match="not at"):
+        conftest.corpus("feed.xml")
+    monkeypatch.setattr(conftest, "CORPUS_REQUIRED", True)
+    with pytest.raises(pytest.fail.Exception, match="must be"):
+        conftest.corpus("feed.xml")

@@ -10,8 +10,6 @@ from data_agent_pipelines.connectors.standard_keys import apply_standard_keys
 from data_agent_pipelines.model import Asset, ItemFailure, Source
 from data_agent_pipelines.net import FetchPolicy, HttpClient
 
-CORPUS = Path(__file__).resolve().parents[2].parent / "shared" / "corpus"
-
 
 class Sleeps(list[float]):
     """A sleep that returns at once and remembers how long it was asked to wait."""

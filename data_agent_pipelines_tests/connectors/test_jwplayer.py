@@ -14,9 +14,10 @@ from data_agent_pipelines.errors import SourceAuthError
 from data_agent_pipelines.model import Asset
 from data_agent_pipelines.net import HTTPStatusError
 
+from ..conftest import corpus
 from .apiserver import ApiServer, Reply
 from .fake_jwplayer import FakeJWPlayer, media
-from .ovp import CORPUS, Sleeps, make_source, run
+from .ovp import Sleeps, make_source, run
 
 SECRET = "jw-v2-secret-Zq81"
 NOW = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
@@ -166,15 +167,12 @@ def test_incremental_fetch_asks_for_changes_only_and_a_full_sweep_comes_back_whe
 # --- Delivery API --------------------------------------------------------------------------------------------------
 
 
-def corpus(name: str) -> dict:
-    path = CORPUS / "jwplayer" / name
-    if not path.exists():
-        pytest.skip(f"the shared corpus is not here ({path}); it holds the real Delivery API playlists")
-    return json.loads(path.read_text())
+def delivery_playlist(name: str) -> dict:
+    return json.loads(corpus("jwplayer", name).read_text())
 
 
 def test_a_delivery_playlist_is_read_across_links_next(tmp_path: Path) -> None:
-    films, live = corpus("delivery-playlist.json"), corpus("delivery-live-playlist.json")
+    films, live = delivery_playlist("delivery-playlist.json"), delivery_playlist("delivery-live-playlist.json")
     pages: dict[str, dict] = {}
 
     def app(request):

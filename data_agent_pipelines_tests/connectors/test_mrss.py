@@ -37,8 +37,9 @@ from data_agent_pipelines.model import (
     Subtitle,
 )
 
+from ..conftest import corpus
+
 PROJECT = Path(__file__).resolve().parents[2]
-CORPUS = PROJECT.parent / "shared" / "corpus"
 FIXTURES = PROJECT / "data_agent_pipelines_tests" / "fixtures" / "mrss"
 DEMO_FEED = PROJECT / "data_agent_pipelines" / "sample_data" / "demo_feed.xml"
 
@@ -72,13 +73,6 @@ def only_asset(tmp_path: Path, items: str, channel: str = "", **kwargs: str) -> 
     _, found = read_text(tmp_path, rss(items, channel), **kwargs)
     assert len(found) == 1 and isinstance(found[0], Asset), found
     return found[0]
-
-
-def corpus(*parts: str) -> Path:
-    path = CORPUS.joinpath(*parts)
-    if not CORPUS.is_dir():
-        pytest.skip(f"the shared corpus is not at {CORPUS}")
-    return path
 
 
 # --- the shared corpus: feed-rs ----------------------------------------------------------------------------------
