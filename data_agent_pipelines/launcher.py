@@ -7,10 +7,8 @@ from __future__ import annotations
 
 import os
 import socket
-import sys
 import uuid
 from dataclasses import dataclass
-from functools import cache
 from typing import Any
 
 from dagster import DagsterInstance, DagsterRunStatus, RunsFilter
@@ -19,7 +17,7 @@ from .catalog import locks
 from .catalog.export_targets import ExportTargets
 from .catalog.store import Catalog
 from .definitions import defs
-from .errors import Conflict, DataAgentError
+from .errors import Conflict
 from .export.run import failed_result
 from .importing import remove_workdir
 from .model import Source
@@ -27,6 +25,7 @@ from .orchestration.exports import EXPORT_JOB_NAME, EXPORTS_PARTITIONS_NAME, exp
 from .orchestration.imports import hold_source
 from .orchestration.instance import HOST_TAG, PID_TAG, ensure_partition, run_error
 from .orchestration.partitions import SOURCES_PARTITIONS_NAME
+from .orchestration.run_queue import submit_partition_run
 from .settings import get_settings
 
 
@@ -144,11 +143,6 @@ def run_export_now(catalog: Catalog, instance: DagsterInstance, target_id: str) 
     return ExportRun(success=outcome.success, run_id=run_id, result=result)
 
 
-# The code location name of workspace.yaml and deploy/workspace.yaml: the daemon finds a queued run's code there.
-CODE_LOCATION_NAME = "data_agent"
-DEFINITIONS_MODULE = "data_agent_pipelines.definitions"
-
-
 def queue_import(instance: DagsterInstance, catalog: Catalog, source_id: str, *, launched_by: str = "api") -> str:
     """Submit an import run of the source to the instance's run queue and return its run id at once.
 
@@ -203,63 +197,3 @@ def pending_run(instance: DagsterInstance, job_name: str, partition_key: str) ->
         RunsFilter(job_name=job_name, tags={"dagster/partition": partition_key}, statuses=waiting), limit=1
     )
     return runs[0].run_id if runs else None
-
-
-def submit_partition_run(instance: DagsterInstance, job_name: str, partition_key: str, tags: dict[str, str]) -> str:
-    """Create a run of one partition of a job of this code location and put it on the instance's run queue."""
-    from dagster._core.definitions.selector import JobSubsetSelector
-    from dagster._core.run_coordinator import QueuedRunCoordinator
-
-    if not isinstance(instance.run_coordinator, QueuedRunCoordinator):
-        raise DataAgentError(
-            "runs can only be queued on an instance with the QueuedRunCoordinator (set run_coordinator in"
-            " $DAGSTER_HOME/dagster.yaml as the packaged instance and deploy/dagster.yaml do) and a running daemon"
-        )
-    location = _code_location(instance)
-    repository = next(iter(location.get_repositories().values()))
-    remote_job = location.get_job(
-        JobSubsetSelector(
-            location_name=location.name, repository_name=repository.name, job_name=job_name, op_selection=None
-        )
-    )
-    plan = location.get_execution_plan(remote_job, {}, step_keys_to_execute=None, known_state=None, instance=instance)
-    run = instance.create_run(
-        job_name=job_name,
-        run_id=None,
-        run_config={},
-        resolved_op_selection=None,
-        step_keys_to_execute=None,
-        op_selection=None,
-        status=None,
-        root_run_id=None,
-        parent_run_id=None,
-        tags={**remote_job.tags, **tags, "dagster/partition": partition_key},
-        job_snapshot=remote_job.job_snapshot,
-        execution_plan_snapshot=plan.execution_plan_snapshot,
-        parent_job_snapshot=remote_job.parent_job_snapshot,
-        remote_job_origin=remote_job.get_remote_origin(),
-        job_code_origin=remote_job.get_python_origin(),
-        asset_selection=None,
-        asset_check_selection=None,
-        asset_graph=repository.asset_graph,
-    )
-    # The queued coordinator only enqueues: it needs no workspace (the daemon brings its own).
-    instance.submit_run(run.run_id, workspace=None)  # type: ignore[arg-type]
-    return run.run_id
-
-
-@cache
-def _code_location(instance: DagsterInstance) -> Any:
-    """This package's definitions as a code location, loaded once per process and instance.
-
-    Its origin names the module and this interpreter, as a `python_module` workspace entry would, under the
-    workspace's location name, so the daemon and the run launcher can find and start the run.
-    """
-    from dagster._core.remote_origin import InProcessCodeLocationOrigin
-    from dagster._core.types.loadable_target_origin import LoadableTargetOrigin
-
-    origin = InProcessCodeLocationOrigin(
-        LoadableTargetOrigin(executable_path=sys.executable, module_name=DEFINITIONS_MODULE),
-        location_name=CODE_LOCATION_NAME,
-    )
-    return origin.create_location(instance)

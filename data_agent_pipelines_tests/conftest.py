@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote
 
 import pytest
@@ -21,6 +22,7 @@ from data_agent_pipelines.catalog.crypto import CredentialCipher
 from data_agent_pipelines.catalog.engine import make_engine
 from data_agent_pipelines.catalog.store import Catalog
 from data_agent_pipelines.settings import Settings, get_settings, load_settings
+from data_agent_pipelines.source_settings import SourceChanges
 
 from .feedserver import FeedServer
 
@@ -28,6 +30,15 @@ PG_URL = os.environ.get("DATA_AGENT_TEST_DATABASE_URL")
 CORPUS = Path(__file__).resolve().parents[1].parent / "shared" / "corpus"
 # CI sets this: there a missing corpus fails its tests instead of skipping them.
 CORPUS_REQUIRED = os.environ.get("DATA_AGENT_TEST_CORPUS_REQUIRED") == "1"
+
+
+def add_feed_source(
+    catalog: Catalog, url: str, *, kind: str = "mrss", name: str = "feed", service: str = "acme", **settings: Any
+) -> str:
+    """The id of a new source of `service` (added first when it is not there) reading `url`."""
+    if service not in {row["name"] for row in catalog.list_services()}:
+        catalog.add_service(service)
+    return catalog.add_source(service, SourceChanges(name=name, kind=kind, url=url, **settings)).id
 
 
 def corpus(*parts: str) -> Path:

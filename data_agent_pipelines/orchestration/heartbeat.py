@@ -25,9 +25,11 @@ from datetime import datetime, timedelta
 from typing import Protocol
 
 from dagster import (
+    AddDynamicPartitionsRequest,
     DagsterInstance,
     DagsterRunStatus,
     DefaultSensorStatus,
+    DeleteDynamicPartitionsRequest,
     DynamicPartitionsDefinition,
     JobDefinition,
     RunRequest,
@@ -36,10 +38,6 @@ from dagster import (
     SensorEvaluationContext,
     SensorResult,
     sensor,
-)
-from dagster._core.definitions.dynamic_partitions_request import (
-    AddDynamicPartitionsRequest,
-    DeleteDynamicPartitionsRequest,
 )
 
 from ..catalog.export_targets import ExportTargets

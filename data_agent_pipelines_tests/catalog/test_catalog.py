@@ -31,6 +31,8 @@ from data_agent_pipelines.model import (
 )
 from data_agent_pipelines.source_settings import SourceChanges
 
+from ..conftest import add_feed_source
+
 
 def full_asset(external_id: str = "ext-1") -> Asset:
     """An asset with every field of the model set."""
@@ -86,8 +88,7 @@ def write_asset(catalog: Catalog, source_id: str, asset: Asset, asset_id: str = 
 
 @pytest.fixture
 def source_id(catalog: Catalog) -> str:
-    catalog.add_service("acme")
-    return catalog.add_source("acme", SourceChanges(name="feed", kind="mrss", url="https://example.com/f.xml")).id
+    return add_feed_source(catalog, "https://example.com/f.xml")
 
 
 def test_migrations_create_every_table_from_empty(database_url: str) -> None:

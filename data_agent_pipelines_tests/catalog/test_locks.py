@@ -17,7 +17,7 @@ from data_agent_pipelines.settings import Settings
 from data_agent_pipelines.source_settings import SourceChanges
 
 from ..clirunner import run_cli
-from ..conftest import FakeClock
+from ..conftest import FakeClock, add_feed_source
 from ..feeds import item, rss
 from ..feedserver import FeedServer
 
@@ -26,8 +26,7 @@ TTL = timedelta(minutes=10)
 
 @pytest.fixture
 def source_id(catalog: Catalog) -> str:
-    catalog.add_service("acme")
-    return catalog.add_source("acme", SourceChanges(name="feed", kind="mrss", url="https://feeds.invalid/f.xml")).id
+    return add_feed_source(catalog, "https://feeds.invalid/f.xml")
 
 
 def test_one_holder_at_a_time_and_release_frees_it(catalog: Catalog, source_id: str) -> None:

@@ -30,9 +30,8 @@ from data_agent_pipelines.catalog.store import Catalog
 from data_agent_pipelines.launcher import run_import
 from data_agent_pipelines.orchestration.instance import open_instance
 from data_agent_pipelines.settings import Settings
-from data_agent_pipelines.source_settings import SourceChanges
 
-from ..conftest import PG_URL, require_postgres
+from ..conftest import PG_URL, add_feed_source, require_postgres
 from ..feeds import item, rss
 from .environment import assets_by_external_id, environment
 from .servers import HostileServer, document, large_feed, streamed
@@ -42,8 +41,7 @@ POLL_TIMEOUT = 60.0  # seconds; generous for a loaded CI machine, never reached 
 
 
 def _add_source(catalog: Catalog, url: str, **changes: Any) -> str:
-    catalog.add_service("acme")
-    return catalog.add_source("acme", SourceChanges(name="big", kind="mrss", url=url, **changes)).id
+    return add_feed_source(catalog, url, name="big", **changes)
 
 
 def _import(settings: Settings, catalog: Catalog, source_id: str) -> dict[str, Any]:

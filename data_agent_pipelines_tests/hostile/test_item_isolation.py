@@ -15,9 +15,9 @@ import pytest
 from data_agent_pipelines import importing
 from data_agent_pipelines.catalog.store import Catalog
 from data_agent_pipelines.limits import MAX_EXTERNAL_ID, MAX_TEXT
-from data_agent_pipelines.source_settings import SourceChanges
 
 from ..clirunner import run_cli
+from ..conftest import add_feed_source
 from ..feeds import item, rss
 from ..feedserver import FeedServer
 
@@ -36,11 +36,6 @@ def _assets(catalog: Catalog) -> dict[str, dict[str, Any]]:
     return {asset["external_id"]: asset for asset in catalog.list_assets("acme", limit=1000)}
 
 
-def _source(catalog: Catalog, kind: str, url: str) -> str:
-    catalog.add_service("acme")
-    return catalog.add_source("acme", SourceChanges(name="feed", kind=kind, url=url)).id
-
-
 def test_out_of_range_numbers_and_huge_text_in_a_feed_fail_no_other_item(
     feed_server: FeedServer, catalog: Catalog, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -55,7 +50,7 @@ def test_out_of_range_numbers_and_huge_text_in_a_feed_fail_no_other_item(
         item(long_guid),
         item("good-too"),
     )
-    source_id = _source(catalog, "mrss", feed_server.serve("/feed.xml", feed))
+    source_id = add_feed_source(catalog, feed_server.serve("/feed.xml", feed))
 
     result = _import(capsys, source_id)
 
@@ -102,7 +97,7 @@ def test_hostile_values_in_a_json_feed_fail_no_other_item(
     ]
     body = json.dumps(feed)  # ensure_ascii: the NUL and the lone surrogate travel as \u escapes
     url = feed_server.serve("/feed.json", body, content_type="application/json")
-    source_id = _source(catalog, "backstage-json", url)
+    source_id = add_feed_source(catalog, url, kind="backstage-json")
 
     result = _import(capsys, source_id)
 
@@ -144,7 +139,7 @@ def test_a_write_the_catalog_refuses_fails_that_item_alone(
         item("overflow").replace('duration="120"', f'duration="{2**63}"'),
         *(item(f"ok-{n}") for n in range(5, 10)),
     )
-    source_id = _source(catalog, "mrss", feed_server.serve("/feed.xml", feed))
+    source_id = add_feed_source(catalog, feed_server.serve("/feed.xml", feed))
 
     result = _import(capsys, source_id)
 

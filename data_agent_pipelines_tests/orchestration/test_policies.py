@@ -11,14 +11,13 @@ from data_agent_pipelines.catalog.store import Catalog
 from data_agent_pipelines.source_settings import SourceChanges
 
 from ..clirunner import run_cli
+from ..conftest import add_feed_source
 from ..feeds import item, rss
 from ..feedserver import FeedServer
 
 
 def make_source(catalog: Catalog, feed_server: FeedServer, body: str, **settings: Any) -> str:
-    url = feed_server.serve("/feed.xml", body)
-    catalog.add_service("acme")
-    return catalog.add_source("acme", SourceChanges(name="feed", kind="mrss", url=url, **settings)).id
+    return add_feed_source(catalog, feed_server.serve("/feed.xml", body), **settings)
 
 
 def serve(feed_server: FeedServer, body: str) -> None:

@@ -1,0 +1,80 @@
+"""Putting a run on the instance's queue from this process: the one place that uses Dagster internals.
+
+Dagster has no public call that submits a run of a code location's job without a running webserver (its
+GraphQL client needs one); the API must queue runs without one. What is used here (`JobSubsetSelector`, the
+in-process code location origin, `create_run` with snapshots) was checked against the pinned Dagster version;
+`test_run_queue.py` fails when that version changes, so they are checked again before an upgrade.
+"""
+
+from __future__ import annotations
+
+import sys
+from functools import cache
+from typing import Any
+
+from dagster import DagsterInstance, QueuedRunCoordinator
+from dagster._core.definitions.selector import JobSubsetSelector
+from dagster._core.remote_origin import InProcessCodeLocationOrigin
+from dagster._core.types.loadable_target_origin import LoadableTargetOrigin
+
+from ..errors import DataAgentError
+
+# The Dagster version these internals were checked against (pyproject pins it).
+CHECKED_DAGSTER_VERSION = "1.13.27"
+# The code location name of workspace.yaml and deploy/workspace.yaml: the daemon finds a queued run's code there.
+CODE_LOCATION_NAME = "data_agent"
+DEFINITIONS_MODULE = "data_agent_pipelines.definitions"
+
+
+def submit_partition_run(instance: DagsterInstance, job_name: str, partition_key: str, tags: dict[str, str]) -> str:
+    """Create a run of one partition of a job of this code location and put it on the instance's run queue."""
+    if not isinstance(instance.run_coordinator, QueuedRunCoordinator):
+        raise DataAgentError(
+            "runs can only be queued on an instance with the QueuedRunCoordinator (set run_coordinator in"
+            " $DAGSTER_HOME/dagster.yaml as the packaged instance and deploy/dagster.yaml do) and a running daemon"
+        )
+    location = _code_location(instance)
+    repository = next(iter(location.get_repositories().values()))
+    remote_job = location.get_job(
+        JobSubsetSelector(
+            location_name=location.name, repository_name=repository.name, job_name=job_name, op_selection=None
+        )
+    )
+    plan = location.get_execution_plan(remote_job, {}, step_keys_to_execute=None, known_state=None, instance=instance)
+    run = instance.create_run(
+        job_name=job_name,
+        run_id=None,
+        run_config={},
+        resolved_op_selection=None,
+        step_keys_to_execute=None,
+        op_selection=None,
+        status=None,
+        root_run_id=None,
+        parent_run_id=None,
+        tags={**remote_job.tags, **tags, "dagster/partition": partition_key},
+        job_snapshot=remote_job.job_snapshot,
+        execution_plan_snapshot=plan.execution_plan_snapshot,
+        parent_job_snapshot=remote_job.parent_job_snapshot,
+        remote_job_origin=remote_job.get_remote_origin(),
+        job_code_origin=remote_job.get_python_origin(),
+        asset_selection=None,
+        asset_check_selection=None,
+        asset_graph=repository.asset_graph,
+    )
+    # The queued coordinator only enqueues: it needs no workspace (the daemon brings its own).
+    instance.submit_run(run.run_id, workspace=None)  # type: ignore[arg-type]
+    return run.run_id
+
+
+@cache
+def _code_location(instance: DagsterInstance) -> Any:
+    """This package's definitions as a code location, loaded once per process and instance.
+
+    Its origin names the module and this interpreter, as a `python_module` workspace entry would, under the
+    workspace's location name, so the daemon and the run launcher can find and start the run.
+    """
+    origin = InProcessCodeLocationOrigin(
+        LoadableTargetOrigin(executable_path=sys.executable, module_name=DEFINITIONS_MODULE),
+        location_name=CODE_LOCATION_NAME,
+    )
+    return origin.create_location(instance)
