@@ -30,7 +30,9 @@ from .settings import get_settings
 
 
 @dataclass
-class ImportRun:
+class LaunchedRun:
+    """A run executed in this process: whether it succeeded, its id, and the result it recorded."""
+
     success: bool
     run_id: str
     result: dict[str, Any]
@@ -43,7 +45,7 @@ def run_import(
     *,
     dry_run: bool = False,
     extra_allow_hosts: tuple[str, ...] = (),
-) -> ImportRun:
+) -> LaunchedRun:
     """Run `import_source` for one source now and return the ImportResult it recorded.
 
     Raises NotFound for an unknown source and SourceBusy (a Conflict) while another import of it runs; in both
@@ -70,7 +72,7 @@ def _execute(
     *,
     dry_run: bool,
     extra_allow_hosts: tuple[str, ...],
-) -> ImportRun:
+) -> LaunchedRun:
     run_config: dict[str, Any] = {"ops": {"fetch": {"config": {"dry_run": dry_run}}}}
     if extra_allow_hosts:
         run_config["resources"] = {"http": {"config": {"extra_allow_hosts": list(extra_allow_hosts)}}}
@@ -83,7 +85,7 @@ def _execute(
         # The run died before `write` could record anything: record that, so the failure is in the history.
         error = run_error(outcome) or "the import run failed before it recorded a result"
         result = catalog.record_failed_run(source, run_id=run_id, error=error, dry_run=dry_run)
-    return ImportRun(success=outcome.success, run_id=run_id, result=result)
+    return LaunchedRun(success=outcome.success, run_id=run_id, result=result)
 
 
 def execute_now(
@@ -114,14 +116,7 @@ def execute_now(
     )
 
 
-@dataclass
-class ExportRun:
-    success: bool
-    run_id: str
-    result: dict[str, Any]
-
-
-def run_export_now(catalog: Catalog, instance: DagsterInstance, target_id: str) -> ExportRun:
+def run_export_now(catalog: Catalog, instance: DagsterInstance, target_id: str) -> LaunchedRun:
     """Run `export_service` for one target now, recorded in Dagster, and return the ExportResult it recorded."""
     targets = ExportTargets(catalog)
     target = targets.get(target_id)  # NotFound before anything runs
@@ -140,7 +135,7 @@ def run_export_now(catalog: Catalog, instance: DagsterInstance, target_id: str) 
         # The run died before it could record a result (a busy target, say): said, not stored.
         error = run_error(outcome) or "the export run failed before it ran"
         result = failed_result(target, run_id, error=error)
-    return ExportRun(success=outcome.success, run_id=run_id, result=result)
+    return LaunchedRun(success=outcome.success, run_id=run_id, result=result)
 
 
 def queue_import(instance: DagsterInstance, catalog: Catalog, source_id: str, *, launched_by: str = "api") -> str:
@@ -174,7 +169,6 @@ def queue_export(instance: DagsterInstance, catalog: Catalog, target_id: str, *,
 
     Raises NotFound for an unknown target and Conflict while an export of it is queued or running.
     """
-
     target = ExportTargets(catalog).get(target_id)
     pending = pending_run(instance, EXPORT_JOB_NAME, target_id)
     if pending is not None:
@@ -186,7 +180,6 @@ def queue_export(instance: DagsterInstance, catalog: Catalog, target_id: str, *,
 
 def pending_run(instance: DagsterInstance, job_name: str, partition_key: str) -> str | None:
     """The id of a run of this job and partition that is queued or running, if there is one."""
-
     waiting = [
         DagsterRunStatus.NOT_STARTED,
         DagsterRunStatus.QUEUED,

@@ -1,7 +1,7 @@
 """The value boundary of the asset model: what any asset may hold before it reaches the catalog.
 
 Every asset a connector produces passes `bound_asset` once, on its way from `normalise` to the catalog, and a CMS
-edit passes `bound_field` for the field it sets, so no value can fail a write on either backend: integers fit
+edit passes `check_field` for the field it sets, so no value can fail a write on either backend: integers fit
 PostgreSQL's 32-bit INTEGER, text holds no character a catalog cannot store, and every string and list has a
 maximum size (docs/architecture.md lists them).
 
@@ -18,7 +18,7 @@ import re
 from typing import Any
 from urllib.parse import urlsplit
 
-from .model import Asset, Edition, Geoblock
+from .model import ASSET_TYPES, Asset, Edition, Geoblock
 
 # The catalog's INTEGER columns are signed 32-bit on PostgreSQL; no integer of the model may be negative.
 MAX_INTEGER = 2**31 - 1
@@ -155,6 +155,8 @@ def bound_asset(asset: Asset, *, strict: bool = False) -> list[str]:
     """
     check = _Boundary(strict=strict)
     asset.external_id = check.exact("external_id", asset.external_id, MAX_EXTERNAL_ID)
+    if asset.type not in ASSET_TYPES:  # the one field no asset is without
+        raise OverLimit(f"type {asset.type!r} is not one of {', '.join(ASSET_TYPES)}: an asset always has a type")
     for name, limit in MAX_TEXT.items():
         setattr(asset, name, check.optional_text(name, getattr(asset, name), limit))
     for name in ("duration", "season", "episode"):
@@ -214,8 +216,13 @@ def _bound_edition(check: _Boundary, where: str, edition: Edition) -> None:
 def _bound_custom(check: _Boundary, asset: Asset) -> None:
     custom = asset.custom
     check.entries("custom", custom, MAX_ENTRIES["custom"])
-    if all(type(k) is str and type(v) is str for k, v in custom.items()) and all(
-        len(k) <= MAX_CUSTOM_KEY and len(v) <= MAX_CUSTOM_VALUE and storable(k + v) == k + v for k, v in custom.items()
+    if all(
+        type(k) is str
+        and type(v) is str
+        and len(k) <= MAX_CUSTOM_KEY
+        and len(v) <= MAX_CUSTOM_VALUE
+        and storable(k + v) == k + v
+        for k, v in custom.items()
     ):
         return  # the common case, checked without rebuilding the dict
     asset.custom = {

@@ -272,8 +272,9 @@ def whole_number(value: Any) -> int:
         return value
     if isinstance(value, float) and math.isfinite(value):
         return round(value)
-    if isinstance(value, str) and value.strip().isascii() and value.strip().lstrip("+-").isdigit():
-        return int(value.strip())
+    text = value.strip() if isinstance(value, str) else ""
+    if text.isascii() and text.lstrip("+-").isdigit():
+        return int(text)
     raise ValueError(f"{str(value)[:40]!r} is not a whole number")
 
 

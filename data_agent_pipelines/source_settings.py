@@ -9,8 +9,6 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 from urllib.parse import urlsplit
 
-import httpx
-
 from . import net
 from .errors import InvalidInput
 from .model import ASSET_TYPES
@@ -78,11 +76,11 @@ def validate_url(url: str, what: str = "URL") -> str:
     url = (url or "").strip()
     if len(url) > MAX_URL_CHARS:
         raise InvalidInput(f"invalid {what}: it is {len(url):,} characters long; the limit is {MAX_URL_CHARS:,}")
+    # What urlsplit accepts is parsed again, strictly, by `refuse_unsafe_url` (net's parser) before it is stored.
     try:
         parts = urlsplit(url)
         parts.port  # noqa: B018 - reading it checks it (a port beyond 65535 raises ValueError)
-        httpx.URL(url)
-    except (ValueError, httpx.InvalidURL) as exc:
+    except ValueError as exc:
         raise InvalidInput(f"invalid {what} {url!r}: {exc}") from None
     if parts.scheme.lower() not in ("http", "https"):
         raise InvalidInput(f"invalid {what} {url!r}: only http:// and https:// URLs can be imported")
@@ -137,7 +135,7 @@ def _fraction(value: str | float) -> float:
 URL_OPTIONS = ("oauth_url",)
 
 
-def _settings(settings: dict[str, str], flag: str) -> None:
+def _check_settings(settings: dict[str, str], flag: str) -> None:
     if len(settings) > MAX_SETTINGS:
         raise InvalidInput(f"too many {flag} values ({len(settings)}); the limit is {MAX_SETTINGS}")
     for key, value in settings.items():
@@ -154,7 +152,7 @@ def _settings(settings: dict[str, str], flag: str) -> None:
 
 
 def _options(options: dict[str, str]) -> dict[str, str]:
-    _settings(options, "--option")
+    _check_settings(options, "--option")
     timeout = options.get("timeout")
     if timeout:
         try:
@@ -244,7 +242,7 @@ def validate_changes(changes: SourceChanges, *, creating: bool) -> dict[str, Any
             else one_of(changes.sign_streams, SIGNING_SCHEMES, "signing scheme")
         )
     _options(changes.options)
-    _settings(changes.credentials, "--credential")
+    _check_settings(changes.credentials, "--credential")
     if creating:
         values.setdefault("truth", "importer")
         values.setdefault("on_missing", "keep")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import sqlite3
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -20,7 +20,6 @@ from ..errors import CatalogFull, Conflict, InvalidInput, NotFound
 from ..limits import check_field
 from ..model import (
     ASSET_FIELDS,
-    ASSET_TYPES,
     JSON_FIELDS,
     REDACTED,
     AssetWrite,
@@ -195,11 +194,17 @@ _PG_DATA_CLASSES = ("22", "23", "54")
 _SQLITE_DATA_ERRORS = ("SQLITE_TOOBIG", "SQLITE_MISMATCH", "SQLITE_RANGE")
 
 
+def _driver_error(exc: BaseException) -> BaseException:
+    """The database driver's own error behind SQLAlchemy's wrapper (or `exc` itself, as psycopg2 raises it raw
+    from `execute_batch`)."""
+    return exc.orig if isinstance(exc, DBAPIError) else exc
+
+
 def refused_by_data(exc: BaseException) -> bool:
     """Whether a write failed on what its rows hold rather than on the backend itself."""
     if isinstance(exc, (OverflowError, TypeError, UnicodeError)):
         return True
-    orig = exc.orig if isinstance(exc, DBAPIError) else exc
+    orig = _driver_error(exc)
     if isinstance(orig, sqlite3.Error):
         name = getattr(orig, "sqlite_errorname", "")
         return isinstance(orig, (sqlite3.DataError, sqlite3.IntegrityError)) or name in _SQLITE_DATA_ERRORS
@@ -211,7 +216,7 @@ def refused_by_data(exc: BaseException) -> bool:
 
 
 def _refusal(exc: BaseException) -> str:
-    orig = exc.orig if isinstance(exc, DBAPIError) else exc
+    orig = _driver_error(exc)
     lines = str(orig).strip().splitlines() or [type(orig).__name__]
     return f"the catalog refused the item: {lines[0][:300]}"
 
@@ -306,19 +311,16 @@ class Catalog:
     def close(self) -> None:
         self.engine.dispose()
 
-    @contextmanager
-    def _write(self) -> Iterator[Connection]:
-        try:
-            with self.engine.connect().execution_options(catalog_write=True) as conn, conn.begin():
-                yield conn
-        except Exception as exc:
-            self._raise_if_full(exc)
-            raise
+    def _write(self) -> AbstractContextManager[Connection]:
+        return self._transaction(catalog_write=True)
+
+    def _read(self) -> AbstractContextManager[Connection]:
+        return self._transaction()
 
     @contextmanager
-    def _read(self) -> Iterator[Connection]:
+    def _transaction(self, **options: Any) -> Iterator[Connection]:
         try:
-            with self.engine.connect() as conn, conn.begin():
+            with self.engine.connect().execution_options(**options) as conn, conn.begin():
                 yield conn
         except Exception as exc:
             self._raise_if_full(exc)
@@ -326,7 +328,7 @@ class Catalog:
 
     def _raise_if_full(self, exc: BaseException) -> None:
         """Raise CatalogFull for a database that refused a transaction for want of space (it was rolled back)."""
-        orig = exc.orig if isinstance(exc, DBAPIError) else exc
+        orig = _driver_error(exc)
         full = getattr(orig, "sqlite_errorname", None) == "SQLITE_FULL" or getattr(orig, "pgcode", None) == "53100"
         if not full:
             return
@@ -418,9 +420,7 @@ class Catalog:
     def add_source(self, service: str, changes: SourceChanges, *, allow_hosts: Sequence[str] = ()) -> Source:
         """Validate and store a new source; it is due at once. `allow_hosts` adds to the catalog's allowed hosts."""
         values = validate_changes(changes, creating=True)
-        for url in (values["url"], *(changes.options.get(key) for key in URL_OPTIONS)):
-            if url:
-                refuse_unsafe_url(url, (*self.allow_hosts, *allow_hosts))
+        self._refuse_unsafe_urls(values, changes, allow_hosts)
         now = self.clock()
         row = {
             "id": new_id("src"),
@@ -440,6 +440,12 @@ class Catalog:
         except IntegrityError:
             raise Conflict(f"service {service!r} already has a source named {values['name']!r}") from None
         return self.get_source(row["id"])
+
+    def _refuse_unsafe_urls(self, values: dict[str, Any], changes: SourceChanges, allow_hosts: Sequence[str]) -> None:
+        """Refuse the addresses a source's settings give (its URL, URL-valued options) that may not be fetched."""
+        for url in (values.get("url"), *(changes.options.get(key) for key in URL_OPTIONS)):
+            if url:
+                refuse_unsafe_url(url, (*self.allow_hosts, *allow_hosts))
 
     def get_source(self, source_id: str) -> Source:
         """The source with its credentials decrypted; NotFound if there is none."""
@@ -461,9 +467,7 @@ class Catalog:
     def edit_source(self, source_id: str, changes: SourceChanges, *, allow_hosts: Sequence[str] = ()) -> Source:
         """Apply the given settings; `KEY=` (empty value) removes a credential or option."""
         values = validate_changes(changes, creating=False)
-        for url in (values.get("url"), *(changes.options.get(key) for key in URL_OPTIONS)):
-            if url:
-                refuse_unsafe_url(url, (*self.allow_hosts, *allow_hosts))
+        self._refuse_unsafe_urls(values, changes, allow_hosts)
         current = self.get_source(source_id)
         credentials = merge_settings(current.credentials, changes.credentials)
         options = merge_settings(current.options, changes.options)
@@ -604,29 +608,26 @@ class Catalog:
         stamps its whole batch alike), so a page after (c, i) is read in two index seeks: the rest of the rows
         at `created_at = c` with an id after i, then the rows before c.
         """
-        table = assets
-        base = select(table).where(table.c.service == query.service)
+        base = select(assets).where(assets.c.service == query.service)
         if query.source_id is not None:
-            base = base.where(table.c.source_id == query.source_id)
+            base = base.where(assets.c.source_id == query.source_id)
         if query.asset_type is not None:
-            base = base.where(table.c.type == query.asset_type)
+            base = base.where(assets.c.type == query.asset_type)
         if query.status is not None:
-            base = base.where(table.c.status == query.status)
+            base = base.where(assets.c.status == query.status)
+        newest_first = (assets.c.created_at.desc(), assets.c.id)
         wanted = limit + 1 if peek else limit
-        rows: list[Any] = []
         with self._read() as conn:
             self.require_service(query.service, conn)
             if cursor is None:
-                page = base.order_by(table.c.created_at.desc(), table.c.id).limit(wanted)
-                rows = list(conn.execute(page))
+                rows = list(conn.execute(base.order_by(*newest_first).limit(wanted)))
             else:
                 created_at, after_id = query.position(cursor)
-                tied = base.where(table.c.created_at == created_at, table.c.id > after_id)
-                rows = list(conn.execute(tied.order_by(table.c.id).limit(wanted)))
+                tied = base.where(assets.c.created_at == created_at, assets.c.id > after_id)
+                rows = list(conn.execute(tied.order_by(assets.c.id).limit(wanted)))
                 if len(rows) < wanted:
-                    older = base.where(table.c.created_at < created_at)
-                    older = older.order_by(table.c.created_at.desc(), table.c.id).limit(wanted - len(rows))
-                    rows += list(conn.execute(older))
+                    older = base.where(assets.c.created_at < created_at).order_by(*newest_first)
+                    rows += list(conn.execute(older.limit(wanted - len(rows))))
         items = [_asset_row_to_json(row) for row in rows[:limit]]
         return items, len(rows) > limit
 
@@ -636,8 +637,6 @@ class Catalog:
         for name, value in changes.items():
             if name not in ASSET_FIELDS:
                 raise InvalidInput(f"unknown asset field {name!r}: editable fields are {', '.join(ASSET_FIELDS)}")
-            if name == "type" and value is None:
-                raise InvalidInput(f"an asset always has a type: use one of {', '.join(ASSET_TYPES)}")
             try:
                 parsed = field_from_json(name, value)
                 check_field(name, parsed)
@@ -747,18 +746,21 @@ class Catalog:
             return refused
         upsert = self._asset_upsert()
         planned = planned_at or imported_at
+
+        def upsert_all(batch: Sequence[AssetWrite]) -> None:
+            with self._write() as conn:
+                _execute_many(conn, upsert.sql, upsert.rows(source, batch, imported_at, planned))
+
         for start in range(0, len(writes), WRITE_BATCH):
             batch = sorted(writes[start : start + WRITE_BATCH], key=lambda w: w.external_id)
             try:
-                with self._write() as conn:
-                    _execute_many(conn, upsert.sql, upsert.rows(source, batch, imported_at, planned))
+                upsert_all(batch)
             except Exception as exc:
                 if not refused_by_data(exc):
                     raise
                 for write in batch:
                     try:
-                        with self._write() as conn:
-                            _execute_many(conn, upsert.sql, upsert.rows(source, [write], imported_at, planned))
+                        upsert_all([write])
                     except Exception as single:
                         if not refused_by_data(single):
                             raise

@@ -8,6 +8,9 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
@@ -36,15 +39,45 @@ def _wait_until_healthy(base: str, server: subprocess.Popen) -> None:
     raise AssertionError(f"data-agent serve did not answer /health within {READY_WITHIN_SECONDS} s")
 
 
+@dataclass
+class Served:
+    """A running `data-agent serve`: its process, port and, once it has stopped, what it wrote on stderr."""
+
+    process: subprocess.Popen
+    port: int
+    errors: bytes = b""
+
+    @property
+    def base(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+
+@contextmanager
+def serving(workers: int = 2) -> Iterator[Served]:
+    """`data-agent serve` on a free loopback port until the block ends (then stopped with SIGINT)."""
+    port = free_port()
+    command = [str(Path(sys.executable).with_name("data-agent")), "serve", "--port", str(port)]
+    process = subprocess.Popen(
+        [*command, "--workers", str(workers)], env=dict(os.environ), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    )
+    served = Served(process, port)
+    try:
+        _wait_until_healthy(served.base, process)
+        yield served
+    finally:
+        process.send_signal(signal.SIGINT)
+        try:
+            _, served.errors = process.communicate(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            _, served.errors = process.communicate()
+
+
 def test_serve_answers_over_http(settings: Settings, catalog: Catalog) -> None:
     catalog.add_service("acme")
     _, key = ApiKeys(catalog).add("acme")
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    command = [str(Path(sys.executable).with_name("data-agent")), "serve", "--port", str(port), "--workers", "2"]
-    server = subprocess.Popen(command, env=dict(os.environ), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    try:
-        _wait_until_healthy(base, server)
+    with serving() as served:
+        base = served.base
         with httpx.Client(base_url=base, headers={"Authorization": f"Bearer {key}"}, timeout=10) as client:
             created = client.post(
                 "/services/acme/sources",
@@ -64,15 +97,8 @@ def test_serve_answers_over_http(settings: Settings, catalog: Catalog) -> None:
             verify_nginx(url, "over-the-wire-secret", now=int(time.time()))
             assert httpx.get(f"{base}/services/acme/sources").status_code == 401
             assert client.get("/openapi.json").json()["info"]["title"] == "data-agent"
-    finally:
-        server.send_signal(signal.SIGINT)
-        try:
-            _, errors = server.communicate(timeout=30)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            _, errors = server.communicate()
-    assert b"over-the-wire-secret" not in errors
-    assert b"Traceback" not in errors, errors.decode(errors="replace")[-2000:]
+    assert b"over-the-wire-secret" not in served.errors
+    assert b"Traceback" not in served.errors, served.errors.decode(errors="replace")[-2000:]
 
 
 def _socket_inode(server_port: int, client_port: int) -> str | None:
@@ -113,42 +139,34 @@ def test_a_revoked_key_stops_working_at_once_in_every_worker(settings: Settings,
     catalog.add_service("acme")
     keys = ApiKeys(catalog)
     record, key = keys.add("acme")
-    port = free_port()
-    command = [str(Path(sys.executable).with_name("data-agent")), "serve", "--port", str(port), "--workers", "2"]
-    server = subprocess.Popen(command, env=dict(os.environ), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     connections: list[http.client.HTTPConnection] = []
-    try:
-        _wait_until_healthy(f"http://127.0.0.1:{port}", server)
-        workers = _children(server.pid)  # the two workers (and multiprocessing's resource tracker)
-        served_by: dict[int, list[http.client.HTTPConnection]] = {}
-        # Keep-alive connections until both workers hold some: each has seen the key valid before the revocation.
-        while len(served_by) < 2 and len(connections) < 200:
-            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
-            connection.request("GET", "/services/acme/sources", headers={"Authorization": f"Bearer {key}"})
-            response = connection.getresponse()
-            response.read()
-            assert response.status == 200
-            connections.append(connection)
-            inode = _socket_inode(port, connection.sock.getsockname()[1])
-            worker = _worker_of(workers, inode) if inode else None
-            if worker is not None:
-                served_by.setdefault(worker, []).append(connection)
-        assert len(served_by) == 2, f"{len(connections)} connections all went to one worker"
-
-        keys.revoke("acme", record["id"])
-
-        for worker, held in served_by.items():
-            for connection in held:
+    with serving() as served:
+        try:
+            port = served.port
+            workers = _children(served.process.pid)  # the two workers (and multiprocessing's resource tracker)
+            served_by: dict[int, list[http.client.HTTPConnection]] = {}
+            # Keep-alive connections until both workers hold some: each has seen the key valid before the revocation.
+            while len(served_by) < 2 and len(connections) < 200:
+                connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
                 connection.request("GET", "/services/acme/sources", headers={"Authorization": f"Bearer {key}"})
                 response = connection.getresponse()
-                assert response.status == 401, (worker, response.status, response.read())
                 response.read()
-    finally:
-        for connection in connections:
-            connection.close()
-        server.send_signal(signal.SIGINT)
-        try:
-            server.communicate(timeout=30)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.communicate()
+                assert response.status == 200
+                connections.append(connection)
+                inode = _socket_inode(port, connection.sock.getsockname()[1])
+                worker = _worker_of(workers, inode) if inode else None
+                if worker is not None:
+                    served_by.setdefault(worker, []).append(connection)
+            assert len(served_by) == 2, f"{len(connections)} connections all went to one worker"
+
+            keys.revoke("acme", record["id"])
+
+            for worker, held in served_by.items():
+                for connection in held:
+                    connection.request("GET", "/services/acme/sources", headers={"Authorization": f"Bearer {key}"})
+                    response = connection.getresponse()
+                    assert response.status == 401, (worker, response.status, response.read())
+                    response.read()
+        finally:
+            for connection in connections:
+                connection.close()
