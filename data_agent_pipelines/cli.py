@@ -19,6 +19,8 @@ from tabulate import tabulate
 from .catalog.cursor import AssetQuery
 from .catalog.export_targets import ExportTargets
 from .catalog.store import Catalog, source_to_json
+from .connectors.registry import source_kinds
+from .connectors.spec import SourceKind
 from .errors import Conflict, DataAgentError, InvalidInput, NotFound
 from .export.target import ExportTargetChanges, target_to_json
 from .model import ASSET_FIELDS
@@ -147,7 +149,7 @@ def source_options(func: Callable[..., Any]) -> Callable[..., Any]:
     """The settings `sources add` and `sources edit` share."""
     options = [
         click.option("--name", help="A name, unique in the service."),
-        click.option("--kind", help="mrss, backstage-json, jwplayer, brightcove, kaltura or vimeo."),
+        click.option("--kind", help="What the source reads: one of the kinds below."),
         click.option("--url", help="Where the source reads from (http or https)."),
         click.option("--every", help="Interval like 5m, 1h, 1d (default 1h)."),
         click.option("--cron", help="Cron expression (five fields, UTC) instead of --every."),
@@ -162,6 +164,26 @@ def source_options(func: Callable[..., Any]) -> Callable[..., Any]:
     for option in reversed(options):
         func = option(func)
     return func
+
+
+class SourceCommand(click.Command):
+    """`sources add` and `sources edit`: their help ends with every kind and its settings, from the kinds' specs."""
+
+    def format_epilog(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        super().format_epilog(ctx, formatter)
+        with formatter.section("Kinds"):
+            formatter.write_dl([(spec.kind, _kind_help(spec)) for spec in source_kinds().values()])
+
+
+def _kind_help(spec: SourceKind) -> str:
+    parts = [spec.summary + (f" (default --url {spec.default_url})" if spec.default_url else "")]
+    if needs := spec.missing({}, {}):
+        parts.append("Needs " + ", ".join(needs))
+    parts += [f"With --option {spec.mode_option}={value}: {mode.summary}" for value, mode in spec.modes.items()]
+    others = [f"{s.key}: {s.help}" for s in spec.options if not (s.required or s.either)]
+    if others:
+        parts.append("Options: " + "; ".join(others))
+    return ". ".join(parts) + "."
 
 
 def _changes(options: dict[str, Any]) -> SourceChanges:
@@ -186,7 +208,7 @@ def sources() -> None:
     """Sources: where a service's video metadata comes from."""
 
 
-@command(sources, "add")
+@command(sources, "add", cls=SourceCommand)
 @click.option("--service", required=True, help="The service the source belongs to.")
 @source_options
 def sources_add(ctx: Context, service: str, **options: Any) -> None:
@@ -211,7 +233,7 @@ def sources_show(ctx: Context, source_id: str) -> None:
     _emit(ctx, source_to_json(ctx.catalog.get_source(source_id)), _pairs)
 
 
-@command(sources, "edit")
+@command(sources, "edit", cls=SourceCommand)
 @click.argument("source_id")
 @source_options
 def sources_edit(ctx: Context, source_id: str, **options: Any) -> None:

@@ -22,8 +22,8 @@ from typing import Any, BinaryIO
 from . import net
 from .catalog.store import Catalog, asset_json_to_columns
 from .clock import new_id
-from .connectors import ConnectorUnavailable, connector_for
-from .connectors.base import Fetched, KnownItem, SkipsKnownItems
+from .connectors.base import ConnectorUnavailable, Fetched, KnownItem, SkipsKnownItems
+from .connectors.registry import connector_for
 from .connectors.standard_keys import apply_standard_keys
 from .errors import DataAgentError
 from .limits import MAX_EXTERNAL_ID, OverLimit, bound_asset, bound_encoded, clip, storable

@@ -10,13 +10,13 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from . import net
+from .connectors.registry import kind_names, source_kind, source_kinds
 from .errors import InvalidInput
 from .model import ASSET_TYPES
-from .schedule import parse_duration, schedule_values
+from .schedule import schedule_values
 from .signing import SCHEMES as SIGNING_SCHEMES
 from .signing import validate_signing
 
-KINDS = ("mrss", "backstage-json", "jwplayer", "brightcove", "kaltura", "vimeo")
 TRUTH_POLICIES = ("importer", "create-only", "update-unless-edited")
 ON_MISSING = ("keep", "unpublish", "delete")
 DEFAULT_EVERY_SECONDS = 3600
@@ -131,8 +131,9 @@ def _fraction(value: str | float) -> float:
     return fraction
 
 
-# Options whose value is an address the importer calls (with the source's credentials).
-URL_OPTIONS = ("oauth_url",)
+def url_options() -> tuple[str, ...]:
+    """Options whose value is an address the importer calls (with the source's credentials), of any kind."""
+    return tuple(dict.fromkeys(key for spec in source_kinds().values() for key in spec.url_options()))
 
 
 def _check_settings(settings: dict[str, str], flag: str) -> None:
@@ -151,64 +152,10 @@ def _check_settings(settings: dict[str, str], flag: str) -> None:
             raise InvalidInput(f"invalid {flag} {key}: the value holds a NUL character")
 
 
-def _options(options: dict[str, str]) -> dict[str, str]:
-    _check_settings(options, "--option")
-    timeout = options.get("timeout")
-    if timeout:
-        try:
-            seconds = float(timeout)
-        except ValueError:
-            seconds = -1
-        if not 0 < seconds <= 3600:
-            raise InvalidInput(f"invalid --option timeout={timeout!r}: use a number of seconds from 1 to 3600")
-    for key in URL_OPTIONS:
-        if options.get(key):
-            validate_url(options[key], f"--option {key}")
-    return options
-
-
-# API bases of the online video platforms, used when `sources add` gets no --url.
-DEFAULT_API_URLS = {
-    "jwplayer": "https://api.jwplayer.com/v2/",
-    "brightcove": "https://cms.api.brightcove.com/v1/",
-    "kaltura": "https://www.kaltura.com/",
-    "vimeo": "https://api.vimeo.com/",
-}
-# What each platform kind cannot be imported without: (options, credentials), each with what it is.
-_PLATFORM_NEEDS: dict[str, tuple[dict[str, str], dict[str, str]]] = {
-    "jwplayer": ({"site_id": "the property ID"}, {"api_secret": "a Management API v2 secret of the property"}),
-    "brightcove": (
-        {"account_id": "the Video Cloud account ID"},
-        {"client_id": "the API credential's client ID", "client_secret": "its client secret"},
-    ),
-    "kaltura": ({"partner_id": "the partner ID"}, {}),
-    "vimeo": ({}, {"access_token": "a Vimeo API access token"}),
-}
-
-
 def default_api_url(kind: str | None, options: dict[str, str]) -> str | None:
     """The API base a platform source reads when no --url is given (a Delivery API playlist has none)."""
-    if kind == "jwplayer" and options.get("api") == "delivery":
-        return None
-    return DEFAULT_API_URLS.get(kind or "")
-
-
-def validate_platform_settings(kind: str, options: dict[str, str], credentials: dict[str, str]) -> None:
-    """The options and credentials a platform kind cannot be imported without, named in the message."""
-    if kind == "jwplayer" and options.get("api", "management") not in ("management", "delivery"):
-        raise InvalidInput(f"invalid --option api={options['api']!r}: use management (default) or delivery")
-    if kind not in _PLATFORM_NEEDS or (kind == "jwplayer" and options.get("api") == "delivery"):
-        return
-    needed_options, needed_credentials = _PLATFORM_NEEDS[kind]
-    missing = [f"--option {k}=… ({what})" for k, what in needed_options.items() if not options.get(k)]
-    missing += [f"--credential {k}=… ({what})" for k, what in needed_credentials.items() if not credentials.get(k)]
-    if kind == "kaltura" and not (credentials.get("admin_secret") or credentials.get("ks")):
-        missing.append("--credential admin_secret=… (the partner's admin secret) or --credential ks=… (a session)")
-    if missing:
-        hint = "; for a public Delivery API playlist give --option api=delivery instead" if kind == "jwplayer" else ""
-        raise InvalidInput(f"a {kind} source needs {', '.join(missing)}{hint}")
-    if options.get("full_sweep_every"):
-        parse_duration(options["full_sweep_every"])
+    spec = source_kinds().get(kind or "")
+    return spec.mode(options).default_url if spec else None
 
 
 def validate_changes(changes: SourceChanges, *, creating: bool) -> dict[str, Any]:
@@ -223,7 +170,7 @@ def validate_changes(changes: SourceChanges, *, creating: bool) -> dict[str, Any
     if changes.name is not None:
         values["name"] = validate_name(changes.name)
     if changes.kind is not None:
-        values["kind"] = one_of(changes.kind, KINDS, "kind")
+        values["kind"] = one_of(changes.kind, kind_names(), "kind")
     if changes.url is not None:
         values["url"] = validate_url(changes.url)
     values.update(schedule_values(changes.every, changes.cron, creating=creating, default_every=DEFAULT_EVERY_SECONDS))
@@ -241,7 +188,10 @@ def validate_changes(changes: SourceChanges, *, creating: bool) -> dict[str, Any
             if changes.sign_streams in ("", "none")
             else one_of(changes.sign_streams, SIGNING_SCHEMES, "signing scheme")
         )
-    _options(changes.options)
+    _check_settings(changes.options, "--option")
+    for key in url_options():
+        if changes.options.get(key):
+            validate_url(changes.options[key], f"--option {key}")
     _check_settings(changes.credentials, "--credential")
     if creating:
         values.setdefault("truth", "importer")
@@ -255,7 +205,7 @@ def validate_changes(changes: SourceChanges, *, creating: bool) -> dict[str, Any
 
 def validate_source(kind: str, options: dict[str, str], credentials: dict[str, str], sign_streams: str | None) -> None:
     """The checks of a whole source on the settings it will have: on add, and on edit with the edit merged in."""
-    validate_platform_settings(kind, options, credentials)
+    source_kind(kind).check(options, credentials)
     validate_signing(sign_streams, credentials, options)
 
 

@@ -6,6 +6,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from ..connectors.registry import kind_names, source_kinds
 from ..export.target import ExportTargetChanges
 from ..source_settings import SourceChanges, parse_pairs
 
@@ -22,11 +23,25 @@ def _pairs(values: dict[str, str], what: str) -> dict[str, str]:
     return parse_pairs([f"{key}={value}" for key, value in values.items()], what)
 
 
+# The kinds and their settings, from the connectors' specs: the OpenAPI document lists them as the CLI's help does.
+_KIND: dict[str, Any] = {
+    "max_length": 40,
+    "description": "What the source reads: " + "; ".join(f"{s.kind}: {s.summary}" for s in source_kinds().values()),
+    "json_schema_extra": {"enum": list(kind_names())},
+}
+_OPTIONS = "Connector and signing settings. " + "; ".join(
+    f"{spec.kind}: {', '.join(o.key for o in spec.options)}" for spec in source_kinds().values()
+)
+_CREDENTIALS = "Secrets, stored encrypted and never returned; an empty value removes. " + "; ".join(
+    f"{spec.kind}: {', '.join(c.key for c in spec.credentials)}" for spec in source_kinds().values() if spec.credentials
+)
+
+
 class SourceSettings(_Body):
     """A source's settings, as `sources add` and `sources edit` take them."""
 
     name: str | None = Field(None, max_length=200, description="A name, unique in the service.")
-    kind: str | None = Field(None, max_length=40, description="mrss, backstage-json, jwplayer, brightcove, …")
+    kind: str | None = Field(None, **_KIND)
     url: str | None = Field(None, max_length=4096, description="Where the source reads from (http or https).")
     every: str | None = Field(None, max_length=40, description="Interval like 5m, 1h, 1d (default 1h).")
     cron: str | None = Field(None, max_length=200, description="Cron expression (five fields, UTC).")
@@ -37,10 +52,8 @@ class SourceSettings(_Body):
     sign_streams: str | None = Field(
         None, max_length=40, description="cloudfront, akamai or nginx-secure-link; null on update stops signing."
     )
-    credentials: dict[str, str] = Field(
-        default_factory=dict, description="Secrets, stored encrypted and never returned; an empty value removes."
-    )
-    options: dict[str, str] = Field(default_factory=dict, description="Connector and signing settings.")
+    credentials: dict[str, str] = Field(default_factory=dict, description=_CREDENTIALS)
+    options: dict[str, str] = Field(default_factory=dict, description=_OPTIONS)
 
     def changes(self) -> SourceChanges:
         """The settings as the catalog's validation takes them."""
@@ -61,7 +74,7 @@ class SourceSettings(_Body):
 
 class SourceCreate(SourceSettings):
     name: str = Field(..., max_length=200, description="A name, unique in the service.")
-    kind: str = Field(..., max_length=40, description="mrss, backstage-json, jwplayer, brightcove, kaltura, vimeo.")
+    kind: str = Field(..., **_KIND)
 
 
 class SourceUpdate(SourceSettings):

@@ -35,11 +35,11 @@ from ..model import (
 from ..schedule import format_duration
 from ..settings import Settings
 from ..source_settings import (
-    URL_OPTIONS,
     SourceChanges,
     merge_settings,
     refuse_unsafe_url,
     url_after_kind_change,
+    url_options,
     validate_changes,
     validate_source,
 )
@@ -443,7 +443,7 @@ class Catalog:
 
     def _refuse_unsafe_urls(self, values: dict[str, Any], changes: SourceChanges, allow_hosts: Sequence[str]) -> None:
         """Refuse the addresses a source's settings give (its URL, URL-valued options) that may not be fetched."""
-        for url in (values.get("url"), *(changes.options.get(key) for key in URL_OPTIONS)):
+        for url in (values.get("url"), *(changes.options.get(key) for key in url_options())):
             if url:
                 refuse_unsafe_url(url, (*self.allow_hosts, *allow_hosts))
 

@@ -31,6 +31,7 @@ from ..errors import DocumentError
 from ..model import ASSET_FIELDS, ASSET_TYPES, Asset, ItemFailure, Source, field_from_json
 from ..net import HttpClient
 from .base import Fetched, download_document
+from .spec import TIMEOUT, SourceKind
 
 MAX_RAW_CHARS = 4000
 _PYTHON_PARSER = ijson.get_backend("python")
@@ -213,6 +214,15 @@ class BackstageJsonConnector:
         if fetched.path is None:
             raise UnreadableJson("nothing was fetched from the feed URL")
         return parse_backstage_json(fetched.path, default_type=source.asset_type)
+
+
+SPEC = SourceKind(
+    kind="backstage-json",
+    title="the CMS's standardised JSON feed",
+    summary="a JSON document of typed assets in the CMS's own standardised shape",
+    connector=BackstageJsonConnector,
+    options=(TIMEOUT,),
+)
 
 
 def parse_backstage_json(path: str | Path, *, default_type: str = "movie") -> BackstageJsonParse:

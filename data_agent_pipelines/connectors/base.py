@@ -9,8 +9,7 @@ from typing import Any, Protocol, runtime_checkable
 
 from ..model import Asset, ItemFailure, KnownAsset, Source
 from ..net import Download, HttpClient
-
-DEFAULT_TIMEOUT_SECONDS = 300.0
+from .spec import DEFAULT_TIMEOUT_SECONDS
 
 
 @dataclass
@@ -72,7 +71,7 @@ class Connector(Protocol):
 
 
 class ConnectorUnavailable(Exception):
-    """The source's kind is declared but this version cannot import it yet."""
+    """The source's kind is not one this version can import."""
 
 
 def source_timeout(source: Source) -> float:

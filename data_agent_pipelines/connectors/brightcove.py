@@ -43,6 +43,7 @@ from .paging import (
     map_bounded,
     option,
 )
+from .spec import CONCURRENCY, FULL_SWEEP_EVERY, INCREMENTAL, TIMEOUT, Setting, SourceKind
 
 DEFAULT_OAUTH_URL = "https://oauth.brightcove.com/v4/access_token"
 LIMIT = 100
@@ -116,6 +117,27 @@ class BrightcoveConnector:
             raise auth_error(PLATFORM, exc) from None
         body = response.json()
         return str(body["access_token"]), float(body.get("expires_in") or 300)
+
+
+SPEC = SourceKind(
+    kind="brightcove",
+    title="Brightcove",
+    summary="the videos of a Brightcove Video Cloud account (CMS API)",
+    connector=BrightcoveConnector,
+    default_url="https://cms.api.brightcove.com/v1/",
+    options=(
+        Setting("account_id", "the Video Cloud account ID", required=True),
+        Setting("oauth_url", f"where access tokens are obtained (default {DEFAULT_OAUTH_URL})", is_url=True),
+        CONCURRENCY,
+        INCREMENTAL,
+        FULL_SWEEP_EVERY,
+        TIMEOUT,
+    ),
+    credentials=(
+        Setting("client_id", "the API credential's client ID", required=True),
+        Setting("client_secret", "its client secret", required=True),
+    ),
+)
 
 
 # --- mapping ------------------------------------------------------------------------------------------------------

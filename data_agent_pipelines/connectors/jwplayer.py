@@ -46,6 +46,7 @@ from .paging import (
     map_bounded,
     option,
 )
+from .spec import CONCURRENCY, FULL_SWEEP_EVERY, INCREMENTAL, TIMEOUT, Setting, SourceKind
 
 DEFAULT_CDN_URL = "https://cdn.jwplayer.com"
 PAGE_LENGTH = 500
@@ -150,6 +151,39 @@ class JWPlayerConnector:
         paging = Paging(size=500, follow_next=True, item_id=_media_id)
         collected = collect(fetch_page, paging, store.add, what="playlist items")
         return fetched_from(store, collected, None, source.url)
+
+
+_MODE = Setting(
+    "api", "management: the media list of a property; delivery: one public playlist", choices=("management", "delivery")
+)
+SPEC = SourceKind(
+    kind="jwplayer",
+    title="JW Player",
+    summary="the Management API v2 media list of a JW Player property",
+    connector=JWPlayerConnector,
+    default_url="https://api.jwplayer.com/v2/",
+    options=(
+        _MODE,
+        Setting("site_id", "the property ID", required=True),
+        Setting("renditions", "false skips reading each media's mp4 renditions"),
+        Setting("cdn_url", f"where the HLS manifests are served (default {DEFAULT_CDN_URL})"),
+        CONCURRENCY,
+        INCREMENTAL,
+        FULL_SWEEP_EVERY,
+        TIMEOUT,
+    ),
+    credentials=(Setting("api_secret", "a Management API v2 secret of the property", required=True),),
+    mode_option="api",
+    modes={
+        "delivery": SourceKind(
+            kind="jwplayer",
+            title="JW Player's Delivery API",
+            summary="a public Delivery API playlist",
+            connector=JWPlayerConnector,
+            options=(_MODE, TIMEOUT),
+        )
+    },
+)
 
 
 # --- mapping ------------------------------------------------------------------------------------------------------

@@ -42,6 +42,7 @@ from .paging import (
     item_id_field,
     option,
 )
+from .spec import FULL_SWEEP_EVERY, INCREMENTAL, TIMEOUT, Setting, SourceKind
 
 PAGE_SIZE = 500
 LIST_CAP = 10_000
@@ -177,6 +178,20 @@ class KalturaConnector:
             return ks, float(SESSION_SECONDS)
 
         return _Session(start, None)
+
+
+SPEC = SourceKind(
+    kind="kaltura",
+    title="Kaltura",
+    summary="the media entries of a Kaltura partner",
+    connector=KalturaConnector,
+    default_url="https://www.kaltura.com/",
+    options=(Setting("partner_id", "the partner ID", required=True), INCREMENTAL, FULL_SWEEP_EVERY, TIMEOUT),
+    credentials=(
+        Setting("admin_secret", "the partner's admin secret", either="session"),
+        Setting("ks", "a session", either="session"),
+    ),
+)
 
 
 # --- mapping ------------------------------------------------------------------------------------------------------

@@ -83,6 +83,7 @@ from ..model import (
 from ..net import HttpClient
 from . import standard_keys
 from .base import Fetched, KnownItem, download_document
+from .spec import TIMEOUT, SourceKind
 
 __all__ = ["FeedParse", "MediaRssConnector", "UnreadableDocument", "UnsafeDocument", "parse_feed"]
 
@@ -1372,3 +1373,12 @@ class MediaRssConnector:
         if fetched.path is None:
             raise UnreadableDocument("nothing was fetched from the feed URL")
         return parse_feed(fetched.path, default_type=source.asset_type, content_type=fetched.content_type)
+
+
+SPEC = SourceKind(
+    kind="mrss",
+    title="Media RSS",
+    summary="a Media RSS, RSS 2.0 or Atom feed",
+    connector=MediaRssConnector,
+    options=(TIMEOUT,),
+)

@@ -35,6 +35,7 @@ from .paging import (
     credential,
     fetched_from,
 )
+from .spec import FULL_SWEEP_EVERY, INCREMENTAL, TIMEOUT, Setting, SourceKind
 
 ACCEPT = "application/vnd.vimeo.*+json;version=3.4"
 PER_PAGE = 100
@@ -97,6 +98,22 @@ class VimeoConnector:
         """Map the stored videos to assets."""
         assert fetched.path is not None
         return StoredItems(fetched.path, "vimeo-api", lambda item: video_asset(item, source), _video_id)
+
+
+SPEC = SourceKind(
+    kind="vimeo",
+    title="Vimeo",
+    summary="the videos of a Vimeo account",
+    connector=VimeoConnector,
+    default_url="https://api.vimeo.com/",
+    options=(
+        Setting("user_id", "whose videos to read (default me: the token's own account)"),
+        INCREMENTAL,
+        FULL_SWEEP_EVERY,
+        TIMEOUT,
+    ),
+    credentials=(Setting("access_token", "a Vimeo API access token", required=True),),
+)
 
 
 # --- mapping ------------------------------------------------------------------------------------------------------

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from data_agent_pipelines.connectors import connector_for, mrss
+from data_agent_pipelines.connectors import mrss
 from data_agent_pipelines.connectors.base import Fetched
 from data_agent_pipelines.connectors.mrss import (
     FeedParse,
@@ -23,6 +23,7 @@ from data_agent_pipelines.connectors.mrss import (
     parse_feed,
     stream_type,
 )
+from data_agent_pipelines.connectors.registry import connector_for
 from data_agent_pipelines.model import (
     Asset,
     Availability,
