@@ -37,6 +37,8 @@ from .errors import InvalidInput
 from .model import Source, isoformat
 
 SCHEMES = ("cloudfront", "akamai", "nginx-secure-link")
+# The options of a source that signing reads (its secrets are credentials).
+SIGNING_OPTIONS = ("ttl", "token_name", "acl")
 DEFAULT_TTL_SECONDS = 3600
 MAX_TTL_SECONDS = 7 * 86400
 # Expiries are rounded up to a step of ttl/10, at most a minute, so that a link is the same for everyone who asks

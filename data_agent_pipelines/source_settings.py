@@ -15,13 +15,13 @@ from .errors import InvalidInput
 from .model import ASSET_TYPES
 from .schedule import schedule_values
 from .signing import SCHEMES as SIGNING_SCHEMES
-from .signing import validate_signing
+from .signing import SIGNING_OPTIONS, validate_signing
 
 TRUTH_POLICIES = ("importer", "create-only", "update-unless-edited")
 ON_MISSING = ("keep", "unpublish", "delete")
 DEFAULT_EVERY_SECONDS = 3600
 _KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]{0,63}$")
-_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 ._-]{0,199}$")
+MAX_NAME_CHARS = 200
 
 
 @dataclass
@@ -112,11 +112,12 @@ def refuse_unsafe_url(url: str, allow_hosts: Iterable[str] = ()) -> None:
 
 
 def validate_name(name: str, what: str = "source name") -> str:
+    """A name as people write it (`Acme's feed`, `Séries (FR) #2`): printable, trimmed, 1-200 characters."""
     name = (name or "").strip()
-    if not _NAME.match(name):
+    if not name or len(name) > MAX_NAME_CHARS or not name.isprintable():
         raise InvalidInput(
-            f"invalid {what} {name!r}: use 1-200 letters, digits, spaces, '.', '_' or '-',"
-            " starting with a letter or digit"
+            f"invalid {what} {name[:MAX_NAME_CHARS]!r}: use 1-{MAX_NAME_CHARS} printable characters"
+            " (no line breaks, tabs or control characters)"
         )
     return name
 
@@ -205,7 +206,15 @@ def validate_changes(changes: SourceChanges, *, creating: bool) -> dict[str, Any
 
 def validate_source(kind: str, options: dict[str, str], credentials: dict[str, str], sign_streams: str | None) -> None:
     """The checks of a whole source on the settings it will have: on add, and on edit with the edit merged in."""
-    source_kind(kind).check(options, credentials)
+    spec = source_kind(kind)
+    known = (*spec.option_keys(), *SIGNING_OPTIONS)
+    for key in options:
+        if key not in known:
+            raise InvalidInput(
+                f"unknown --option {key!r} for a {kind} source: it takes {', '.join(known)}"
+                f" (remove it with --option {key}=)"
+            )
+    spec.check(options, credentials)
     validate_signing(sign_streams, credentials, options)
 
 

@@ -96,10 +96,17 @@ def test_changing_the_kind_is_held_to_the_checks_of_add(
         "--option", "site_id=SiTe1234", "--credential", "api_secret=s3cret",
     )  # fmt: skip
     assert changed.code == 0, changed.err
+    # JW Player's options mean nothing to Vimeo: the edit must remove them, and says so.
+    _refused(
+        run_cli(capsys, "sources", "edit", source_id, "--kind", "vimeo", "--credential", "access_token=t"),
+        "unknown --option 'site_id' for a vimeo source",
+        "--option site_id=",
+    )
     # Between platforms on their default API bases, the new platform's base follows the kind.
     edited = run_cli(
-        capsys, "sources", "edit", source_id, "--kind", "vimeo", "--credential", "access_token=t", "--json"
-    )
+        capsys, "sources", "edit", source_id, "--kind", "vimeo", "--credential", "access_token=t",
+        "--option", "site_id=", "--json",
+    )  # fmt: skip
     assert edited.code == 0, edited.err
     assert edited.json()["url"] == "https://api.vimeo.com/"
 
@@ -159,6 +166,54 @@ def test_the_api_refuses_a_malformed_url_and_an_unchecked_kind_change(
     response = api.post("/services/acme/sources", json={"name": "x", "kind": "mrss", "url": "http://[::1/"})
     assert response.status_code == 400, response.text
     assert catalog.get_source(source_id).kind == "mrss" and len(catalog.list_sources("acme")) == 1
+
+
+@pytest.mark.parametrize("name", ["Acme's feed", "Trailers (FR)", "Séries", "Feed #2", "新着動画", "a" * 200])
+def test_a_source_name_is_any_printable_text(capsys: pytest.CaptureFixture[str], catalog: Catalog, name: str) -> None:
+    assert run_cli(capsys, "services", "add", "acme").code == 0
+    added = run_cli(
+        capsys, "sources", "add", "--service", "acme", "--name", f"  {name} ", "--kind", "mrss", "--url",
+        "https://feeds.example.com/a.xml", "--json",
+    )  # fmt: skip
+    assert added.code == 0, added.err
+    assert catalog.get_source(added.json()["id"]).name == name
+
+
+@pytest.mark.parametrize("name", ["", "   ", "line\nbreak", "tab\there", "bell\x07", "a" * 201])
+def test_a_source_name_that_is_not_printable_text_is_refused(
+    capsys: pytest.CaptureFixture[str], catalog: Catalog, source_id: str, name: str
+) -> None:
+    _refused(run_cli(capsys, "sources", "edit", source_id, "--name", name), "invalid source name", "printable")
+    assert catalog.get_source(source_id).name == "feed"
+
+
+def test_an_option_the_kind_does_not_take_is_refused_with_the_ones_it_does(
+    capsys: pytest.CaptureFixture[str], catalog: Catalog, source_id: str
+) -> None:
+    added = run_cli(
+        capsys, "sources", "add", "--service", "acme", "--name", "other", "--kind", "mrss", "--url",
+        "https://feeds.example.com/b.xml", "--option", "bogus=1",
+    )  # fmt: skip
+    _refused(added, "unknown --option 'bogus' for a mrss source", "timeout", "ttl")
+    _refused(run_cli(capsys, "sources", "edit", source_id, "--option", "site_id=x"), "unknown --option 'site_id'")
+    # What a kind takes, and signing's options, are accepted.
+    assert run_cli(capsys, "sources", "edit", source_id, "--option", "timeout=30", "--option", "ttl=60").code == 0
+    assert catalog.get_source(source_id).options == {"timeout": "30", "ttl": "60"}
+    assert [s.name for s in catalog.list_sources("acme")] == ["feed"]
+
+
+def test_the_api_refuses_an_option_the_kind_does_not_take(api: TestClient, catalog: Catalog, source_id: str) -> None:
+    response = api.patch(f"/services/acme/sources/{source_id}", json={"options": {"renditions": "false"}})
+    assert response.status_code == 400 and "unknown --option 'renditions'" in response.text, response.text
+    body = {
+        "name": "jw",
+        "kind": "jwplayer",
+        "options": {"site_id": "S", "page": "2"},
+        "credentials": {"api_secret": "k"},
+    }
+    response = api.post("/services/acme/sources", json=body)
+    assert response.status_code == 400 and "unknown --option 'page' for a jwplayer source" in response.text
+    assert catalog.get_source(source_id).options == {} and len(catalog.list_sources("acme")) == 1
 
 
 # What a user may type: the edges of numbers, addresses and text, plus anything at all.

@@ -70,6 +70,10 @@ class SourceKind:
                     return option
         return None
 
+    def option_keys(self) -> tuple[str, ...]:
+        """Every option this kind takes, in any of its modes."""
+        return tuple(dict.fromkeys(o.key for s in (self, *self.modes.values()) for o in s.options))
+
     def url_options(self) -> tuple[str, ...]:
         """The options whose value is an address the importer calls."""
         return tuple(dict.fromkeys(o.key for s in (self, *self.modes.values()) for o in s.options if o.is_url))
