@@ -661,6 +661,10 @@ def main(argv: Sequence[str] | None = None) -> None:
     warnings.filterwarnings("ignore", message=r".* is currently in (beta|preview)")
     try:
         code = cli.main(args=list(argv) if argv is not None else None, prog_name="data-agent", standalone_mode=False)
+    except click.exceptions.NoArgsIsHelpError as exc:
+        # `data-agent` or `data-agent sources` alone asks what there is: the help, as `--help` prints it.
+        click.echo(exc.ctx.get_help())
+        code = 0
     except click.UsageError as exc:
         _fail(EXIT_USAGE, exc.format_message())
     except (InvalidInput, NotFound, Conflict) as exc:

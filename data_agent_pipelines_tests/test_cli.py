@@ -259,3 +259,11 @@ def test_console_script_is_installed_and_answers(settings: Settings) -> None:
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "[]"
+
+
+@pytest.mark.parametrize("args", [[], ["sources"], ["results"]])
+def test_a_command_without_its_subcommand_prints_the_help(sqlite_settings: Settings, capsys, args: list[str]) -> None:
+    done = run_cli(capsys, *args)
+    assert done.code == 0 and done.err == ""
+    assert done.out.startswith(f"Usage: data-agent {' '.join(args)}".rstrip() + " [OPTIONS] COMMAND [ARGS]...")
+    assert done.out == run_cli(capsys, *args, "--help").out
