@@ -4,8 +4,8 @@ Every hostile case must end as a failed ImportResult whose error says what was w
 the last good import left it (assets and the source's HTTP validators), stay within the source's deadline and keep
 memory bounded. The catalog runs on SQLite and PostgreSQL.
 
-Mocked, and only this: DNS answers for made-up host names (`*.customer.test`), through `net.system_resolver`, the
-resolver every `HttpClient` and `check_url` uses when none is injected; real DNS cannot be made to answer with a
+Mocked, and only this: DNS answers for made-up host names (`*.customer.test`), through `net.policy.system_resolver`,
+the resolver every `HttpClient` and `check_url` uses when none is injected; real DNS cannot be made to answer with a
 private address here.
 """
 
@@ -24,6 +24,7 @@ import pytest
 from data_agent_pipelines import net
 from data_agent_pipelines.catalog.store import Catalog
 from data_agent_pipelines.launcher import run_import
+from data_agent_pipelines.net import policy as net_policy
 from data_agent_pipelines.orchestration.instance import open_instance
 from data_agent_pipelines.source_settings import SourceChanges
 
@@ -83,7 +84,7 @@ def victim(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
     folder = tmp_path_factory.mktemp(f"hostile-{request.param}")
     variables = {"DATA_AGENT_ALLOW_HOSTS": "127.0.0.1", "DATA_AGENT_MAX_DOCUMENT_BYTES": str(MAX_DOCUMENT_BYTES)}
     with environment(request.param, folder, **variables) as (settings, patch), HostileServer().running() as server:
-        patch.setattr(net, "system_resolver", fake_system_resolver(net.system_resolver))
+        patch.setattr(net_policy, "system_resolver", fake_system_resolver(net.system_resolver))
         catalog = Catalog.open(settings)
         catalog.add_service("acme")
         url = server.route("/feed.xml", document(GOOD_FEED, ETag='"good"'))
