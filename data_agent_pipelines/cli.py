@@ -18,7 +18,8 @@ from tabulate import tabulate
 
 from .catalog.cursor import AssetQuery
 from .catalog.export_targets import ExportTargets
-from .catalog.store import Catalog, source_to_json
+from .catalog.sources import source_to_json
+from .catalog.store import Catalog
 from .errors import Conflict, DataAgentError, InvalidInput, NotFound
 from .export.target import ExportTargetChanges, target_to_json
 from .model import ASSET_FIELDS
