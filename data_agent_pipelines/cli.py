@@ -17,11 +17,11 @@ import click
 from tabulate import tabulate
 
 from .catalog.cursor import AssetQuery
-from .catalog.export_targets import ExportTargets
+from .catalog.export_targets import ExportTargets, target_to_json
 from .catalog.sources import source_to_json
 from .catalog.store import Catalog
 from .errors import Conflict, DataAgentError, InvalidInput, NotFound
-from .export.target import ExportTargetChanges, target_to_json
+from .export_settings import ExportTargetChanges
 from .model import ASSET_FIELDS
 from .settings import Settings, get_settings
 from .signing import MAX_TTL_SECONDS

@@ -12,9 +12,9 @@ from sqlalchemy.exc import IntegrityError
 
 from ..clock import new_id
 from ..errors import Conflict, NotFound
-from ..export.target import ExportTarget, ExportTargetChanges, check_access, validate_changes
-from ..model import isoformat, parse_instant
-from ..schedule import next_run_after
+from ..export_settings import ExportTargetChanges, check_access, validate_changes
+from ..model import REDACTED, ExportTarget, isoformat, parse_instant
+from ..schedule import format_duration, next_run_after
 from ..settings import get_settings
 from ..source_settings import merge_settings
 from .schema import export_results, export_targets, sources
@@ -34,6 +34,29 @@ class DueTarget:
     next_run_at: datetime
     every_seconds: int | None
     cron: str | None
+
+
+def target_to_json(target: ExportTarget) -> dict[str, Any]:
+    """The JSON form of a target; credential values are never included, only their names."""
+    return {
+        "id": target.id,
+        "service": target.service,
+        "url": target.url,
+        "format": target.format,
+        "every": format_duration(target.every_seconds) if target.every_seconds else None,
+        "cron": target.cron,
+        "source_id": target.source_id,
+        "asset_type": target.asset_type,
+        "options": dict(target.options),
+        "credentials": dict.fromkeys(sorted(target.credentials), REDACTED),
+        "enabled": target.enabled,
+        "created_at": isoformat(target.created_at),
+        "updated_at": isoformat(target.updated_at),
+        "last_run_at": isoformat(target.last_run_at),
+        "next_run_at": isoformat(target.next_run_at),
+        "last_status": target.last_status,
+        "last_error": target.last_error,
+    }
 
 
 class ExportTargets:
