@@ -22,9 +22,10 @@ from pathlib import Path
 
 from sqlalchemy import select, text
 
+from data_agent_pipelines.catalog.assets import asset_row_to_json
 from data_agent_pipelines.catalog.cursor import AssetQuery
 from data_agent_pipelines.catalog.schema import assets
-from data_agent_pipelines.catalog.store import Catalog, _asset_row_to_json
+from data_agent_pipelines.catalog.store import Catalog
 from data_agent_pipelines.model import Asset, AssetWrite, Edition, Image, Stream, encode_asset
 from data_agent_pipelines.settings import load_settings
 from data_agent_pipelines.source_settings import SourceChanges
@@ -71,7 +72,7 @@ def deep_cursor(catalog: Catalog, query: AssetQuery, position: int) -> str:
         base = base.where(assets.c.source_id == query.source_id)
     with catalog.engine.connect() as conn:
         row = conn.execute(base.order_by(assets.c.created_at.desc(), assets.c.id).offset(position - 1).limit(1)).one()
-    return query.cursor_after(_asset_row_to_json(row))
+    return query.cursor_after(asset_row_to_json(row))
 
 
 def offset_page(catalog: Catalog, query: AssetQuery, limit: int, offset: int) -> None:
@@ -80,7 +81,7 @@ def offset_page(catalog: Catalog, query: AssetQuery, limit: int, offset: int) ->
         base = base.where(assets.c.source_id == query.source_id)
     with catalog.engine.connect() as conn:
         rows = conn.execute(base.order_by(assets.c.created_at.desc(), assets.c.id).limit(limit).offset(offset))
-        [_asset_row_to_json(row) for row in rows]
+        [asset_row_to_json(row) for row in rows]
 
 
 def main() -> None:

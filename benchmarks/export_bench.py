@@ -127,7 +127,7 @@ def child(fmt: str, endpoint: str, bucket: str) -> None:
     from data_agent_pipelines.catalog.export_targets import ExportTargets
     from data_agent_pipelines.catalog.store import Catalog
     from data_agent_pipelines.export.run import run_export
-    from data_agent_pipelines.export.target import ExportTargetChanges
+    from data_agent_pipelines.export_settings import ExportTargetChanges
     from data_agent_pipelines.orchestration.exports import ExportStorage
     from data_agent_pipelines.settings import load_settings
 

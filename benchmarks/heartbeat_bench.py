@@ -133,10 +133,10 @@ def seed(catalog: Catalog, n: int, now: datetime) -> tuple[list[str], list[str]]
         }
         for i, source_id in enumerate(ids)
     ]
-    with catalog._write() as conn:
+    with catalog.database.write() as conn:
         conn.execute(insert(services).values(name="bench", created_at=now))
     for start in range(0, n, BATCH):
-        with catalog._write() as conn:
+        with catalog.database.write() as conn:
             conn.execute(insert(sources), rows[start : start + BATCH])
     new = ids[::100]  # 1%
     return ids, new

@@ -17,12 +17,13 @@ import click
 from tabulate import tabulate
 
 from .catalog.cursor import AssetQuery
-from .catalog.export_targets import ExportTargets
-from .catalog.store import Catalog, source_to_json
+from .catalog.export_targets import ExportTargets, target_to_json
+from .catalog.sources import source_to_json
+from .catalog.store import Catalog
 from .connectors.registry import source_kinds
 from .connectors.spec import SourceKind
 from .errors import Conflict, DataAgentError, InvalidInput, NotFound
-from .export.target import ExportTargetChanges, target_to_json
+from .export_settings import ExportTargetChanges
 from .model import ASSET_FIELDS
 from .settings import Settings, get_settings
 from .signing import MAX_TTL_SECONDS

@@ -20,7 +20,8 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from . import net
-from .catalog.store import Catalog, asset_json_to_columns
+from .catalog.assets import asset_json_to_columns
+from .catalog.store import Catalog
 from .clock import new_id
 from .connectors.base import ConnectorUnavailable, Fetched, KnownItem, SkipsKnownItems
 from .connectors.registry import connector_for

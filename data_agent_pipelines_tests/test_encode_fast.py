@@ -21,7 +21,6 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from data_agent_pipelines import model
 from data_agent_pipelines.connectors.mrss import UnreadableDocument, UnsafeDocument, parse_feed
 from data_agent_pipelines.model import (
     ASSET_FIELDS,
@@ -38,6 +37,7 @@ from data_agent_pipelines.model import (
     Subtitle,
     canonical_json,
     encode_asset,
+    encoding,
     field_to_json,
     isoformat,
 )
@@ -237,7 +237,7 @@ def test_canonical_json_edge_cases(value: Any) -> None:
 def test_plain_values_never_reach_the_stdlib_encoder(monkeypatch: pytest.MonkeyPatch) -> None:
     value = {"b": [1, "é\u2028", None, True, {"x": -(2**63)}], "a": (2**64 - 1, "")}
     expected = reference_canonical_json(value)
-    monkeypatch.setattr(model, "_CANONICAL", None)  # the fallback would fail
+    monkeypatch.setattr(encoding, "_CANONICAL", None)  # the fallback would fail
     assert canonical_json(value) == expected
 
 
@@ -393,5 +393,5 @@ def test_parsed_items_take_the_fast_path(monkeypatch: pytest.MonkeyPatch) -> Non
     def stdlib_path(name: str, value: Any) -> Any:
         raise AssertionError(f"{name} fell back to the stdlib encoder")
 
-    monkeypatch.setattr(model, "field_to_json", stdlib_path)
+    monkeypatch.setattr(encoding, "field_to_json", stdlib_path)
     assert [outcome(encode_asset, asset) for asset in assets] == expected

@@ -76,6 +76,28 @@ def test_the_import_graph_has_no_cycle() -> None:
     assert cycle is None, " -> ".join(cycle or [])
 
 
+# The catalog is below everything that uses it: what exports, connects, orchestrates or serves depends on it.
+CATALOG_MUST_NOT_IMPORT = ("export", "connectors", "orchestration", "api", "cli")
+
+
+def _above_the_catalog(module: str) -> bool:
+    return any(
+        module == f"data_agent_pipelines.{name}" or module.startswith(f"data_agent_pipelines.{name}.")
+        for name in CATALOG_MUST_NOT_IMPORT
+    )
+
+
+def test_the_catalog_imports_nothing_above_it() -> None:
+    modules = _modules()
+    found = {
+        name: sorted(target for target in _imports(name, path, modules) if _above_the_catalog(target))
+        for name, path in modules.items()
+        if name == "data_agent_pipelines.catalog" or name.startswith("data_agent_pipelines.catalog.")
+    }
+    assert len(found) > 10 and "data_agent_pipelines.catalog.store" in found
+    assert {name: targets for name, targets in found.items() if targets} == {}
+
+
 def test_a_cycle_is_found_when_there_is_one() -> None:
     assert _cycle({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": set()}) == ["a", "b", "c", "a"]
     assert _cycle({"a": {"b"}, "b": set()}) is None

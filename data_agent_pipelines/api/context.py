@@ -13,8 +13,7 @@ from ..catalog.api_keys import ApiKeys
 from ..catalog.export_targets import ExportTargets
 from ..catalog.store import Catalog
 from ..errors import NotFound
-from ..export.target import ExportTarget
-from ..model import Source
+from ..model import ExportTarget, Source
 from ..settings import Settings
 
 T = TypeVar("T")

@@ -7,7 +7,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from ..connectors.registry import kind_names, source_kinds
-from ..export.target import ExportTargetChanges
+from ..export_settings import ExportTargetChanges
 from ..source_settings import SourceChanges, parse_pairs
 
 # A JSON null for these fields means "remove" on update (the CLI's "none" and "''"), not "not given".

@@ -47,13 +47,13 @@ class ApiKeys:
         """Make a key for a service: its record and the key itself, which is not kept and cannot be shown again."""
         key = KEY_PREFIX + secrets.token_urlsafe(32)
         row = {"id": new_id("key"), "service": service, "key_hash": key_hash(key), "created_at": self.catalog.clock()}
-        with self.catalog._write() as conn:
+        with self.catalog.database.write() as conn:
             self.catalog.require_service(service, conn)
             conn.execute(insert(api_keys).values(**row))
         return self._get(row["id"]), key
 
     def _get(self, key_id: str) -> dict[str, Any]:
-        with self.catalog._read() as conn:
+        with self.catalog.database.read() as conn:
             row = conn.execute(select(api_keys).where(api_keys.c.id == key_id)).first()
         if row is None:
             raise NotFound(f"no API key with id {key_id!r}")
@@ -62,13 +62,13 @@ class ApiKeys:
     def list(self, service: str) -> list[dict[str, Any]]:
         """A service's keys (never the keys themselves), oldest first."""
         query = select(api_keys).where(api_keys.c.service == service).order_by(api_keys.c.created_at, api_keys.c.id)
-        with self.catalog._read() as conn:
+        with self.catalog.database.read() as conn:
             self.catalog.require_service(service, conn)
             return [_to_json(row) for row in conn.execute(query)]
 
     def revoke(self, service: str, key_id: str) -> dict[str, Any]:
         """Revoke a key of a service; it stops working at once. Revoking a revoked key changes nothing."""
-        with self.catalog._write() as conn:
+        with self.catalog.database.write() as conn:
             self.catalog.require_service(service, conn)
             conn.execute(
                 update(api_keys)
@@ -83,5 +83,5 @@ class ApiKeys:
     def service_of(self, key: str) -> str | None:
         """The service a key belongs to, or None for an unknown or revoked key."""
         query = select(api_keys.c.service).where(api_keys.c.key_hash == key_hash(key), api_keys.c.revoked_at.is_(None))
-        with self.catalog._read() as conn:
+        with self.catalog.database.read() as conn:
             return conn.execute(query).scalar_one_or_none()

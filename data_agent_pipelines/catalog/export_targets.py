@@ -12,9 +12,9 @@ from sqlalchemy.exc import IntegrityError
 
 from ..clock import new_id
 from ..errors import Conflict, NotFound
-from ..export.target import ExportTarget, ExportTargetChanges, check_access, validate_changes
-from ..model import isoformat, parse_instant
-from ..schedule import next_run_after
+from ..export_settings import ExportTargetChanges, check_access, validate_changes
+from ..model import REDACTED, ExportTarget, isoformat, parse_instant
+from ..schedule import format_duration, next_run_after
 from ..settings import get_settings
 from ..source_settings import merge_settings
 from .schema import export_results, export_targets, sources
@@ -34,6 +34,29 @@ class DueTarget:
     next_run_at: datetime
     every_seconds: int | None
     cron: str | None
+
+
+def target_to_json(target: ExportTarget) -> dict[str, Any]:
+    """The JSON form of a target; credential values are never included, only their names."""
+    return {
+        "id": target.id,
+        "service": target.service,
+        "url": target.url,
+        "format": target.format,
+        "every": format_duration(target.every_seconds) if target.every_seconds else None,
+        "cron": target.cron,
+        "source_id": target.source_id,
+        "asset_type": target.asset_type,
+        "options": dict(target.options),
+        "credentials": dict.fromkeys(sorted(target.credentials), REDACTED),
+        "enabled": target.enabled,
+        "created_at": isoformat(target.created_at),
+        "updated_at": isoformat(target.updated_at),
+        "last_run_at": isoformat(target.last_run_at),
+        "next_run_at": isoformat(target.next_run_at),
+        "last_status": target.last_status,
+        "last_error": target.last_error,
+    }
 
 
 class ExportTargets:
@@ -95,7 +118,7 @@ class ExportTargets:
             "updated_at": now,
             "next_run_at": now,
         }
-        with self.catalog._write() as conn:
+        with self.catalog.database.write() as conn:
             self.catalog.require_service(service, conn)
             self._check_source(conn, service, row["source_id"])
             conn.execute(insert(export_targets).values(**row))
@@ -103,7 +126,7 @@ class ExportTargets:
 
     def get(self, target_id: str) -> ExportTarget:
         """The target with its credentials decrypted; NotFound if there is none."""
-        with self.catalog._read() as conn:
+        with self.catalog.database.read() as conn:
             row = conn.execute(select(export_targets).where(export_targets.c.id == target_id)).first()
         if row is None:
             raise NotFound(f"no export target with id {target_id!r} (see `data-agent exports list`)")
@@ -114,7 +137,7 @@ class ExportTargets:
         query = select(export_targets).order_by(
             export_targets.c.service, export_targets.c.created_at, export_targets.c.id
         )
-        with self.catalog._read() as conn:
+        with self.catalog.database.read() as conn:
             if service is not None:
                 self.catalog.require_service(service, conn)
                 query = query.where(export_targets.c.service == service)
@@ -141,13 +164,13 @@ class ExportTargets:
             values["next_run_at"] = next_run_after(
                 self.catalog.clock(), every_seconds=values["every_seconds"], cron=values["cron"]
             )
-        with self.catalog._write() as conn:
+        with self.catalog.database.write() as conn:
             self._check_source(conn, current.service, values.get("source_id", current.source_id))
             conn.execute(update(export_targets).where(export_targets.c.id == target_id).values(**values))
         return self.get(target_id)
 
     def set_enabled(self, target_id: str, enabled: bool) -> ExportTarget:
-        with self.catalog._write() as conn:
+        with self.catalog.database.write() as conn:
             done = conn.execute(
                 update(export_targets)
                 .where(export_targets.c.id == target_id)
@@ -160,7 +183,7 @@ class ExportTargets:
     def delete(self, target_id: str) -> ExportTarget:
         """Delete a target; its export results stay as history and what it wrote stays in the bucket."""
         target = self.get(target_id)
-        with self.catalog._write() as conn:
+        with self.catalog.database.write() as conn:
             conn.execute(delete(export_targets).where(export_targets.c.id == target_id))
         return target
 
@@ -183,12 +206,12 @@ class ExportTargets:
             .order_by(export_targets.c.next_run_at, export_targets.c.id)
             .limit(limit)
         )
-        with self.catalog._read() as conn:
+        with self.catalog.database.read() as conn:
             return [DueTarget(*row) for row in conn.execute(query)]
 
     def ids(self) -> list[str]:
         """Every target id (the `exports` partitions the heartbeat keeps)."""
-        with self.catalog._read() as conn:
+        with self.catalog.database.read() as conn:
             return list(conn.execute(select(export_targets.c.id)).scalars())
 
     def schedule(self, next_runs: Mapping[str, datetime]) -> None:
@@ -201,7 +224,7 @@ class ExportTargets:
             .values(next_run_at=bindparam("next_run_at"))
         )
         rows = [{"target_id": key, "next_run_at": when} for key, when in sorted(next_runs.items())]
-        with self.catalog._write() as conn:
+        with self.catalog.database.write() as conn:
             conn.execute(statement, rows)
 
     def _advance_if_due(self, conn: Any, target_id: str, started: datetime) -> None:
@@ -222,7 +245,7 @@ class ExportTargets:
         """Take the target's lock, or raise Conflict when another export of it is running."""
         now = self.catalog.clock()
         free = or_(export_targets.c.lock_holder.is_(None), export_targets.c.lock_expires_at < now)
-        with self.catalog._write() as conn:
+        with self.catalog.database.write() as conn:
             done = conn.execute(
                 update(export_targets)
                 .where(and_(export_targets.c.id == target_id, free))
@@ -233,7 +256,7 @@ class ExportTargets:
             raise Conflict(f"an export of target {target_id!r} is already running; try again when it has finished")
 
     def release(self, target_id: str, holder: str) -> None:
-        with self.catalog._write() as conn:
+        with self.catalog.database.write() as conn:
             conn.execute(
                 update(export_targets)
                 .where(export_targets.c.id == target_id, export_targets.c.lock_holder == holder)
@@ -260,7 +283,7 @@ class ExportTargets:
         }
         bookkeeping = {"last_run_at": row["started_at"], "last_status": row["status"], "last_error": row["error"]}
         try:
-            with self.catalog._write() as conn:
+            with self.catalog.database.write() as conn:
                 conn.execute(insert(export_results).values(**row))
                 conn.execute(
                     update(export_targets).where(export_targets.c.id == row["target_id"]).values(**bookkeeping)
@@ -288,7 +311,7 @@ class ExportTargets:
         }
 
     def get_result(self, result_id: str) -> dict[str, Any]:
-        with self.catalog._read() as conn:
+        with self.catalog.database.read() as conn:
             row = conn.execute(select(export_results).where(export_results.c.id == result_id)).first()
         if row is None:
             raise NotFound(f"no export result with id {result_id!r} (see `data-agent exports results TARGET_ID`)")
@@ -299,11 +322,11 @@ class ExportTargets:
         query = select(export_results).order_by(export_results.c.started_at.desc(), export_results.c.id).limit(limit)
         if target_id is not None:
             query = query.where(export_results.c.target_id == target_id)
-        with self.catalog._read() as conn:
+        with self.catalog.database.read() as conn:
             return [self._result(row) for row in conn.execute(query)]
 
     def result_for_run(self, run_id: str) -> dict[str, Any] | None:
         """The ExportResult a Dagster run recorded; None if it recorded none."""
-        with self.catalog._read() as conn:
+        with self.catalog.database.read() as conn:
             row = conn.execute(select(export_results).where(export_results.c.run_id == run_id)).first()
         return None if row is None else self._result(row)

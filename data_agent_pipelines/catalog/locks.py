@@ -59,7 +59,7 @@ def acquire(
     for _attempt in range(_ATTEMPTS):
         now = catalog.clock()
         expires_at = now + ttl
-        statement = catalog._insert(source_locks).values(
+        statement = catalog.database.insert(source_locks).values(
             source_id=source_id, holder=holder, acquired_at=now, expires_at=expires_at
         )
         statement = statement.on_conflict_do_update(
@@ -68,7 +68,7 @@ def acquire(
             where=or_(source_locks.c.expires_at <= now, source_locks.c.holder == holder),
         ).returning(source_locks.c.holder)
         try:
-            with catalog._write() as conn:
+            with catalog.database.write() as conn:
                 taken = conn.execute(statement).first()
         except IntegrityError:
             raise NotFound(f"no source with id {source_id!r} (see `data-agent sources list`)") from None
@@ -91,7 +91,7 @@ def _take_over(catalog: Catalog, stale: SourceLock, holder: str, now: datetime, 
         .where(source_locks.c.source_id == stale.source_id, source_locks.c.holder == stale.holder)
         .values(holder=holder, acquired_at=now, expires_at=expires_at)
     )
-    with catalog._write() as conn:
+    with catalog.database.write() as conn:
         return conn.execute(statement).rowcount == 1
 
 
@@ -100,7 +100,7 @@ def held(catalog: Catalog, source_id: str) -> SourceLock | None:
     query = select(source_locks).where(
         source_locks.c.source_id == source_id, source_locks.c.expires_at > catalog.clock()
     )
-    with catalog._read() as conn:
+    with catalog.database.read() as conn:
         row = conn.execute(query).first()
     return None if row is None else SourceLock(row.source_id, row.holder, row.acquired_at, row.expires_at)
 
@@ -110,5 +110,5 @@ def release(catalog: Catalog, holder: str, *, source_id: str | None = None) -> i
     statement = delete(source_locks).where(source_locks.c.holder == holder)
     if source_id is not None:
         statement = statement.where(source_locks.c.source_id == source_id)
-    with catalog._write() as conn:
+    with catalog.database.write() as conn:
         return conn.execute(statement).rowcount

@@ -17,10 +17,10 @@ from ..catalog.export_targets import ExportTargets
 from ..catalog.store import Catalog
 from ..clock import new_id
 from ..errors import DataAgentError
-from ..model import isoformat
+from ..export_settings import check_endpoint
+from ..model import ExportTarget, isoformat
 from .formats import FORMATS, FeedInfo
 from .s3 import DEFAULT_PART_SIZE, S3ObjectWriter, S3WriteError, WrittenObject, put_bytes
-from .target import ExportTarget, check_endpoint
 
 MANIFEST_NAME = "latest.json"
 BATCH_SIZE = 2000

@@ -30,7 +30,8 @@ from pydantic import Field
 from ..catalog.export_targets import DueTarget
 from ..export.run import run_export
 from ..export.s3 import DEFAULT_PART_SIZE, S3WriteError
-from ..export.target import ExportTarget, platform_external_id
+from ..export_settings import platform_external_id
+from ..model import ExportTarget
 from .console import one_line_console
 from .resources import CatalogResource
 

@@ -35,7 +35,7 @@ def globex_things(globex: Tenant, catalog: Catalog) -> dict[str, str]:
 
 
 def _export_changes(url: str):
-    from data_agent_pipelines.export.target import ExportTargetChanges
+    from data_agent_pipelines.export_settings import ExportTargetChanges
 
     return ExportTargetChanges(url=url, format="ndjson")
 

@@ -12,7 +12,7 @@ from dagster import AssetKey, DagsterInstance, DagsterRunStatus
 from data_agent_pipelines.catalog.export_targets import ExportTargets
 from data_agent_pipelines.catalog.store import Catalog
 from data_agent_pipelines.definitions import defs
-from data_agent_pipelines.export.target import ExportTargetChanges
+from data_agent_pipelines.export_settings import ExportTargetChanges
 from data_agent_pipelines.orchestration.heartbeat import TargetExports, plan_tick
 from data_agent_pipelines.settings import Settings
 

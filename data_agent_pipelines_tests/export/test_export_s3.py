@@ -17,7 +17,7 @@ from data_agent_pipelines.connectors.backstage_json import parse_backstage_json
 from data_agent_pipelines.errors import Conflict
 from data_agent_pipelines.export.formats import COLUMNS
 from data_agent_pipelines.export.run import run_export
-from data_agent_pipelines.export.target import ExportTargetChanges
+from data_agent_pipelines.export_settings import ExportTargetChanges
 from data_agent_pipelines.model import asset_from_dict, asset_to_dict
 from data_agent_pipelines.orchestration.exports import ExportStorage
 

@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 
-from ...export.target import target_to_json
+from ...catalog.export_targets import target_to_json
 from ..auth import Context, Service
 from ..schemas import ExportTargetCreate, ExportTargetUpdate
 

@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 
-from ...catalog.store import source_to_json
+from ...catalog.sources import source_to_json
 from ..auth import Context, Service
 from ..schemas import SourceCreate, SourceUpdate
 

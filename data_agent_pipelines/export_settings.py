@@ -1,67 +1,28 @@
-"""Export targets: where a service's catalog goes (an S3 location), in which format, how often.
+"""Validation of an export target's settings (see `model.ExportTarget`): one set of messages for the CLI and the API.
 
-Validation lives here, one set of messages for the CLI and the API. Credentials (AWS keys) are secrets: they are
-encrypted at rest by the catalog and only their names ever leave this process.
+Credentials (AWS keys) are secrets: they are encrypted at rest by the catalog and only their names ever leave this
+process. The format names are declared here, so that the catalog validates a target without the writers of
+`export/formats.py` (a test keeps the two the same).
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any
 
-from ..errors import InvalidInput
-from ..model import ASSET_TYPES, REDACTED, isoformat
-from ..net import FetchError, FetchPolicy, check_url
-from ..schedule import format_duration, schedule_values
-from ..source_settings import one_of
-from .formats import FORMATS as WRITERS
+from .errors import InvalidInput
+from .model import ASSET_TYPES, parse_s3_url
+from .model.export_targets import DEFAULT_EVERY_SECONDS
+from .net import FetchError, FetchPolicy, check_url
+from .schedule import schedule_values
+from .source_settings import one_of
 
-FORMATS = tuple(WRITERS)
-DEFAULT_EVERY_SECONDS = 86400
+FORMATS = ("ndjson", "json", "csv", "parquet", "mrss", "backstage-json")
 OPTIONS = ("endpoint_url", "region", "role_arn", "role_external_id", "title")
 CREDENTIALS = ("aws_access_key_id", "aws_secret_access_key", "aws_session_token")
-# S3 bucket naming rules (3-63 characters, lower case, digits, dots and hyphens, starting and ending alphanumeric).
-_BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 _ROLE_ARN = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]{1,512}$")
 _REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d$")
-
-
-@dataclass
-class ExportTarget:
-    """An export target row with its credentials decrypted (in memory only: never print or log `credentials`)."""
-
-    id: str
-    service: str
-    url: str
-    format: str
-    every_seconds: int | None = DEFAULT_EVERY_SECONDS
-    cron: str | None = None
-    source_id: str | None = None
-    asset_type: str | None = None
-    options: dict[str, str] = field(default_factory=dict)
-    credentials: dict[str, str] = field(default_factory=dict, repr=False)
-    enabled: bool = True
-    created_at: datetime | None = None
-    updated_at: datetime | None = None
-    last_run_at: datetime | None = None
-    next_run_at: datetime | None = None
-    last_status: str | None = None
-    last_error: str | None = None
-
-    @property
-    def bucket(self) -> str:
-        return parse_s3_url(self.url)[0]
-
-    @property
-    def prefix(self) -> str:
-        return parse_s3_url(self.url)[1]
-
-    @property
-    def uses_own_credentials(self) -> bool:
-        """True when the bucket is reached with the customer's keys or role, not the platform's settings."""
-        return bool(self.credentials or self.options.get("role_arn"))
 
 
 @dataclass
@@ -76,23 +37,6 @@ class ExportTargetChanges:
     asset_type: str | None = None
     options: dict[str, str] = field(default_factory=dict)
     credentials: dict[str, str] = field(default_factory=dict)
-
-
-def parse_s3_url(url: str) -> tuple[str, str]:
-    """`s3://bucket/some/prefix/` -> ("bucket", "some/prefix"); InvalidInput for anything else."""
-    text = (url or "").strip()
-    if not text.startswith("s3://"):
-        raise InvalidInput(f"invalid export URL {url!r}: use s3://BUCKET/PREFIX")
-    bucket, _, prefix = text[len("s3://") :].partition("/")
-    if not _BUCKET.match(bucket) or ".." in bucket:
-        raise InvalidInput(
-            f"invalid bucket name {bucket!r} in {url!r}: use 3-63 lower-case letters, digits, '.' or '-',"
-            " starting and ending with a letter or digit"
-        )
-    prefix = prefix.strip("/")
-    if any(ch.isspace() or ord(ch) < 32 for ch in prefix) or "//" in prefix:
-        raise InvalidInput(f"invalid prefix {prefix!r} in {url!r}: no white space or empty path segments")
-    return bucket, prefix
 
 
 def check_endpoint(endpoint_url: str, allow_hosts: tuple[str, ...], *, resolve: bool) -> None:
@@ -121,6 +65,7 @@ def validate_options(options: dict[str, str], allow_hosts: tuple[str, ...]) -> d
 
 
 def validate_credentials(credentials: dict[str, str]) -> dict[str, str]:
+    """Known credential names only (their values are checked together, by `check_access`)."""
     for name in credentials:
         one_of(name, CREDENTIALS, "export credential")
     return credentials
@@ -197,26 +142,3 @@ def validate_changes(changes: ExportTargetChanges, *, creating: bool, allow_host
     validate_options(changes.options, allow_hosts)
     validate_credentials(changes.credentials)
     return values
-
-
-def target_to_json(target: ExportTarget) -> dict[str, Any]:
-    """The JSON form of a target; credential values are never included, only their names."""
-    return {
-        "id": target.id,
-        "service": target.service,
-        "url": target.url,
-        "format": target.format,
-        "every": format_duration(target.every_seconds) if target.every_seconds else None,
-        "cron": target.cron,
-        "source_id": target.source_id,
-        "asset_type": target.asset_type,
-        "options": dict(target.options),
-        "credentials": dict.fromkeys(sorted(target.credentials), REDACTED),
-        "enabled": target.enabled,
-        "created_at": isoformat(target.created_at),
-        "updated_at": isoformat(target.updated_at),
-        "last_run_at": isoformat(target.last_run_at),
-        "next_run_at": isoformat(target.next_run_at),
-        "last_status": target.last_status,
-        "last_error": target.last_error,
-    }
