@@ -23,7 +23,6 @@ from urllib.parse import urljoin
 from ..model import Asset, Availability, Edition, Geoblock, Image, Source, Stream, Subtitle, parse_instant
 from ..net import AuthRejected, HttpClient
 from .base import Fetched, Parse, source_timeout
-from .mrss import mark_default, stream_type
 from .paging import (
     ApiClient,
     ExpiringToken,
@@ -43,6 +42,7 @@ from .paging import (
     map_bounded,
     option,
 )
+from .streams import mark_default, stream_type
 
 DEFAULT_OAUTH_URL = "https://oauth.brightcove.com/v4/access_token"
 LIMIT = 100

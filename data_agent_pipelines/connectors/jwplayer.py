@@ -25,7 +25,6 @@ from urllib.parse import urljoin
 from ..model import Asset, Availability, Edition, Image, Source, Stream, Subtitle, parse_instant
 from ..net import HttpClient
 from .base import Fetched, Parse
-from .mrss import mark_default, stream_type
 from .paging import (
     ApiClient,
     BearerSecret,
@@ -46,6 +45,7 @@ from .paging import (
     map_bounded,
     option,
 )
+from .streams import mark_default, stream_type
 
 DEFAULT_CDN_URL = "https://cdn.jwplayer.com"
 PAGE_LENGTH = 500

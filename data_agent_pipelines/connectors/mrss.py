@@ -81,8 +81,9 @@ from ..model import (
     Subtitle,
 )
 from ..net import HttpClient
-from . import standard_keys
+from . import standard_keys, streams
 from .base import Fetched, KnownItem, download_document
+from .streams import stream_type
 
 __all__ = ["FeedParse", "MediaRssConnector", "UnreadableDocument", "UnsafeDocument", "parse_feed"]
 
@@ -288,58 +289,6 @@ def parse_availability(text: str | None) -> Availability | None:
     if start is None and end is None:
         return None
     return Availability(start=start, end=end)
-
-
-_MIME_STREAM_TYPES = {
-    "application/x-mpegurl": "hls",
-    "application/vnd.apple.mpegurl": "hls",
-    "audio/x-mpegurl": "hls",
-    "audio/mpegurl": "hls",
-    "application/dash+xml": "dash",
-    "video/mp4": "mp4",
-    "video/x-m4v": "mp4",
-    "audio/mp4": "mp4",
-    "audio/x-m4a": "mp4",
-    "audio/mpeg": "mp3",
-    "audio/mp3": "mp3",
-    "audio/mpeg3": "mp3",
-    "application/vnd.ms-sstr+xml": "smooth",
-    "video/webm": "webm",
-    "audio/webm": "webm",
-}
-_EXTENSION_STREAM_TYPES = {
-    ".m3u8": "hls",
-    ".mpd": "dash",
-    ".mp4": "mp4",
-    ".m4v": "mp4",
-    ".m4a": "mp4",
-    ".mp3": "mp3",
-    ".ism": "smooth",
-    ".isml": "smooth",
-    ".webm": "webm",
-}
-
-
-def stream_type(mime: str | None, url: str) -> str:
-    """hls/dash/mp4/mp3/smooth/webm/other from the MIME type, else from the URL's extension."""
-    if mime:
-        known = _MIME_STREAM_TYPES.get(mime.split(";", 1)[0].strip().lower())
-        if known:
-            return known
-    path = url.split("?", 1)[0].split("#", 1)[0].lower()
-    if path.endswith("/manifest"):
-        path = path[: -len("/manifest")]
-    dot = path.rfind(".")
-    if dot > path.rfind("/"):
-        return _EXTENSION_STREAM_TYPES.get(path[dot:], "other")
-    return "other"
-
-
-def mark_default(streams: list[Stream]) -> list[Stream]:
-    """Mark the default stream: the first adaptive one (HLS or DASH), else the first one; return `streams`."""
-    if streams:
-        next((s for s in streams if s.type in ("hls", "dash")), streams[0]).default = True
-    return streams
 
 
 def _geoblock(restrictions: list[tuple[str, str]]) -> Geoblock | None:
@@ -1015,9 +964,9 @@ def _raw_item(el: Any) -> str:
     return etree.tostring(el, encoding="unicode")[:MAX_RAW_ITEM_CHARS]
 
 
-# What an asset is made of besides its item: this module's mapping, the model, the standard custom keys and the
-# value boundary that `importing._stage` applies after the mapping. A change to what `_stage` does to a mapped
-# asset must bump this version (nothing else can tell).
+# What an asset is made of besides its item: this module's mapping, the stream types, the model, the standard
+# custom keys and the value boundary that `importing._stage` applies after the mapping. A change to what `_stage`
+# does to a mapped asset must bump this version (nothing else can tell).
 MAPPING_VERSION = 1
 
 
@@ -1026,7 +975,7 @@ def _mapping_code() -> bytes:
     """A digest of the code an asset depends on besides its item: a new release maps every item again, once."""
     digest = hashlib.blake2b(digest_size=16)
     digest.update(f"mapping {MAPPING_VERSION}".encode())
-    for module in (sys.modules[__name__], model, standard_keys, limits):
+    for module in (sys.modules[__name__], streams, model, standard_keys, limits):
         digest.update(Path(str(module.__file__)).read_bytes())
     return digest.digest()
 

@@ -20,7 +20,6 @@ from urllib.parse import quote, urljoin
 from ..model import Asset, Edition, Image, Source, Stream, parse_instant
 from ..net import HttpClient
 from .base import Fetched, Parse
-from .mrss import mark_default
 from .paging import (
     ApiClient,
     BearerSecret,
@@ -35,6 +34,7 @@ from .paging import (
     credential,
     fetched_from,
 )
+from .streams import mark_default
 
 ACCEPT = "application/vnd.vimeo.*+json;version=3.4"
 PER_PAGE = 100

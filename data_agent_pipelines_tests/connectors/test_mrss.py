@@ -21,8 +21,8 @@ from data_agent_pipelines.connectors.mrss import (
     parse_date,
     parse_duration,
     parse_feed,
-    stream_type,
 )
+from data_agent_pipelines.connectors.streams import stream_type
 from data_agent_pipelines.model import (
     Asset,
     Availability,
