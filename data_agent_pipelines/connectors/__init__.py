@@ -8,7 +8,7 @@ from .base import Connector, ConnectorUnavailable
 def connector_for(kind: str) -> Connector:
     """The connector of a source kind; ConnectorUnavailable for kinds declared but not built yet."""
     if kind == "mrss":
-        from .mrss import MediaRssConnector
+        from .mrss.connector import MediaRssConnector
 
         return MediaRssConnector()
     if kind == "backstage-json":
