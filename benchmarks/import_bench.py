@@ -133,7 +133,7 @@ def median_seconds(measure: Callable[[int], float], runs: int = 3) -> float:
 
 def mrss_parse_seconds(path: Path) -> float:
     """The importer's parser alone: stream the document and map every item to an asset (none known)."""
-    from data_agent_pipelines.connectors.mrss import parse_feed
+    from data_agent_pipelines.connectors.mrss.feed import parse_feed
 
     started = time.perf_counter()
     count = sum(1 for _ in parse_feed(path))

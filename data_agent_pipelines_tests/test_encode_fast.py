@@ -21,7 +21,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from data_agent_pipelines.connectors.mrss import UnreadableDocument, UnsafeDocument, parse_feed
+from data_agent_pipelines.connectors.mrss.document import UnreadableDocument, UnsafeDocument
+from data_agent_pipelines.connectors.mrss.feed import parse_feed
 from data_agent_pipelines.model import (
     ASSET_FIELDS,
     JSON_FIELDS,

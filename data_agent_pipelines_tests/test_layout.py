@@ -3,47 +3,11 @@ not dodge one), and the shared corpus required where CI says so."""
 
 from __future__ import annotations
 
-import ast
 from pathlib import Path
 
 import pytest
 
-import data_agent_pipelines
-
-PACKAGE = Path(data_agent_pipelines.__file__).parent
-
-
-def _modules() -> dict[str, Path]:
-    found = {}
-    for path in PACKAGE.rglob("*.py"):
-        parts = path.relative_to(PACKAGE.parent).with_suffix("").parts
-        found[".".join(parts[:-1] if parts[-1] == "__init__" else parts)] = path
-    return found
-
-
-def _imports(name: str, path: Path, modules: dict[str, Path]) -> set[str]:
-    """The package modules `name` imports anywhere in its text, and the packages those imports run first."""
-    package = name if path.name == "__init__.py" else name.rpartition(".")[0]
-    targets: set[str] = set()
-    for node in ast.walk(ast.parse(path.read_text())):
-        if isinstance(node, ast.Import):
-            candidates = [alias.name for alias in node.names]
-        elif isinstance(node, ast.ImportFrom):
-            base = node.module or ""
-            if node.level:
-                anchor = package.split(".")[: len(package.split(".")) - node.level + 1]
-                base = ".".join([*anchor, base] if base else anchor)
-            candidates = [f"{base}.{alias.name}" if f"{base}.{alias.name}" in modules else base for alias in node.names]
-        else:
-            continue
-        for candidate in candidates:
-            while candidate and candidate not in modules:
-                candidate = candidate.rpartition(".")[0]
-            # Importing a.b.c runs a/__init__ and a/b/__init__ first.
-            parts = candidate.split(".")
-            targets.update(".".join(parts[:n]) for n in range(2, len(parts) + 1))
-    targets.discard(name)
-    return {target for target in targets if target in modules and not name.startswith(target + ".")}
+from .import_graph import modules, run_imports
 
 
 def _cycle(graph: dict[str, set[str]]) -> list[str] | None:
@@ -69,8 +33,8 @@ def _cycle(graph: dict[str, set[str]]) -> list[str] | None:
 
 
 def test_the_import_graph_has_no_cycle() -> None:
-    modules = _modules()
-    graph = {name: _imports(name, path, modules) for name, path in modules.items()}
+    found = modules()
+    graph = {name: run_imports(name, path, found) for name, path in found.items()}
     assert len(graph) > 50 and "data_agent_pipelines.importing" in graph["data_agent_pipelines.orchestration.imports"]
     cycle = _cycle(graph)
     assert cycle is None, " -> ".join(cycle or [])
@@ -88,14 +52,14 @@ def _above_the_catalog(module: str) -> bool:
 
 
 def test_the_catalog_imports_nothing_above_it() -> None:
-    modules = _modules()
-    found = {
-        name: sorted(target for target in _imports(name, path, modules) if _above_the_catalog(target))
-        for name, path in modules.items()
+    found = modules()
+    imported = {
+        name: sorted(target for target in run_imports(name, path, found) if _above_the_catalog(target))
+        for name, path in found.items()
         if name == "data_agent_pipelines.catalog" or name.startswith("data_agent_pipelines.catalog.")
     }
-    assert len(found) > 10 and "data_agent_pipelines.catalog.store" in found
-    assert {name: targets for name, targets in found.items() if targets} == {}
+    assert len(imported) > 10 and "data_agent_pipelines.catalog.store" in imported
+    assert {name: targets for name, targets in imported.items() if targets} == {}
 
 
 def test_a_cycle_is_found_when_there_is_one() -> None:

@@ -36,8 +36,8 @@ class KnownItem:
 
     A connector that can digest its raw items (`SkipsKnownItems`) yields this instead of an Asset when the digest
     is one it was told about. The digest covers everything the mapping reads (the item, the document-level
-    defaults it inherits, the source's asset type and the mapping code itself), so the same digest means the
-    same asset.
+    defaults it inherits, the source's asset type and the version of the mapping code), so the same digest means
+    the same asset.
     """
 
     external_id: str

@@ -23,27 +23,14 @@ from urllib.parse import urljoin
 from ..model import Asset, Availability, Edition, Geoblock, Image, Source, Stream, Subtitle, parse_instant
 from ..net import AuthRejected, HttpClient
 from .base import Fetched, Parse, source_timeout
-from .mrss import mark_default, stream_type
-from .paging import (
-    ApiClient,
-    ExpiringToken,
-    Page,
-    PageRequest,
-    PageStore,
-    Paging,
-    Platform,
-    StoredItems,
-    Sweep,
-    auth_error,
-    collect,
-    credential,
-    fetched_from,
-    int_option,
-    item_id_field,
-    map_bounded,
-    option,
-)
+from .ovp.auth import ExpiringToken, auth_error
+from .ovp.client import ApiClient, map_bounded
+from .ovp.paging import Page, PageRequest, Paging, collect, item_id_field
+from .ovp.platform import Platform, credential, int_option, option
+from .ovp.store import PageStore, StoredItems, fetched_from
+from .ovp.sweep import Sweep
 from .spec import CONCURRENCY, FULL_SWEEP_EVERY, INCREMENTAL, TIMEOUT, Setting, SourceKind
+from .streams import mark_default, stream_type
 
 DEFAULT_OAUTH_URL = "https://oauth.brightcove.com/v4/access_token"
 LIMIT = 100

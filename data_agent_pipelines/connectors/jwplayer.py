@@ -25,28 +25,15 @@ from urllib.parse import urljoin
 from ..model import Asset, Availability, Edition, Image, Source, Stream, Subtitle, parse_instant
 from ..net import HttpClient
 from .base import Fetched, Parse
-from .mrss import mark_default, stream_type
-from .paging import (
-    ApiClient,
-    BearerSecret,
-    NoAuth,
-    Page,
-    PageRequest,
-    PageStore,
-    Paging,
-    Platform,
-    RateLimitHeaders,
-    StoredItems,
-    Sweep,
-    bool_option,
-    collect,
-    credential,
-    fetched_from,
-    int_option,
-    map_bounded,
-    option,
-)
+from .ovp.auth import BearerSecret, NoAuth
+from .ovp.client import ApiClient, map_bounded
+from .ovp.paging import Page, PageRequest, Paging, collect
+from .ovp.platform import Platform, bool_option, credential, int_option, option
+from .ovp.rate_limit import RateLimitHeaders
+from .ovp.store import PageStore, StoredItems, fetched_from
+from .ovp.sweep import Sweep
 from .spec import CONCURRENCY, FULL_SWEEP_EVERY, INCREMENTAL, TIMEOUT, Setting, SourceKind
+from .streams import mark_default, stream_type
 
 DEFAULT_CDN_URL = "https://cdn.jwplayer.com"
 PAGE_LENGTH = 500

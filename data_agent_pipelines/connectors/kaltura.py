@@ -24,24 +24,12 @@ from urllib.parse import urlsplit
 from ..model import Asset, Availability, Edition, Image, Source, Stream
 from ..net import HttpClient
 from .base import Fetched, Parse
-from .paging import (
-    ApiClient,
-    CredentialExpired,
-    ExpiringToken,
-    NoAuth,
-    Page,
-    PageRequest,
-    PageStore,
-    Paging,
-    Platform,
-    StoredItems,
-    Sweep,
-    collect,
-    credential,
-    fetched_from,
-    item_id_field,
-    option,
-)
+from .ovp.auth import CredentialExpired, ExpiringToken, NoAuth
+from .ovp.client import ApiClient
+from .ovp.paging import Page, PageRequest, Paging, collect, item_id_field
+from .ovp.platform import Platform, credential, option
+from .ovp.store import PageStore, StoredItems, fetched_from
+from .ovp.sweep import Sweep
 from .spec import FULL_SWEEP_EVERY, INCREMENTAL, TIMEOUT, Setting, SourceKind
 
 PAGE_SIZE = 500

@@ -1,5 +1,5 @@
 """The source kinds this version can import: the `SPEC` of every module in this package, found by walking it, so
-that adding a kind is adding its module."""
+that adding a kind is adding its module (or package)."""
 
 from __future__ import annotations
 
@@ -18,8 +18,9 @@ _PACKAGE = __name__.rpartition(".")[0]
 def source_kinds() -> dict[str, SourceKind]:
     """Every kind by name: feeds first, then platforms, each by name."""
     found: dict[str, SourceKind] = {}
-    for module in pkgutil.iter_modules([str(Path(__file__).parent)]):
-        spec = getattr(importlib.import_module(f"{_PACKAGE}.{module.name}"), "SPEC", None)
+    # Walked to the bottom: a kind with several modules (mrss/) keeps its SPEC beside its connector class.
+    for module in pkgutil.walk_packages([str(Path(__file__).parent)], prefix=f"{_PACKAGE}."):
+        spec = getattr(importlib.import_module(module.name), "SPEC", None)
         if not isinstance(spec, SourceKind):
             continue
         if spec.kind in found:

@@ -20,22 +20,14 @@ from urllib.parse import quote, urljoin
 from ..model import Asset, Edition, Image, Source, Stream, parse_instant
 from ..net import HttpClient
 from .base import Fetched, Parse
-from .mrss import mark_default
-from .paging import (
-    ApiClient,
-    BearerSecret,
-    Page,
-    PageRequest,
-    PageStore,
-    Paging,
-    Platform,
-    RateLimitHeaders,
-    StoredItems,
-    collect,
-    credential,
-    fetched_from,
-)
+from .ovp.auth import BearerSecret
+from .ovp.client import ApiClient
+from .ovp.paging import Page, PageRequest, Paging, collect
+from .ovp.platform import Platform, credential
+from .ovp.rate_limit import RateLimitHeaders
+from .ovp.store import PageStore, StoredItems, fetched_from
 from .spec import FULL_SWEEP_EVERY, INCREMENTAL, TIMEOUT, Setting, SourceKind
+from .streams import mark_default
 
 ACCEPT = "application/vnd.vimeo.*+json;version=3.4"
 PER_PAGE = 100

@@ -8,7 +8,7 @@ large the catalog is.
 - `csv`, `parquet`: one row per asset, flat columns (`COLUMNS`): scalars as they are, availability and geoblock
   split into columns, lists and objects (images, editions, credits…) as JSON text. Through pandas (and pyarrow
   for Parquet, typed: integers, dates, UTC timestamps; one row group per batch).
-- `mrss`: a Media RSS 2.0 feed that `connectors.mrss.parse_feed` reads back to the same assets, as far as Media
+- `mrss`: a Media RSS 2.0 feed that `connectors.mrss.feed.parse_feed` reads back to the same assets, as far as Media
   RSS can say them (see `write_mrss`).
 - `backstage-json`: the CMS's standardised JSON, an array of typed objects whose fields are the asset model's.
 """

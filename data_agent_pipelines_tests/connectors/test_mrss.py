@@ -4,26 +4,23 @@ from __future__ import annotations
 
 import hashlib
 import re
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
+import feedparser
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from lxml import etree
 
-from data_agent_pipelines.connectors import mrss
 from data_agent_pipelines.connectors.base import Fetched
-from data_agent_pipelines.connectors.mrss import (
-    FeedParse,
-    UnreadableDocument,
-    UnsafeDocument,
-    parse_availability,
-    parse_date,
-    parse_duration,
-    parse_feed,
-    stream_type,
-)
+from data_agent_pipelines.connectors.mrss import values
+from data_agent_pipelines.connectors.mrss.document import UnreadableDocument, UnsafeDocument
+from data_agent_pipelines.connectors.mrss.feed import FeedParse, parse_feed
+from data_agent_pipelines.connectors.mrss.values import parse_availability, parse_date, parse_duration
 from data_agent_pipelines.connectors.registry import connector_for
+from data_agent_pipelines.connectors.streams import stream_type
 from data_agent_pipelines.model import (
     Asset,
     Availability,
@@ -673,13 +670,11 @@ QUADRATIC = (
     ids=["billion-laughs", "file-entity", "http-entity", "quadratic", "utf-16", "utf-8-bom"],
 )
 def test_entities_are_refused_before_parsing(tmp_path: Path, document: str | bytes, monkeypatch) -> None:
-    import data_agent_pipelines.connectors.mrss as mrss
-
     def no_parser(*args, **kwargs):
         raise AssertionError("a parser saw an unsafe document")
 
-    monkeypatch.setattr(mrss.etree, "iterparse", no_parser)
-    monkeypatch.setattr(mrss.feedparser, "parse", no_parser)
+    monkeypatch.setattr(etree, "iterparse", no_parser)
+    monkeypatch.setattr(feedparser, "parse", no_parser)
     path = tmp_path / "feed.xml"
     path.write_bytes(document.encode() if isinstance(document, str) else document)
     with pytest.raises(UnsafeDocument, match="declares XML entities"):
@@ -746,6 +741,38 @@ def test_not_well_formed_midway_switches_to_feedparser(tmp_path: Path) -> None:
     assert found[2].duration == 60
     assert parse.parser == "lxml+feedparser" and parse.complete is False
     assert "line 1: " in parse.notes[0]
+
+
+LENIENT_CHANNEL = (
+    '<media:rating scheme="urn:mpaa">pg</media:rating><media:thumbnail url="https://img.example.com/c.jpg"/>'
+    '<itunes:explicit>yes</itunes:explicit><media:restriction relationship="allow">gb ie</media:restriction>'
+)
+LENIENT_ITEM = """<item><guid>{n}</guid><title>R{amp}D {n}</title><link>https://www.example.com/{n}</link>
+  <description>d</description><pubDate>Fri, 26 Feb 2021 20:00:00 GMT</pubDate>
+  <itunes:episode>{n}</itunes:episode><itunes:season>1</itunes:season>
+  <dcterms:valid>start=2024-01-01T00:00:00Z; end=2030-01-01T00:00:00Z</dcterms:valid>
+  <media:keywords>a, b, a</media:keywords><media:category>Drama</media:category>
+  <media:credit role="director">Someone</media:credit><media:player url="https://player.example.com/{n}"/>
+  <media:subTitle href="https://cdn.example.com/{n}.vtt" lang="en" type="text/vtt"/>
+  <media:group>
+    <media:content url="https://cdn.example.com/{n}.mp4" type="video/mp4" bitrate="800" duration="61"/>
+    <media:content url="https://cdn.example.com/{n}.m3u8" isDefault="true" duration="62"/>
+    <media:content url="https://cdn.example.com/{n}-trailer.mp4" expression="sample" duration="9"/>
+    <media:content url="https://img.example.com/{n}.jpg" medium="image" width="10" height="20"/>
+  </media:group></item>"""
+
+
+def test_the_lenient_parser_maps_by_the_same_rules(tmp_path: Path) -> None:
+    """Items feedparser reads map as lxml maps them in a well-formed copy, wherever feedparser keeps what the rules
+    read: channel defaults, precedence, editions, images, credits, ratings, geoblock, type and custom keys."""
+    items = [LENIENT_ITEM.format(n=n, amp="&" if n == 2 else "&amp;") for n in (1, 2, 3)]
+    lenient, found = read_text(tmp_path, rss("".join(items), LENIENT_CHANNEL))
+    assert not lenient.complete and [a.external_id for a in found] == ["1", "2", "3"]
+    well_formed, expected = read_text(tmp_path, rss("".join(items).replace("R&D", "R&amp;D"), LENIENT_CHANNEL))
+    assert well_formed.parser == "lxml"
+    assert found[1].origin_digest is None and found[1].episode == 2 and found[1].title == "R&D 2"
+    assert found[1].geoblock == Geoblock("allow", ["GB", "IE"]) and found[1].ratings[0] == Rating("pg", "urn:mpaa")
+    assert [replace(a, origin_digest=None) for a in found] == [replace(a, origin_digest=None) for a in expected]
 
 
 def test_lenient_parser_uses_the_http_charset(tmp_path: Path) -> None:
@@ -897,8 +924,8 @@ def test_the_fast_rfc822_path_reads_dates_as_the_general_path_does(
     weekday: str, day: int, day_width: int, month: str, year: int, hour: int, minute: int, second: int, zone: str
 ) -> None:
     text = f"{weekday}{day:0{day_width}d} {month} {year:04d} {hour:02d}:{minute:02d}:{second:02d} {zone}"
-    fast = mrss.parse_date(text)
+    fast = values.parse_date(text)
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(mrss, "_RFC822_GMT", re.compile(r"(?!)"))  # never matches: the general path only
-        general = mrss.parse_date(text)
+        patch.setattr(values, "_RFC822_GMT", re.compile(r"(?!)"))  # never matches: the general path only
+        general = values.parse_date(text)
     assert fast == general

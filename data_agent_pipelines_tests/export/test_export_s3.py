@@ -102,7 +102,7 @@ def test_csv_and_parquet_have_flat_columns_that_read_back(seeded: Catalog, s3: S
 
 
 def test_mrss_is_read_back_by_the_media_rss_importer(seeded: Catalog, s3: S3Server, tmp_path: Path) -> None:
-    from data_agent_pipelines.connectors.mrss import parse_feed
+    from data_agent_pipelines.connectors.mrss.feed import parse_feed
 
     bucket = s3.make_bucket()
     target = add_target(seeded, bucket, "mrss", options={"title": data.CHANNEL_TITLE})

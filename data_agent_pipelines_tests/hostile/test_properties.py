@@ -18,7 +18,7 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 from data_agent_pipelines.catalog.store import Catalog
-from data_agent_pipelines.connectors.mrss import parse_feed
+from data_agent_pipelines.connectors.mrss.feed import parse_feed
 from data_agent_pipelines.errors import DocumentError
 from data_agent_pipelines.launcher import run_import
 from data_agent_pipelines.model import Asset, ItemFailure

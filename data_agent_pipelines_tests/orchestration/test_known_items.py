@@ -1,7 +1,7 @@
 """Items recognised by their origin digest: an unchanged raw item is not mapped again, on both backends.
 
-Each test counts the items the Media RSS mapper really maps (a wrapper around `mrss._map_item`), so "recognised"
-is asserted as behaviour, next to what the import reports and what the catalog holds.
+Each test counts the items the Media RSS mapper really maps (a wrapper around `map_item`, as `mrss.feed` calls
+it), so "recognised" is asserted as behaviour, next to what the import reports and what the catalog holds.
 """
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ from sqlalchemy import select, update
 
 from data_agent_pipelines.catalog.schema import assets
 from data_agent_pipelines.catalog.store import Catalog
-from data_agent_pipelines.connectors import mrss
 from data_agent_pipelines.connectors.base import KnownItem
+from data_agent_pipelines.connectors.mrss import feed
 from data_agent_pipelines.model import KnownAsset
 from data_agent_pipelines.source_settings import SourceChanges
 
@@ -28,14 +28,14 @@ from .test_policies import asset_of, by_external_id, items, make_source, run_imp
 def mapped(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """The ids of the items mapped since the last `clear()` of the returned list."""
     ids: list[str] = []
-    original = mrss._map_item
+    original = feed.map_item
 
     def counting(*args, **kwargs):
         asset = original(*args, **kwargs)
         ids.append(asset.external_id)
         return asset
 
-    monkeypatch.setattr(mrss, "_map_item", counting)
+    monkeypatch.setattr(feed, "map_item", counting)
     return ids
 
 
@@ -227,14 +227,14 @@ def test_an_item_with_warnings_is_mapped_every_time_so_each_result_repeats_them(
 def test_the_parser_yields_known_items_only_for_known_digests(tmp_path) -> None:
     path = tmp_path / "feed.xml"
     path.write_text(rss(item("a"), item("b")), encoding="utf-8")
-    first = {asset.external_id: asset.origin_digest for asset in mrss.parse_feed(path)}
+    first = {asset.external_id: asset.origin_digest for asset in feed.parse_feed(path)}
     assert all(first.values())
-    parse = mrss.parse_feed(path)
+    parse = feed.parse_feed(path)
     parse.skip_known({first["a"]: KnownAsset("a", "ast_a")})
     read = list(parse)
     assert read[0] == KnownItem("a", first["a"])
     assert read[1].external_id == "b" and read[1].origin_digest == first["b"]
-    again: Callable[[], list] = lambda: [a.origin_digest for a in mrss.parse_feed(path)]  # noqa: E731
+    again: Callable[[], list] = lambda: [a.origin_digest for a in feed.parse_feed(path)]  # noqa: E731
     assert again() == [first["a"], first["b"]]  # deterministic across parses
 
 

@@ -1,4 +1,4 @@
-"""The shared paginator and sync rule, driven by page functions that misbehave the way platforms do."""
+"""The OVP toolkit: the shared paginator, rate limiter and sync rule, driven the way platforms misbehave."""
 
 from __future__ import annotations
 
@@ -7,15 +7,9 @@ from typing import Any
 
 import pytest
 
-from data_agent_pipelines.connectors.paging import (
-    Page,
-    PageRequest,
-    Paging,
-    RateLimiter,
-    RateLimitHeaders,
-    Sweep,
-    collect,
-)
+from data_agent_pipelines.connectors.ovp.paging import Page, PageRequest, Paging, collect
+from data_agent_pipelines.connectors.ovp.rate_limit import RateLimiter, RateLimitHeaders
+from data_agent_pipelines.connectors.ovp.sweep import Sweep
 from data_agent_pipelines.errors import InvalidInput
 
 from .ovp import Sleeps, make_source

@@ -1,0 +1,103 @@
+"""How platform calls carry a source's credentials, and the error for a credential a platform refused."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Protocol
+
+from ...errors import SourceAuthError
+from ...net import AuthRejected
+from .platform import Platform
+
+
+def auth_error(platform: Platform, exc: Exception) -> SourceAuthError:
+    """The error for a credential a platform refused: names the platform and the setting, never the value."""
+    status = f" ({exc.status_code} from {exc.url})" if isinstance(exc, AuthRejected) else ""
+    return SourceAuthError(
+        f"{platform.name} refused this source's credentials{status}: check {platform.credential_hint}"
+    )
+
+
+class CredentialExpired(Exception):
+    """A platform said, in its own way, that the session or token is no longer valid (renew and try again)."""
+
+
+class Auth(Protocol):
+    """How a platform call carries the source's credentials: in headers, or in the JSON body (Kaltura's KS)."""
+
+    def headers(self) -> dict[str, str]: ...
+
+    def body(self) -> dict[str, str]: ...
+
+    def renew(self) -> bool:
+        """Get fresh credentials after the platform refused the current ones; False when that cannot help."""
+        ...
+
+
+@dataclass
+class BearerSecret:
+    """A long-lived secret sent as `Authorization: Bearer …` (JW Player, Vimeo)."""
+
+    secret: str
+    scheme: str = "Bearer"
+
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"{self.scheme} {self.secret}"}
+
+    def body(self) -> dict[str, str]:
+        return {}
+
+    def renew(self) -> bool:
+        return False
+
+
+class NoAuth:
+    """Public endpoints (JW Player's Delivery API), and Kaltura's session.start (the secret is a parameter)."""
+
+    def headers(self) -> dict[str, str]:
+        return {}
+
+    def body(self) -> dict[str, str]:
+        return {}
+
+    def renew(self) -> bool:
+        return False
+
+
+class ExpiringToken:
+    """A token obtained by `obtain() -> (token, lifetime_seconds)`, renewed before it expires; thread-safe."""
+
+    MARGIN_SECONDS = 30.0  # renewed this long before it expires, so a call never carries a token about to lapse
+
+    def __init__(self, obtain: Callable[[], tuple[str, float]], *, clock: Callable[[], float] = time.monotonic) -> None:
+        self._obtain = obtain
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._token: str | None = None
+        self._expires = 0.0
+
+    def token(self) -> str:
+        """The current token, fetching a new one when none is held or it expires within the margin."""
+        with self._lock:
+            if self._token is None or self._clock() >= self._expires - self.MARGIN_SECONDS:
+                self._fetch()
+            assert self._token is not None
+            return self._token
+
+    def _fetch(self) -> None:
+        token, lifetime = self._obtain()
+        self._token, self._expires = token, self._clock() + lifetime
+
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token()}"}
+
+    def body(self) -> dict[str, str]:
+        return {}
+
+    def renew(self) -> bool:
+        with self._lock:
+            self._fetch()
+        return True
