@@ -28,14 +28,16 @@ from data_agent_pipelines.catalog.schema import assets
 from data_agent_pipelines.catalog.store import Catalog
 from data_agent_pipelines.model import Asset, AssetWrite, Edition, Image, Stream, encode_asset
 from data_agent_pipelines.settings import load_settings
-from data_agent_pipelines.source_settings import SourceChanges
+from data_agent_pipelines.source_settings import SourceChanges, add_source
 
 BATCH = 2000
 
 
 def seed(catalog: Catalog, count: int) -> str:
     catalog.add_service("bench")
-    source = catalog.add_source("bench", SourceChanges(name="feed", kind="mrss", url="https://feeds.example.com/a.xml"))
+    source = add_source(
+        catalog, "bench", SourceChanges(name="feed", kind="mrss", url="https://feeds.example.com/a.xml")
+    )
     at = datetime(2026, 1, 1, tzinfo=UTC)
     for start in range(0, count, BATCH):
         writes = []

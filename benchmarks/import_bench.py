@@ -200,7 +200,7 @@ def main() -> None:
     from data_agent_pipelines.launcher import run_import
     from data_agent_pipelines.orchestration.instance import open_instance
     from data_agent_pipelines.settings import get_settings
-    from data_agent_pipelines.source_settings import SourceChanges
+    from data_agent_pipelines.source_settings import SourceChanges, add_source, edit_source
 
     feeds = work / "feeds"
     feeds.mkdir()
@@ -232,9 +232,9 @@ def main() -> None:
         ):
             url = f"{base}/{name}"
             if source_id is None:
-                source_id = catalog.add_source("bench", SourceChanges(name="bench", kind="mrss", url=url)).id
+                source_id = add_source(catalog, "bench", SourceChanges(name="bench", kind="mrss", url=url)).id
             elif catalog.get_source(source_id).url != url:
-                catalog.edit_source(source_id, SourceChanges(url=url))
+                edit_source(catalog, source_id, SourceChanges(url=url))
             started = time.perf_counter()
             run = run_import(catalog, instance, source_id)
             figures[f"{label}_seconds"] = round(time.perf_counter() - started, 3)

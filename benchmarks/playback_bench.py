@@ -30,7 +30,7 @@ from data_agent_pipelines.catalog.api_keys import ApiKeys
 from data_agent_pipelines.catalog.store import Catalog
 from data_agent_pipelines.model import Asset, AssetWrite, Edition, Stream, Subtitle, encode_asset
 from data_agent_pipelines.settings import load_settings
-from data_agent_pipelines.source_settings import SourceChanges
+from data_agent_pipelines.source_settings import SourceChanges, add_source
 
 
 def seed(home: Path, assets_per_case: int) -> tuple[str, dict[str, list[str]]]:
@@ -46,7 +46,8 @@ def seed(home: Path, assets_per_case: int) -> tuple[str, dict[str, list[str]]]:
         .decode()
     )
     sources = {
-        "cloudfront": catalog.add_source(
+        "cloudfront": add_source(
+            catalog,
             "bench",
             SourceChanges(
                 name="signed",
@@ -56,8 +57,8 @@ def seed(home: Path, assets_per_case: int) -> tuple[str, dict[str, list[str]]]:
                 credentials={"key_pair_id": "K2JCJMDEHXQW5F", "private_key": pem},
             ),
         ),
-        "unsigned": catalog.add_source(
-            "bench", SourceChanges(name="plain", kind="mrss", url="https://feeds.example.com/plain.xml")
+        "unsigned": add_source(
+            catalog, "bench", SourceChanges(name="plain", kind="mrss", url="https://feeds.example.com/plain.xml")
         ),
     }
     assets: dict[str, list[str]] = {}

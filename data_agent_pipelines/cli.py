@@ -27,7 +27,8 @@ from .export_settings import ExportTargetChanges
 from .model import ASSET_FIELDS
 from .settings import Settings, get_settings
 from .signing import MAX_TTL_SECONDS
-from .source_settings import SourceChanges, parse_pairs
+from .source_settings import SourceChanges, add_source, edit_source
+from .user_input import parse_pairs
 
 EXIT_FAILED = 1
 EXIT_USAGE = 2
@@ -214,7 +215,7 @@ def sources() -> None:
 @source_options
 def sources_add(ctx: Context, service: str, **options: Any) -> None:
     """Add a source; it is due for import at once."""
-    source = ctx.catalog.add_source(service, _changes(options))
+    source = add_source(ctx.catalog, service, _changes(options))
     _emit(ctx, source_to_json(source), _pairs)
 
 
@@ -239,7 +240,7 @@ def sources_show(ctx: Context, source_id: str) -> None:
 @source_options
 def sources_edit(ctx: Context, source_id: str, **options: Any) -> None:
     """Change a source's settings; what is not given stays as it is."""
-    source = ctx.catalog.edit_source(source_id, _changes(options))
+    source = edit_source(ctx.catalog, source_id, _changes(options))
     _emit(ctx, source_to_json(source), _pairs)
 
 

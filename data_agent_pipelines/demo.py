@@ -20,7 +20,7 @@ from .errors import Conflict
 from .launcher import run_import
 from .orchestration.instance import open_instance
 from .settings import Settings
-from .source_settings import SourceChanges
+from .source_settings import SourceChanges, add_source, edit_source
 
 DEMO_SERVICE = "demo"
 DEMO_SOURCE = "Demo feed"
@@ -67,9 +67,9 @@ def _demo_source_id(catalog: Catalog, url: str) -> str:
         catalog.add_service(DEMO_SERVICE)
     existing = [s for s in catalog.list_sources(DEMO_SERVICE) if s.name == DEMO_SOURCE]
     if existing:
-        return catalog.edit_source(existing[0].id, SourceChanges(url=url), allow_hosts=("127.0.0.1",)).id
+        return edit_source(catalog, existing[0].id, SourceChanges(url=url), allow_hosts=("127.0.0.1",)).id
     changes = SourceChanges(name=DEMO_SOURCE, kind="mrss", url=url, every="1h")
-    return catalog.add_source(DEMO_SERVICE, changes, allow_hosts=("127.0.0.1",)).id
+    return add_source(catalog, DEMO_SERVICE, changes, allow_hosts=("127.0.0.1",)).id
 
 
 def run_demo(settings: Settings, catalog: Catalog) -> DemoRun:

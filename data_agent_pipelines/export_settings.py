@@ -16,7 +16,7 @@ from .model import ASSET_TYPES, parse_s3_url
 from .model.export_targets import DEFAULT_EVERY_SECONDS
 from .net import FetchError, FetchPolicy, check_url
 from .schedule import schedule_values
-from .source_settings import one_of
+from .user_input import one_of
 
 FORMATS = ("ndjson", "json", "csv", "parquet", "mrss", "backstage-json")
 OPTIONS = ("endpoint_url", "region", "role_arn", "role_external_id", "title")

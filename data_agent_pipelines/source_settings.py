@@ -1,26 +1,28 @@
-"""Validation of a source's settings as a user gives them (CLI flags, API bodies): one place, one set of messages."""
+"""A source's settings as a user gives them (CLI flags, API bodies): checked in one place, with one set of messages,
+then stored through the catalog (`add_source`, `edit_source`), which stores what it is given and checks nothing of
+a kind: the checks read the connectors' specs, which the catalog never imports."""
 
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from typing import Any
 from urllib.parse import urlsplit
 
 from . import net
+from .catalog.store import Catalog
 from .connectors.registry import kind_names, source_kind, source_kinds
 from .errors import InvalidInput
-from .model import ASSET_TYPES
+from .model import ASSET_TYPES, Source
 from .schedule import schedule_values
 from .signing import SCHEMES as SIGNING_SCHEMES
 from .signing import SIGNING_OPTIONS, validate_signing
+from .user_input import SETTING_KEY, merge_settings, one_of
 
 TRUTH_POLICIES = ("importer", "create-only", "update-unless-edited")
 ON_MISSING = ("keep", "unpublish", "delete")
 DEFAULT_EVERY_SECONDS = 3600
-_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]{0,63}$")
 MAX_NAME_CHARS = 200
 
 
@@ -40,30 +42,6 @@ class SourceChanges:
     sign_streams: str | None = None
     credentials: dict[str, str] = field(default_factory=dict)
     options: dict[str, str] = field(default_factory=dict)
-
-
-def parse_pairs(pairs: Iterable[str], flag: str) -> dict[str, str]:
-    """`["a=1", "b=x=y"]` -> `{"a": "1", "b": "x=y"}`; a malformed pair raises InvalidInput naming the flag."""
-    result: dict[str, str] = {}
-    for pair in pairs:
-        key, sep, value = pair.partition("=")
-        key = key.strip()
-        if not sep or not _KEY.match(key):
-            raise InvalidInput(f"{flag} expects KEY=VALUE with a key of letters, digits, '_', '.' or '-'; got {pair!r}")
-        result[key] = value
-    return result
-
-
-def merge_settings(current: dict[str, str], changes: dict[str, str]) -> dict[str, str]:
-    """Credentials or options after an edit: the changes over the current ones, `KEY=` (empty) removing a key."""
-    return {key: value for key, value in {**current, **changes}.items() if value}
-
-
-def one_of(value: str, allowed: tuple[str, ...], what: str) -> str:
-    """`value` when it is one of `allowed`; else InvalidInput naming `what` and the choices."""
-    if value not in allowed:
-        raise InvalidInput(f"unknown {what} {value!r}: use one of {', '.join(allowed)}")
-    return value
 
 
 MAX_URL_CHARS = 4096
@@ -141,7 +119,7 @@ def _check_settings(settings: dict[str, str], flag: str) -> None:
     if len(settings) > MAX_SETTINGS:
         raise InvalidInput(f"too many {flag} values ({len(settings)}); the limit is {MAX_SETTINGS}")
     for key, value in settings.items():
-        if not isinstance(key, str) or not _KEY.match(key):
+        if not isinstance(key, str) or not SETTING_KEY.match(key):
             raise InvalidInput(f"invalid {flag} key {str(key)[:70]!r}: use letters, digits, '_', '.' or '-'")
         if not isinstance(value, str):
             raise InvalidInput(f"invalid {flag} {key}: the value must be text")
@@ -227,4 +205,74 @@ def url_after_kind_change(current_kind: str, current_url: str, kind: str, option
     raise InvalidInput(
         f"changing the kind from {current_kind} to {kind} needs the URL to read as well: give --url"
         + (f" (the {kind} API is {new_default})" if new_default else "")
+    )
+
+
+def add_source(catalog: Catalog, service: str, changes: SourceChanges, *, allow_hosts: Iterable[str] = ()) -> Source:
+    """Check a new source's settings and store it; it is due at once. `allow_hosts` adds to the catalog's."""
+    values = validate_changes(changes, creating=True)
+    _refuse_unsafe_urls(values, changes.options, (*catalog.allow_hosts, *allow_hosts))
+    credentials = {key: value for key, value in changes.credentials.items() if value}
+    return catalog.insert_source(service, {**values, "options": dict(changes.options), "credentials": credentials})
+
+
+def edit_source(catalog: Catalog, source_id: str, changes: SourceChanges, *, allow_hosts: Iterable[str] = ()) -> Source:
+    """Apply a user's changes to a source, held to the checks of `add_source`; `KEY=` removes a setting."""
+    values = validate_changes(changes, creating=False)
+    _refuse_unsafe_urls(values, changes.options, (*catalog.allow_hosts, *allow_hosts))
+    current = catalog.get_source(source_id)
+    credentials = merge_settings(current.credentials, changes.credentials)
+    options = merge_settings(current.options, changes.options)
+    if changes.credentials:
+        values["credentials"] = credentials
+    if changes.options:
+        values["options"] = options
+    kind = values.get("kind", current.kind)
+    if kind != current.kind and "url" not in values:
+        values["url"] = url_after_kind_change(current.kind, current.url, kind, options)
+    # The checks of `add`, on the settings the source will have: the change merged into what it has.
+    validate_source(kind, options, credentials, values.get("sign_streams", current.sign_streams))
+    if _credentials_follow_host_change(current, values, changes):
+        raise InvalidInput(
+            "the source's credentials were given for another host: give them again with --credential in the"
+            " same edit (or remove them with KEY=), so stored secrets never go to a host they were not meant for"
+        )
+    if _changes_what_is_imported(current, values, changes):
+        # The same document now imports differently (another origin, kind, type, policy or option): the
+        # validators and digest of the last fetch must not end the next import as unchanged.
+        values.update(etag=None, last_modified=None, content_digest=None, sync_state=None)
+    return catalog.update_source(source_id, values)
+
+
+def _refuse_unsafe_urls(values: dict[str, Any], options: dict[str, str], allow_hosts: Iterable[str]) -> None:
+    """Refuse the addresses a source's settings give (its URL, URL-valued options) that may not be fetched."""
+    for url in (values.get("url"), *(options.get(key) for key in url_options())):
+        if url:
+            refuse_unsafe_url(url, allow_hosts)
+
+
+_IMPORT_SETTINGS = ("kind", "url", "asset_type", "truth", "on_missing", "max_removal_fraction")
+
+
+def _changes_what_is_imported(current: Source, values: dict[str, Any], changes: SourceChanges) -> bool:
+    changed = any(name in values and values[name] != getattr(current, name) for name in _IMPORT_SETTINGS)
+    return changed or bool(changes.options) or bool(changes.credentials)
+
+
+def _host(url: str) -> str:
+    try:
+        return (urlsplit(url).hostname or "").lower()
+    except ValueError:  # a URL stored before it was checked: compared whole, so any change counts as a move
+        return url.lower()
+
+
+def _credentials_follow_host_change(current: Source, values: dict[str, Any], changes: SourceChanges) -> bool:
+    """Whether an edit would send the source's stored credentials to a host they were not given for."""
+    if not current.credentials or changes.credentials:
+        return False
+    if "url" in values and _host(values["url"]) != _host(current.url):
+        return True
+    return any(
+        changes.options.get(key) is not None and _host(changes.options[key]) != _host(current.options.get(key, ""))
+        for key in url_options()
     )

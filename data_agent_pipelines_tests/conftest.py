@@ -22,7 +22,7 @@ from data_agent_pipelines.catalog.crypto import CredentialCipher
 from data_agent_pipelines.catalog.engine import make_engine
 from data_agent_pipelines.catalog.store import Catalog
 from data_agent_pipelines.settings import Settings, get_settings, load_settings
-from data_agent_pipelines.source_settings import SourceChanges
+from data_agent_pipelines.source_settings import SourceChanges, add_source
 
 from .feedserver import FeedServer
 
@@ -38,7 +38,7 @@ def add_feed_source(
     """The id of a new source of `service` (added first when it is not there) reading `url`."""
     if service not in {row["name"] for row in catalog.list_services()}:
         catalog.add_service(service)
-    return catalog.add_source(service, SourceChanges(name=name, kind=kind, url=url, **settings)).id
+    return add_source(catalog, service, SourceChanges(name=name, kind=kind, url=url, **settings)).id
 
 
 def corpus(*parts: str) -> Path:

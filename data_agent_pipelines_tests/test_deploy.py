@@ -23,7 +23,7 @@ from data_agent_pipelines.catalog.engine import make_engine
 from data_agent_pipelines.catalog.store import Catalog
 from data_agent_pipelines.orchestration.heartbeat import build_heartbeat
 from data_agent_pipelines.settings import Settings
-from data_agent_pipelines.source_settings import SourceChanges
+from data_agent_pipelines.source_settings import SourceChanges, add_source
 
 from .clirunner import run_cli
 from .conftest import PG_URL, require_postgres
@@ -155,11 +155,11 @@ def test_an_import_and_a_heartbeat_tick_on_a_postgres_backed_instance(
     shutil.copy(DEPLOY / "dagster.yaml", settings.dagster_home / "dagster.yaml")
 
     catalog.add_service("acme")
-    first = catalog.add_source(
-        "acme", SourceChanges(name="one", kind="mrss", url=feed_server.serve("/1", rss(item("a"))))
+    first = add_source(
+        catalog, "acme", SourceChanges(name="one", kind="mrss", url=feed_server.serve("/1", rss(item("a"))))
     )
-    second = catalog.add_source(
-        "acme", SourceChanges(name="two", kind="mrss", url=feed_server.serve("/2", rss(item("b"))))
+    second = add_source(
+        catalog, "acme", SourceChanges(name="two", kind="mrss", url=feed_server.serve("/2", rss(item("b"))))
     )
 
     done = run_cli(capsys, "import", first.id, "--json")  # the CLI on the production instance config

@@ -10,7 +10,7 @@ from data_agent_pipelines.catalog.store import Catalog
 from data_agent_pipelines.errors import InvalidInput
 from data_agent_pipelines.model import Asset, AssetWrite, Edition, Stream, Subtitle, encode_asset
 from data_agent_pipelines.signing import build_signer, link_expiry, playback, signer_for
-from data_agent_pipelines.source_settings import SourceChanges
+from data_agent_pipelines.source_settings import SourceChanges, add_source, edit_source
 
 from .api.cdn import Refused, verify_akamai, verify_cloudfront, verify_nginx
 from .api.keys import AKAMAI_KEY, KEY_PAIR_ID, NGINX_SECRET, ec_pem, rsa_key, rsa_pem
@@ -122,8 +122,8 @@ def test_signing_settings_are_refused_with_a_message_that_says_what_to_fix(
 
 
 def _source(catalog: Catalog, name: str, **changes) -> str:
-    return catalog.add_source(
-        "acme", SourceChanges(name=name, kind="mrss", url=f"https://feeds.example.com/{name}.xml", **changes)
+    return add_source(
+        catalog, "acme", SourceChanges(name=name, kind="mrss", url=f"https://feeds.example.com/{name}.xml", **changes)
     ).id
 
 
@@ -133,18 +133,19 @@ def test_sources_are_validated_on_add_and_on_edit_with_their_merged_settings(cat
         _source(catalog, "a", sign_streams="cloudfront", credentials={"private_key": rsa_pem()})
     source_id = _source(catalog, "b", sign_streams="akamai", credentials={"key": AKAMAI_KEY})
     with pytest.raises(InvalidInput, match="needs --credential key_pair_id"):
-        catalog.edit_source(source_id, SourceChanges(sign_streams="cloudfront"))
+        edit_source(catalog, source_id, SourceChanges(sign_streams="cloudfront"))
     with pytest.raises(InvalidInput, match="needs --credential key=…"):
-        catalog.edit_source(source_id, SourceChanges(credentials={"key": ""}))
+        edit_source(catalog, source_id, SourceChanges(credentials={"key": ""}))
     with pytest.raises(InvalidInput, match="invalid --option ttl"):
-        catalog.edit_source(source_id, SourceChanges(options={"ttl": "-5"}))
-    edited = catalog.edit_source(
+        edit_source(catalog, source_id, SourceChanges(options={"ttl": "-5"}))
+    edited = edit_source(
+        catalog,
         source_id,
         SourceChanges(sign_streams="cloudfront", credentials={"key_pair_id": KEY_PAIR_ID, "private_key": rsa_pem()}),
     )
     assert edited.sign_streams == "cloudfront"
     # Stopping signing needs no credentials.
-    assert catalog.edit_source(source_id, SourceChanges(sign_streams="none")).sign_streams is None
+    assert edit_source(catalog, source_id, SourceChanges(sign_streams="none")).sign_streams is None
 
 
 def _asset(catalog: Catalog, source_id: str, asset_id: str) -> None:
@@ -204,7 +205,7 @@ def test_a_changed_key_is_used_at_once(catalog: Catalog) -> None:
     catalog.add_service("acme")
     source_id = _source(catalog, "s", sign_streams="nginx-secure-link", credentials={"secret": "first"})
     first = signer_for(catalog.get_source(source_id)).sign(STREAM, NOW + 10)
-    catalog.edit_source(source_id, SourceChanges(credentials={"secret": "second"}))
+    edit_source(catalog, source_id, SourceChanges(credentials={"secret": "second"}))
     second = signer_for(catalog.get_source(source_id)).sign(STREAM, NOW + 10)
     verify_nginx(first, "first", now=NOW)
     verify_nginx(second, "second", now=NOW)

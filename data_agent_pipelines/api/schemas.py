@@ -8,7 +8,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from ..connectors.registry import kind_names, source_kinds
 from ..export_settings import ExportTargetChanges
-from ..source_settings import SourceChanges, parse_pairs
+from ..source_settings import SourceChanges
+from ..user_input import parse_pairs
 
 # A JSON null for these fields means "remove" on update (the CLI's "none" and "''"), not "not given".
 _CLEARABLE = ("sign_streams",)

@@ -16,7 +16,7 @@ from ..export_settings import ExportTargetChanges, check_access, validate_change
 from ..model import REDACTED, ExportTarget, isoformat, parse_instant
 from ..schedule import format_duration, next_run_after
 from ..settings import get_settings
-from ..source_settings import merge_settings
+from ..user_input import merge_settings
 from .schema import export_results, export_targets, sources
 from .store import Catalog
 

@@ -2,34 +2,22 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
-from urllib.parse import urlsplit
 
 from sqlalchemy import bindparam, case, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from ..clock import Clock, new_id
-from ..errors import Conflict, InvalidInput, NotFound
+from ..errors import Conflict, NotFound
 from ..model import REDACTED, Source, isoformat
 from ..schedule import format_duration
-from ..source_settings import (
-    SourceChanges,
-    merge_settings,
-    refuse_unsafe_url,
-    url_after_kind_change,
-    url_options,
-    validate_changes,
-    validate_source,
-)
 from .crypto import CredentialCipher
 from .database import LOOKUP_CHUNK, Database
 from .schema import assets, sources
 from .services import Services
-
-_IMPORT_SETTINGS = ("kind", "url", "asset_type", "truth", "on_missing", "max_removal_fraction")
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,28 +30,6 @@ class DueSource:
     next_run_at: datetime
     every_seconds: int | None
     cron: str | None
-
-
-def _changes_what_is_imported(current: Source, values: dict[str, Any], changes: SourceChanges) -> bool:
-    changed = any(name in values and values[name] != getattr(current, name) for name in _IMPORT_SETTINGS)
-    return changed or bool(changes.options) or bool(changes.credentials)
-
-
-def _host(url: str) -> str:
-    try:
-        return (urlsplit(url).hostname or "").lower()
-    except ValueError:  # a URL stored before it was checked: compared whole, so any change counts as a move
-        return url.lower()
-
-
-def credentials_follow_host_change(current: Source, values: dict[str, Any], changes: SourceChanges) -> bool:
-    """Whether an edit would send the source's stored credentials to a host they were not given for."""
-    if not current.credentials or changes.credentials:
-        return False
-    moved = "url" in values and _host(values["url"]) != _host(current.url)
-    new_oauth = changes.options.get("oauth_url")
-    moved_oauth = new_oauth is not None and _host(new_oauth) != _host(current.options.get("oauth_url", ""))
-    return moved or moved_oauth
 
 
 def source_to_json(source: Source) -> dict[str, Any]:
@@ -109,13 +75,11 @@ class Sources:
         cipher: CredentialCipher,
         clock: Clock,
         services: Services,
-        allow_hosts: Sequence[str],
     ) -> None:
         self.database = database
         self.cipher = cipher
         self.clock = clock
         self.services = services
-        self.allow_hosts = tuple(allow_hosts)
 
     def from_row(self, row: Any) -> Source:
         """The Source a `sources` row holds, its credentials decrypted."""
@@ -148,21 +112,21 @@ class Sources:
             sync_state=dict(m["sync_state"] or {}),
         )
 
-    def add(self, service: str, changes: SourceChanges, *, allow_hosts: Sequence[str] = ()) -> Source:
-        """Validate and store a new source; it is due at once. `allow_hosts` adds to the catalog's allowed hosts."""
-        values = validate_changes(changes, creating=True)
-        self._refuse_unsafe_urls(values, changes, allow_hosts)
+    def add(self, service: str, values: Mapping[str, Any]) -> Source:
+        """Store a new source from settings already checked (`source_settings.add_source`); it is due at once.
+
+        `values` are column values, with `credentials` in the clear: they are stored encrypted.
+        """
         now = self.clock()
         row = {
             "id": new_id("src"),
             "service": service,
-            "options": dict(changes.options),
-            "credentials": self.cipher.encrypt({k: v for k, v in changes.credentials.items() if v}),
             "enabled": True,
             "created_at": now,
             "updated_at": now,
             "next_run_at": now,
             **values,
+            "credentials": self.cipher.encrypt(dict(values.get("credentials") or {})),
         }
         try:
             with self.database.write() as conn:
@@ -171,12 +135,6 @@ class Sources:
         except IntegrityError:
             raise Conflict(f"service {service!r} already has a source named {values['name']!r}") from None
         return self.get(row["id"])
-
-    def _refuse_unsafe_urls(self, values: dict[str, Any], changes: SourceChanges, allow_hosts: Sequence[str]) -> None:
-        """Refuse the addresses a source's settings give (its URL, URL-valued options) that may not be fetched."""
-        for url in (values.get("url"), *(changes.options.get(key) for key in url_options())):
-            if url:
-                refuse_unsafe_url(url, (*self.allow_hosts, *allow_hosts))
 
     def get(self, source_id: str) -> Source:
         """The source with its credentials decrypted; NotFound if there is none."""
@@ -195,37 +153,19 @@ class Sources:
                 query = query.where(sources.c.service == service)
             return [self.from_row(row) for row in conn.execute(query)]
 
-    def edit(self, source_id: str, changes: SourceChanges, *, allow_hosts: Sequence[str] = ()) -> Source:
-        """Apply the given settings; `KEY=` (empty value) removes a credential or option."""
-        values = validate_changes(changes, creating=False)
-        self._refuse_unsafe_urls(values, changes, allow_hosts)
-        current = self.get(source_id)
-        credentials = merge_settings(current.credentials, changes.credentials)
-        options = merge_settings(current.options, changes.options)
-        if changes.credentials:
-            values["credentials"] = self.cipher.encrypt(credentials)
-        if changes.options:
-            values["options"] = options
-        kind = values.get("kind", current.kind)
-        if kind != current.kind and "url" not in values:
-            values["url"] = url_after_kind_change(current.kind, current.url, kind, options)
-        # The checks of `add`, on the settings the source will have: the change merged into what it has.
-        validate_source(kind, options, credentials, values.get("sign_streams", current.sign_streams))
-        if credentials_follow_host_change(current, values, changes):
-            raise InvalidInput(
-                "the source's credentials were given for another host: give them again with --credential in the"
-                " same edit (or remove them with KEY=), so stored secrets never go to a host they were not meant for"
-            )
-        if _changes_what_is_imported(current, values, changes):
-            # The same document now imports differently (another origin, kind, type, policy or option): the
-            # validators and digest of the last fetch must not end the next import as unchanged.
-            values.update(etag=None, last_modified=None, content_digest=None, sync_state=None)
-        values["updated_at"] = self.clock()
+    def update(self, source_id: str, values: Mapping[str, Any]) -> Source:
+        """Apply changes already checked (`source_settings.edit_source`); given credentials are stored encrypted."""
+        values = {**values, "updated_at": self.clock()}
+        if "credentials" in values:
+            values["credentials"] = self.cipher.encrypt(dict(values["credentials"]))
         try:
             with self.database.write() as conn:
-                conn.execute(update(sources).where(sources.c.id == source_id).values(**values))
+                done = conn.execute(update(sources).where(sources.c.id == source_id).values(**values))
         except IntegrityError:
-            raise Conflict(f"service {current.service!r} already has a source named {values.get('name')!r}") from None
+            service = self.get(source_id).service
+            raise Conflict(f"service {service!r} already has a source named {values.get('name')!r}") from None
+        if done.rowcount == 0:
+            raise _not_found(source_id)
         return self.get(source_id)
 
     def set_enabled(self, source_id: str, enabled: bool) -> Source:

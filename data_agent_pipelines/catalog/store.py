@@ -17,7 +17,6 @@ from sqlalchemy import Connection, Engine
 from ..clock import Clock, utc_now
 from ..model import AssetWrite, ExistingAsset, ItemOutcome, KnownAsset, Source
 from ..settings import Settings
-from ..source_settings import SourceChanges
 from .assets import Assets
 from .crypto import CredentialCipher
 from .cursor import AssetQuery
@@ -41,7 +40,7 @@ class Catalog:
         self.clock = clock
         self.allow_hosts = tuple(allow_hosts)  # DATA_AGENT_ALLOW_HOSTS: URLs a source may point at although private
         self._services = Services(self.database, clock)
-        self._sources = Sources(self.database, cipher, clock, self._services, self.allow_hosts)
+        self._sources = Sources(self.database, cipher, clock, self._services)
         self._assets = Assets(self.database, clock, self._services, self._sources)
         self._results = ImportResults(self.database, clock, self._sources)
 
@@ -73,9 +72,9 @@ class Catalog:
 
     # -- sources ----------------------------------------------------------------------------------------------
 
-    def add_source(self, service: str, changes: SourceChanges, *, allow_hosts: Sequence[str] = ()) -> Source:
-        """Validate and store a new source; it is due at once. `allow_hosts` adds to the catalog's allowed hosts."""
-        return self._sources.add(service, changes, allow_hosts=allow_hosts)
+    def insert_source(self, service: str, values: Mapping[str, Any]) -> Source:
+        """Store a new source from checked settings; `source_settings.add_source` checks a user's and calls this."""
+        return self._sources.add(service, values)
 
     def get_source(self, source_id: str) -> Source:
         """The source with its credentials decrypted; NotFound if there is none."""
@@ -85,9 +84,9 @@ class Catalog:
         """Sources, optionally of one service, by service then name."""
         return self._sources.list(service)
 
-    def edit_source(self, source_id: str, changes: SourceChanges, *, allow_hosts: Sequence[str] = ()) -> Source:
-        """Apply the given settings; `KEY=` (empty value) removes a credential or option."""
-        return self._sources.edit(source_id, changes, allow_hosts=allow_hosts)
+    def update_source(self, source_id: str, values: Mapping[str, Any]) -> Source:
+        """Apply checked changes to a source; `source_settings.edit_source` checks a user's and calls this."""
+        return self._sources.update(source_id, values)
 
     def set_enabled(self, source_id: str, enabled: bool) -> Source:
         """Enable or disable a source (a disabled source is never due)."""

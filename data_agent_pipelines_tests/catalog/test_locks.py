@@ -14,7 +14,7 @@ from data_agent_pipelines.catalog.store import Catalog
 from data_agent_pipelines.errors import Conflict, NotFound
 from data_agent_pipelines.orchestration.instance import open_instance
 from data_agent_pipelines.settings import Settings
-from data_agent_pipelines.source_settings import SourceChanges
+from data_agent_pipelines.source_settings import SourceChanges, add_source
 
 from ..clirunner import run_cli
 from ..conftest import FakeClock, add_feed_source
@@ -106,7 +106,7 @@ def test_a_cli_import_of_a_busy_source_exits_2_and_changes_nothing(
 ) -> None:
     catalog.add_service("acme")
     url = feed_server.serve("/feed.xml", rss(item("a"), item("b")))
-    source_id = catalog.add_source("acme", SourceChanges(name="feed", kind="mrss", url=url)).id
+    source_id = add_source(catalog, "acme", SourceChanges(name="feed", kind="mrss", url=url)).id
     instance = open_instance(settings)
     try:
         running = create_run_for_test(

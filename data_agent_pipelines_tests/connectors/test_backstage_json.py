@@ -12,7 +12,7 @@ from data_agent_pipelines.catalog.store import Catalog
 from data_agent_pipelines.connectors.backstage_json import UnreadableJson, parse_backstage_json
 from data_agent_pipelines.connectors.standard_keys import SCORE_SCHEME, apply_standard_keys
 from data_agent_pipelines.model import Asset, Credit, ItemFailure, Rating
-from data_agent_pipelines.source_settings import SourceChanges
+from data_agent_pipelines.source_settings import SourceChanges, add_source
 
 from ..clirunner import run_cli
 from ..feeds import rss
@@ -189,7 +189,7 @@ def test_standard_keys_in_media_rss_custom_elements(feed_server: FeedServer, cat
     )
     url = feed_server.serve("/feed.xml", body)
     catalog.add_service("acme")
-    source_id = catalog.add_source("acme", SourceChanges(name="f", kind="mrss", url=url)).id
+    source_id = add_source(catalog, "acme", SourceChanges(name="f", kind="mrss", url=url)).id
     result = run_cli(capsys, "import", source_id, "--json").json()
     asset = catalog.get_asset(result["items"][0]["asset_id"])
     assert asset["credits"] == [{"name": "Jane Doe", "role": "Director"}]
@@ -201,7 +201,7 @@ def test_standard_keys_in_media_rss_custom_elements(feed_server: FeedServer, cat
 def test_import_end_to_end(feed_server: FeedServer, catalog: Catalog, capsys) -> None:
     url = feed_server.serve("/feed.json", json.dumps(FEED), content_type="application/json")
     catalog.add_service("acme")
-    source_id = catalog.add_source("acme", SourceChanges(name="cms", kind="backstage-json", url=url)).id
+    source_id = add_source(catalog, "acme", SourceChanges(name="cms", kind="backstage-json", url=url)).id
     done = run_cli(capsys, "import", source_id, "--json")
     result = done.json()
     assert done.code == 0 and result["status"] == "partial"

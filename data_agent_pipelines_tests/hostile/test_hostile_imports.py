@@ -26,7 +26,7 @@ from data_agent_pipelines.catalog.store import Catalog
 from data_agent_pipelines.launcher import run_import
 from data_agent_pipelines.net import policy as net_policy
 from data_agent_pipelines.orchestration.instance import open_instance
-from data_agent_pipelines.source_settings import SourceChanges
+from data_agent_pipelines.source_settings import SourceChanges, add_source, edit_source
 
 from ..clirunner import run_cli
 from ..feeds import item, rss
@@ -91,7 +91,7 @@ def victim(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
         changes = SourceChanges(
             name="victim", kind="mrss", url=url, on_missing="delete", options={"timeout": str(TIMEOUT)}
         )
-        source = catalog.add_source("acme", changes)
+        source = add_source(catalog, "acme", changes)
         instance = open_instance(settings)
         try:
             seeded = run_import(catalog, instance, source.id)
@@ -268,13 +268,13 @@ def hostile_import_fails_cleanly(victim: Victim, case: Case, capsys: pytest.Capt
 def test_slow_drip_cannot_stretch_the_deadline(victim: Victim, capsys: pytest.CaptureFixture[str]) -> None:
     """The deadline is the source's `--option timeout=`, not socket timeouts that each trickled byte resets."""
     victim.server.route("/feed.xml", slow_body(0.02))
-    victim.catalog.edit_source(victim.source_id, SourceChanges(options={"timeout": "0.5"}))
+    edit_source(victim.catalog, victim.source_id, SourceChanges(options={"timeout": "0.5"}))
     try:
         started = time.monotonic()
         done = run_cli(capsys, "import", victim.source_id, "--json")
         fetch_bound = time.monotonic() - started
     finally:
-        victim.catalog.edit_source(victim.source_id, SourceChanges(options={"timeout": str(TIMEOUT)}))
+        edit_source(victim.catalog, victim.source_id, SourceChanges(options={"timeout": str(TIMEOUT)}))
     assert done.code == 1 and "did not finish within 0.5 s" in done.json()["error"]
     assert fetch_bound < 0.5 + 4
 

@@ -23,7 +23,7 @@ from data_agent_pipelines.errors import DocumentError
 from data_agent_pipelines.launcher import run_import
 from data_agent_pipelines.model import Asset, ItemFailure
 from data_agent_pipelines.orchestration.instance import open_instance
-from data_agent_pipelines.source_settings import SourceChanges
+from data_agent_pipelines.source_settings import SourceChanges, add_source
 
 from ..feeds import item, rss
 from .environment import environment
@@ -154,7 +154,9 @@ def test_importing_the_same_items_twice_changes_nothing_the_second_time(
     _settings, catalog, server = feed_env
     path = f"/same-{next(_counter)}.xml"
     _serve(server, path, titles)
-    source = catalog.add_source("acme", SourceChanges(name=path[1:-4], kind="mrss", url=server.url(path), truth=policy))
+    source = add_source(
+        catalog, "acme", SourceChanges(name=path[1:-4], kind="mrss", url=server.url(path), truth=policy)
+    )
     first = _import(feed_env, source.id)
     assert first["counts"]["created"] == len(titles)
     before = _assets(catalog, source.id)
@@ -188,7 +190,9 @@ def test_the_policies_never_lose_a_cms_edit_they_promise_to_keep(
     _settings, catalog, server = feed_env
     path = f"/edit-{next(_counter)}.xml"
     _serve(server, path, titles)
-    source = catalog.add_source("acme", SourceChanges(name=path[1:-4], kind="mrss", url=server.url(path), truth=policy))
+    source = add_source(
+        catalog, "acme", SourceChanges(name=path[1:-4], kind="mrss", url=server.url(path), truth=policy)
+    )
     _import(feed_env, source.id)
     edited_id = sorted(titles)[0]
     asset = _assets(catalog, source.id)[edited_id]

@@ -21,7 +21,7 @@ import pytest
 
 from data_agent_pipelines.catalog.store import Catalog
 from data_agent_pipelines.settings import Settings
-from data_agent_pipelines.source_settings import SourceChanges
+from data_agent_pipelines.source_settings import SourceChanges, add_source
 
 from ..feeds import item, rss
 from .environment import assets_by_external_id, environment
@@ -61,7 +61,7 @@ def _setup(backend: str, folder: Path, **variables: str) -> Iterator[tuple[Setti
         try:
             catalog.add_service("acme")
             url = server.route("/feed.xml", document(rss(item("a"), item("b"), item("c"))))
-            source_id = catalog.add_source("acme", SourceChanges(name="feed", kind="mrss", url=url)).id
+            source_id = add_source(catalog, "acme", SourceChanges(name="feed", kind="mrss", url=url)).id
             yield settings, catalog, server, source_id
         finally:
             catalog.close()

@@ -21,7 +21,7 @@ import pytest
 
 from data_agent_pipelines.catalog.store import Catalog
 from data_agent_pipelines.settings import get_settings
-from data_agent_pipelines.source_settings import SourceChanges
+from data_agent_pipelines.source_settings import SourceChanges, add_source
 
 from ..bugsnagserver import free_port
 from ..feeds import item, rss
@@ -125,7 +125,7 @@ def test_the_heartbeat_imports_a_due_source_on_its_own(dagster: dict[str, Any], 
     try:
         catalog.add_service("acme")
         url = feed_server.serve("/feed.xml", rss(item("a", "Alpha"), item("b", "Bravo")))
-        source = catalog.add_source("acme", SourceChanges(name="feed", kind="mrss", url=url, every="1h"))
+        source = add_source(catalog, "acme", SourceChanges(name="feed", kind="mrss", url=url, every="1h"))
     finally:
         catalog.close()
 

@@ -24,7 +24,7 @@ from data_agent_pipelines.orchestration.failures import import_failures
 from data_agent_pipelines.orchestration.instance import ensure_partition, open_instance
 from data_agent_pipelines.orchestration.resources import CatalogResource
 from data_agent_pipelines.settings import Settings, get_settings
-from data_agent_pipelines.source_settings import SourceChanges
+from data_agent_pipelines.source_settings import SourceChanges, add_source
 
 from ..bugsnagserver import BugsnagServer
 from ..clirunner import run_cli
@@ -56,7 +56,7 @@ def source_id(feed_server: FeedServer, catalog: Catalog) -> str:
     catalog.add_service("acme")
     url = feed_server.serve("/feed.xml", rss(item("a"), item("b")))
     changes = SourceChanges(name="feed", kind="mrss", url=url, credentials={"token": SECRET})
-    return catalog.add_source("acme", changes).id
+    return add_source(catalog, "acme", changes).id
 
 
 def evaluate(instance: DagsterInstance, run: DagsterRun, database_url: str) -> None:

@@ -10,6 +10,7 @@ import pytest
 from dagster import DagsterInstance, DagsterRunStatus, DefaultSensorStatus, RunsFilter, instance_for_test
 from dagster._core.test_utils import create_run_for_test
 
+from data_agent_pipelines import source_settings
 from data_agent_pipelines.catalog.store import Catalog
 from data_agent_pipelines.definitions import defs
 from data_agent_pipelines.model import isoformat
@@ -36,7 +37,7 @@ def service(catalog: Catalog) -> str:
 
 def add_source(catalog: Catalog, name: str, *, every: str | None = "1h", cron: str | None = None) -> str:
     changes = SourceChanges(name=name, kind="mrss", url=f"https://feeds.invalid/{name}.xml", every=every, cron=cron)
-    return catalog.add_source("acme", changes).id
+    return source_settings.add_source(catalog, "acme", changes).id
 
 
 def test_the_sensor_is_the_scheduler_every_five_minutes_running_by_default() -> None:

@@ -13,6 +13,7 @@ from data_agent_pipelines.catalog.store import Catalog
 from data_agent_pipelines.definitions import defs
 from data_agent_pipelines.orchestration.instance import ensure_partition, open_instance
 from data_agent_pipelines.settings import Settings
+from data_agent_pipelines.source_settings import SourceChanges, add_source, edit_source
 
 from ..clirunner import run_cli
 from ..feeds import item, rss
@@ -133,7 +134,7 @@ def test_a_cms_edit_is_overwritten_by_the_importer_policy(source_id: str, capsys
     _code, first = import_json(capsys, source_id)
     asset_id = first["items"][0]["asset_id"]
     catalog.edit_asset(asset_id, {"title": "CMS title"})
-    catalog.edit_source(source_id, _url_change(catalog, source_id))
+    edit_source(catalog, source_id, _url_change(catalog, source_id))
     _code, second = import_json(capsys, source_id)
     item_a = next(i for i in second["items"] if i["external_id"] == "a")
     assert item_a["outcome"] == "updated" and "overwrote the CMS edit of title" in item_a["reason"]
@@ -143,8 +144,6 @@ def test_a_cms_edit_is_overwritten_by_the_importer_policy(source_id: str, capsys
 
 def _url_change(catalog: Catalog, source_id: str):
     """The same URL with a query string: forces a full fetch (validators are dropped on a URL change)."""
-    from data_agent_pipelines.source_settings import SourceChanges
-
     return SourceChanges(url=catalog.get_source(source_id).url + "?v=2")
 
 
@@ -220,7 +219,7 @@ def test_launchpad_and_backfill_runs_work_like_the_cli(
     ids = []
     for name in ("one", "two"):
         url = feed_server.serve(f"/{name}.xml", rss(item(f"{name}-1"), item(f"{name}-2")))
-        ids.append(catalog.add_source("acme", _changes(name, url)).id)
+        ids.append(add_source(catalog, "acme", _changes(name, url)).id)
     instance = open_instance(settings)
     try:
         job = defs.resolve_job_def("import_source")
@@ -237,8 +236,6 @@ def test_launchpad_and_backfill_runs_work_like_the_cli(
 
 
 def _changes(name: str, url: str):
-    from data_agent_pipelines.source_settings import SourceChanges
-
     return SourceChanges(name=name, kind="mrss", url=url)
 
 

@@ -17,7 +17,7 @@ from data_agent_pipelines.catalog.store import Catalog
 from data_agent_pipelines.connectors.base import KnownItem
 from data_agent_pipelines.connectors.mrss import feed
 from data_agent_pipelines.model import KnownAsset
-from data_agent_pipelines.source_settings import SourceChanges
+from data_agent_pipelines.source_settings import SourceChanges, add_source, edit_source
 
 from ..feeds import item, rss
 from ..feedserver import FeedServer
@@ -110,7 +110,7 @@ def test_a_new_asset_type_maps_every_item_again(
 ) -> None:
     source_id = make_source(catalog, feed_server, items("a"))
     run_import(capsys, source_id)
-    catalog.edit_source(source_id, SourceChanges(asset_type="clip"))
+    edit_source(catalog, source_id, SourceChanges(asset_type="clip"))
     result = reimport(capsys, feed_server, source_id, items("a"), mapped)
     assert mapped == ["a"] and result["counts"]["updated"] == 1
     assert asset_of(catalog, source_id, "a")["type"] == "clip"
@@ -260,7 +260,7 @@ def test_recognising_items_changes_the_work_not_the_outcome(
     for name in ("recognising", "mapping"):
         url = feed_server.serve(f"/{name}.xml", _VERSIONS[0])
         settings = SourceChanges(name=name, kind="mrss", url=url, truth=truth, on_missing="unpublish")
-        ids[name] = catalog.add_source("acme", settings).id
+        ids[name] = add_source(catalog, "acme", settings).id
     work = dict.fromkeys(ids, 0)
     for step, body in enumerate(_VERSIONS):
         states = {}

@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from data_agent_pipelines.catalog.schema import assets, sources
 from data_agent_pipelines.catalog.store import Catalog
-from data_agent_pipelines.source_settings import SourceChanges
+from data_agent_pipelines.source_settings import SourceChanges, edit_source
 
 from ..clirunner import run_cli
 from ..conftest import add_feed_source
@@ -195,7 +195,7 @@ def test_guard_holds_back_more_than_the_max_fraction_and_applies_nothing(
     assert [(a["external_id"], a["title"]) for a in catalog.list_assets("acme")] == before
     assert catalog.get_source(source_id).last_status == "failed"
     # Raising the limit lets the same change through.
-    catalog.edit_source(source_id, SourceChanges(max_removal_fraction=0.5))
+    edit_source(catalog, source_id, SourceChanges(max_removal_fraction=0.5))
     _code, result = run_import(capsys, source_id)
     assert result["status"] == "succeeded" and result["counts"]["deleted"] == 3 and result["counts"]["created"] == 1
 
@@ -230,7 +230,7 @@ def test_a_failed_fetch_removes_nothing(feed_server: FeedServer, catalog: Catalo
     run_import(capsys, source_id)
     feed_server.documents["/feed.xml"].status = 503
     feed_server.documents["/feed.xml"].etag = False
-    catalog.edit_source(source_id, SourceChanges(options={"timeout": "5"}))
+    edit_source(catalog, source_id, SourceChanges(options={"timeout": "5"}))
     code, result = run_import(capsys, source_id)
     assert code == 1 and result["status"] == "failed" and "503" in result["error"]
     assert catalog.count_assets(source_id) == 10

@@ -7,6 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 
 from ...catalog.sources import source_to_json
+from ...source_settings import add_source, edit_source
 from ..auth import Context, Service
 from ..schemas import SourceCreate, SourceUpdate
 
@@ -20,7 +21,7 @@ def list_sources(service: Service, context: Context) -> dict[str, Any]:
 
 @router.post("", status_code=201, summary="Add a source (due for import at once)")
 def create_source(service: Service, context: Context, body: SourceCreate) -> dict[str, Any]:
-    return source_to_json(context.catalog.add_source(service, body.changes()))
+    return source_to_json(add_source(context.catalog, service, body.changes()))
 
 
 @router.get("/{source_id}", summary="Read a source (credential names only, never their values)")
@@ -32,7 +33,7 @@ def read_source(service: Service, context: Context, source_id: str) -> dict[str,
 def update_source(service: Service, context: Context, source_id: str, body: SourceUpdate) -> dict[str, Any]:
     source = context.source(service, source_id)
     if body.model_fields_set - {"enabled"}:
-        source = context.catalog.edit_source(source_id, body.changes())
+        source = edit_source(context.catalog, source_id, body.changes())
     if body.enabled is not None:
         source = context.catalog.set_enabled(source_id, body.enabled)
     return source_to_json(source)
