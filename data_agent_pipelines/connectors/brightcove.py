@@ -26,7 +26,7 @@ from .base import Fetched, Parse, source_timeout
 from .ovp.auth import ExpiringToken, auth_error
 from .ovp.client import ApiClient, map_bounded
 from .ovp.paging import Page, PageRequest, Paging, collect, item_id_field
-from .ovp.platform import Platform, credential, int_option, option
+from .ovp.platform import credential, int_option, option
 from .ovp.store import PageStore, StoredItems, fetched_from
 from .ovp.sweep import Sweep
 from .spec import CONCURRENCY, FULL_SWEEP_EVERY, INCREMENTAL, TIMEOUT, Setting, SourceKind
@@ -34,11 +34,6 @@ from .streams import mark_default, stream_type
 
 DEFAULT_OAUTH_URL = "https://oauth.brightcove.com/v4/access_token"
 LIMIT = 100
-PLATFORM = Platform(
-    "Brightcove",
-    "--credential client_id and --credential client_secret (API credentials with video-cloud/video/read for "
-    "--option account_id)",
-)
 
 
 class BrightcoveConnector:
@@ -59,9 +54,9 @@ class BrightcoveConnector:
 
     def fetch(self, source: Source, http: HttpClient, workdir: Path) -> Fetched:
         """Read every video (or every changed one) and its sources into a page store in `workdir`."""
-        account = option(source, "account_id", PLATFORM)
+        account = option(source, "account_id", SPEC)
         token = ExpiringToken(lambda: self._token(source, http), clock=self._clock)
-        api = ApiClient(http, source, PLATFORM, token, headers={"Accept": "application/json"}, sleep=self._sleep)
+        api = ApiClient(http, source, SPEC, token, headers={"Accept": "application/json"}, sleep=self._sleep)
         base = urljoin(source.url.rstrip("/") + "/", f"accounts/{account}/")
         sweep = Sweep.plan(source, now=self._now())
         search = {"q": f"updated_at:{sweep.since.strftime('%Y-%m-%dT%H:%M:%SZ')}.."} if sweep.since else {}
@@ -89,7 +84,7 @@ class BrightcoveConnector:
 
     def _token(self, source: Source, http: HttpClient) -> tuple[str, float]:
         """A fresh access token and its lifetime, from the OAuth API (client credentials grant)."""
-        pair = f"{credential(source, 'client_id', PLATFORM)}:{credential(source, 'client_secret', PLATFORM)}"
+        pair = f"{credential(source, 'client_id', SPEC)}:{credential(source, 'client_secret', SPEC)}"
         basic = base64.b64encode(pair.encode()).decode()
         url = source.options.get("oauth_url") or DEFAULT_OAUTH_URL
         try:
@@ -101,7 +96,7 @@ class BrightcoveConnector:
                 timeout=source_timeout(source),
             )
         except AuthRejected as exc:
-            raise auth_error(PLATFORM, exc) from None
+            raise auth_error(SPEC, exc) from None
         body = response.json()
         return str(body["access_token"]), float(body.get("expires_in") or 300)
 
@@ -109,6 +104,10 @@ class BrightcoveConnector:
 SPEC = SourceKind(
     kind="brightcove",
     title="Brightcove",
+    access_hint=(
+        "--credential client_id and --credential client_secret (API credentials with video-cloud/video/read for"
+        " --option account_id)"
+    ),
     summary="the videos of a Brightcove Video Cloud account (CMS API)",
     connector=BrightcoveConnector,
     default_url="https://cms.api.brightcove.com/v1/",

@@ -28,7 +28,7 @@ from .base import Fetched, Parse
 from .ovp.auth import BearerSecret, NoAuth
 from .ovp.client import ApiClient, map_bounded
 from .ovp.paging import Page, PageRequest, Paging, collect
-from .ovp.platform import Platform, bool_option, credential, int_option, option
+from .ovp.platform import bool_option, credential, int_option, option
 from .ovp.rate_limit import RateLimitHeaders
 from .ovp.store import PageStore, StoredItems, fetched_from
 from .ovp.sweep import Sweep
@@ -38,12 +38,6 @@ from .streams import mark_default, stream_type
 DEFAULT_CDN_URL = "https://cdn.jwplayer.com"
 PAGE_LENGTH = 500
 QUERY_CAP = 10_000
-PLATFORM = Platform(
-    "JW Player", "--credential api_secret (a Management API v2 secret of the property --option site_id)"
-)
-DELIVERY = Platform(
-    "JW Player's Delivery API", "--url: the playlist must be public, or its URL signed when URL signing is on"
-)
 RATE_LIMIT = RateLimitHeaders(remaining="jw-request-remaining", window_seconds=60.0)
 # Keys of a Delivery API playlist item that JW defines; every other top-level key is a custom parameter.
 DELIVERY_KEYS = frozenset(
@@ -80,12 +74,12 @@ class JWPlayerConnector:
         return StoredItems(fetched.path, "jwplayer-management", lambda i: management_asset(i, source, cdn), _media_id)
 
     def _fetch_management(self, source: Source, http: HttpClient, workdir: Path) -> Fetched:
-        site_id = option(source, "site_id", PLATFORM)
+        site_id = option(source, "site_id", SPEC)
         api = ApiClient(
             http,
             source,
-            PLATFORM,
-            BearerSecret(credential(source, "api_secret", PLATFORM)),
+            SPEC,
+            BearerSecret(credential(source, "api_secret", SPEC)),
             rate_limit=RATE_LIMIT,
             headers={"Accept": "application/json"},
             sleep=self._sleep,
@@ -143,9 +137,18 @@ class JWPlayerConnector:
 _MODE = Setting(
     "api", "management: the media list of a property; delivery: one public playlist", choices=("management", "delivery")
 )
+DELIVERY = SourceKind(
+    kind="jwplayer",
+    title="JW Player's Delivery API",
+    access_hint="--url: the playlist must be public, or its URL signed when URL signing is on",
+    summary="a public Delivery API playlist",
+    connector=JWPlayerConnector,
+    options=(_MODE, TIMEOUT),
+)
 SPEC = SourceKind(
     kind="jwplayer",
     title="JW Player",
+    access_hint="--credential api_secret (a Management API v2 secret of the property --option site_id)",
     summary="the Management API v2 media list of a JW Player property",
     connector=JWPlayerConnector,
     default_url="https://api.jwplayer.com/v2/",
@@ -161,15 +164,7 @@ SPEC = SourceKind(
     ),
     credentials=(Setting("api_secret", "a Management API v2 secret of the property", required=True),),
     mode_option="api",
-    modes={
-        "delivery": SourceKind(
-            kind="jwplayer",
-            title="JW Player's Delivery API",
-            summary="a public Delivery API playlist",
-            connector=JWPlayerConnector,
-            options=(_MODE, TIMEOUT),
-        )
-    },
+    modes={"delivery": DELIVERY},
 )
 
 

@@ -27,7 +27,7 @@ from .base import Fetched, Parse
 from .ovp.auth import CredentialExpired, ExpiringToken, NoAuth
 from .ovp.client import ApiClient
 from .ovp.paging import Page, PageRequest, Paging, collect, item_id_field
-from .ovp.platform import Platform, credential, option
+from .ovp.platform import credential, option
 from .ovp.store import PageStore, StoredItems, fetched_from
 from .ovp.sweep import Sweep
 from .spec import FULL_SWEEP_EVERY, INCREMENTAL, TIMEOUT, Setting, SourceKind
@@ -35,9 +35,6 @@ from .spec import FULL_SWEEP_EVERY, INCREMENTAL, TIMEOUT, Setting, SourceKind
 PAGE_SIZE = 500
 LIST_CAP = 10_000
 SESSION_SECONDS = 86_400
-PLATFORM = Platform(
-    "Kaltura", "--credential admin_secret (the partner's admin secret) or --credential ks, and --option partner_id"
-)
 # Codes of KalturaAPIException that mean the session or the partner's credentials are not (or no longer) valid.
 SESSION_ERRORS = frozenset(
     {"INVALID_KS", "EXPIRED_KS", "KS_EXPIRED", "SERVICE_FORBIDDEN", "START_SESSION_ERROR", "INVALID_PARTNER_ID"}
@@ -88,10 +85,10 @@ class KalturaConnector:
 
     def fetch(self, source: Source, http: HttpClient, workdir: Path) -> Fetched:
         """Read every entry (or every changed one) and its flavors into a page store in `workdir`."""
-        partner_id = option(source, "partner_id", PLATFORM)
+        partner_id = option(source, "partner_id", SPEC)
         service = source.url.rstrip("/") + "/api_v3/service/"
         session = self._session(source, http, service, partner_id)
-        api = ApiClient(http, source, PLATFORM, session, check=_check, sleep=self._sleep)
+        api = ApiClient(http, source, SPEC, session, check=_check, sleep=self._sleep)
 
         def call(action: str, **params: Any) -> Any:
             try:
@@ -145,15 +142,15 @@ class KalturaConnector:
     def parse(self, source: Source, fetched: Fetched) -> Parse:
         """Map the stored entries to assets."""
         assert fetched.path is not None
-        partner_id = option(source, "partner_id", PLATFORM)
+        partner_id = option(source, "partner_id", SPEC)
         return StoredItems(fetched.path, "kaltura-api-v3", lambda e: entry_asset(e, source, partner_id), item_id_field)
 
     def _session(self, source: Source, http: HttpClient, service: str, partner_id: str) -> _Session:
         if not source.credentials.get("admin_secret"):
-            return _Session(None, credential(source, "ks", PLATFORM))
-        secret = credential(source, "admin_secret", PLATFORM)
+            return _Session(None, credential(source, "ks", SPEC))
+        secret = credential(source, "admin_secret", SPEC)
         # session.start itself carries the admin secret as a parameter: there is no session yet.
-        starter = ApiClient(http, source, PLATFORM, NoAuth(), check=_check, sleep=self._sleep)
+        starter = ApiClient(http, source, SPEC, NoAuth(), check=_check, sleep=self._sleep)
 
         def start() -> tuple[str, float]:
             params = {"secret": secret, "partnerId": partner_id, "type": 2, "expiry": SESSION_SECONDS, "format": 1}
@@ -171,6 +168,7 @@ class KalturaConnector:
 SPEC = SourceKind(
     kind="kaltura",
     title="Kaltura",
+    access_hint="--credential admin_secret (the partner's admin secret) or --credential ks, and --option partner_id",
     summary="the media entries of a Kaltura partner",
     connector=KalturaConnector,
     default_url="https://www.kaltura.com/",

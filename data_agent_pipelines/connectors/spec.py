@@ -51,6 +51,8 @@ class SourceKind:
     summary: str  # one line: what a source of this kind reads
     connector: Callable[[], object]  # makes the kind's `connectors.base.Connector`
     default_url: str | None = None
+    # What to check when the platform refuses this source's credentials (named, never shown).
+    access_hint: str = ""
     options: tuple[Setting, ...] = ()
     credentials: tuple[Setting, ...] = ()
     mode_option: str | None = None

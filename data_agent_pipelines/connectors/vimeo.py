@@ -23,7 +23,7 @@ from .base import Fetched, Parse
 from .ovp.auth import BearerSecret
 from .ovp.client import ApiClient
 from .ovp.paging import Page, PageRequest, Paging, collect
-from .ovp.platform import Platform, credential
+from .ovp.platform import credential
 from .ovp.rate_limit import RateLimitHeaders
 from .ovp.store import PageStore, StoredItems, fetched_from
 from .spec import FULL_SWEEP_EVERY, INCREMENTAL, TIMEOUT, Setting, SourceKind
@@ -34,9 +34,6 @@ PER_PAGE = 100
 FIELDS = (
     "uri,name,description,duration,created_time,modified_time,release_time,link,language,pictures.sizes,"
     "tags.name,categories.name,content_rating,files,play"
-)
-PLATFORM = Platform(
-    "Vimeo", "--credential access_token (a token with the public and private scopes) and --option user_id"
 )
 RATE_LIMIT = RateLimitHeaders(remaining="X-RateLimit-Remaining", reset="X-RateLimit-Reset")
 
@@ -59,8 +56,8 @@ class VimeoConnector:
         api = ApiClient(
             http,
             source,
-            PLATFORM,
-            BearerSecret(credential(source, "access_token", PLATFORM), scheme="bearer"),
+            SPEC,
+            BearerSecret(credential(source, "access_token", SPEC), scheme="bearer"),
             rate_limit=RATE_LIMIT,
             headers={"Accept": ACCEPT},
             sleep=self._sleep,
@@ -95,6 +92,7 @@ class VimeoConnector:
 SPEC = SourceKind(
     kind="vimeo",
     title="Vimeo",
+    access_hint="--credential access_token (a token with the public and private scopes) and --option user_id",
     summary="the videos of a Vimeo account",
     connector=VimeoConnector,
     default_url="https://api.vimeo.com/",

@@ -120,6 +120,8 @@ def test_a_spec_is_complete(kind: str) -> None:
         assert len({s.key for s in settings}) == len(settings), "a setting is declared twice"
         if mode.default_url:
             assert validate_url(mode.default_url) == mode.default_url
+        # A platform that refuses the credentials is answered with the settings to check.
+        assert mode.access_hint or not mode.credentials
     if spec.mode_option is not None:
         mode_setting = spec.setting(spec.mode_option)
         assert mode_setting is not None and set(spec.modes) <= set(mode_setting.choices)

@@ -10,15 +10,13 @@ from typing import Protocol
 
 from ...errors import SourceAuthError
 from ...net import AuthRejected
-from .platform import Platform
+from ..spec import SourceKind
 
 
-def auth_error(platform: Platform, exc: Exception) -> SourceAuthError:
+def auth_error(platform: SourceKind, exc: Exception) -> SourceAuthError:
     """The error for a credential a platform refused: names the platform and the setting, never the value."""
     status = f" ({exc.status_code} from {exc.url})" if isinstance(exc, AuthRejected) else ""
-    return SourceAuthError(
-        f"{platform.name} refused this source's credentials{status}: check {platform.credential_hint}"
-    )
+    return SourceAuthError(f"{platform.title} refused this source's credentials{status}: check {platform.access_hint}")
 
 
 class CredentialExpired(Exception):

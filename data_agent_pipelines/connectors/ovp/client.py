@@ -12,8 +12,9 @@ from ...errors import PlatformError, SourceAuthError
 from ...model import Source
 from ...net import AuthRejected, HttpClient, Response
 from ..base import source_timeout
+from ..spec import SourceKind
 from .auth import Auth, CredentialExpired, auth_error
-from .platform import Platform, redact
+from .platform import redact
 from .rate_limit import RateLimiter, RateLimitHeaders
 
 
@@ -24,7 +25,7 @@ class ApiClient:
         self,
         http: HttpClient,
         source: Source,
-        platform: Platform,
+        platform: SourceKind,
         auth: Auth,
         *,
         rate_limit: RateLimitHeaders | None = None,
@@ -77,7 +78,7 @@ class ApiClient:
 
     def failed(self, what: str) -> PlatformError:
         """An API error reported by the platform; its text is redacted of credentials."""
-        return PlatformError(redact(f"{self.platform.name} answered with an error: {what}", self.source))
+        return PlatformError(redact(f"{self.platform.title} answered with an error: {what}", self.source))
 
 
 def map_bounded(call: Callable[[Any], Any], items: list[Any], concurrency: int) -> list[Any]:

@@ -1,38 +1,29 @@
-"""A platform as a customer knows it, and the settings of a source that reach it (credentials, options)."""
+"""The settings of a source that reach its platform (credentials, options), read with messages that name them."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from ...errors import InvalidInput
 from ...model import Source
+from ..spec import SourceKind
 
 
-@dataclass(frozen=True)
-class Platform:
-    """A platform as a customer knows it: its name and the settings of a source that reach it."""
-
-    name: str  # "JW Player"
-    credential_hint: str  # which source setting to check when the platform refuses access
-
-
-def credential(source: Source, key: str, platform: Platform) -> str:
+def credential(source: Source, key: str, platform: SourceKind) -> str:
     """The decrypted credential `key` of the source; InvalidInput naming the setting when it is missing."""
     value = (source.credentials.get(key) or "").strip()
     if not value:
         raise InvalidInput(
-            f"this {platform.name} source has no credential {key!r}: add it with "
+            f"this {platform.title} source has no credential {key!r}: add it with "
             f"`data-agent sources edit {source.id} --credential {key}=…`"
         )
     return value
 
 
-def option(source: Source, key: str, platform: Platform) -> str:
+def option(source: Source, key: str, platform: SourceKind) -> str:
     """The option `key` of the source; InvalidInput naming the setting when it is missing."""
     value = (source.options.get(key) or "").strip()
     if not value:
         raise InvalidInput(
-            f"this {platform.name} source has no option {key!r}: add it with "
+            f"this {platform.title} source has no option {key!r}: add it with "
             f"`data-agent sources edit {source.id} --option {key}=…`"
         )
     return value
