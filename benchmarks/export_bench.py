@@ -141,12 +141,12 @@ def child(fmt: str, endpoint: str, bucket: str) -> None:
     print(
         json.dumps(
             {
-                "status": result["status"],
-                "error": result["error"],
-                "count": result["count"],
-                "bytes": sum(o["bytes"] for o in result["objects"]),
+                "status": result.status,
+                "error": result.error,
+                "count": result.count,
+                "bytes": sum(o["bytes"] for o in result.objects),
                 "seconds": round(seconds, 2),
-                "assets_per_second": round(result["count"] / seconds) if seconds else None,
+                "assets_per_second": round(result.count / seconds) if seconds else None,
                 "peak_rss_mb": round(_rss_mb(), 1),
                 "rss_before_export_mb": round(baseline, 1),
             }

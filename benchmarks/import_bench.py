@@ -238,7 +238,7 @@ def main() -> None:
             started = time.perf_counter()
             run = run_import(catalog, instance, source_id)
             figures[f"{label}_seconds"] = round(time.perf_counter() - started, 3)
-            figures[f"{label}_status"] = run.result["status"]
+            figures[f"{label}_status"] = str(run.result.status)
     figures["import_peak_rss_mb"] = round(peak_rss_mb(), 1)
     instance.dispose()
     catalog.close()

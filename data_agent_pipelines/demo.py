@@ -18,6 +18,7 @@ from typing import Any
 from .catalog.store import Catalog
 from .errors import Conflict
 from .launcher import run_import
+from .model import ImportResult
 from .orchestration.instance import open_instance
 from .settings import Settings
 from .source_settings import SourceChanges, add_source, edit_source
@@ -29,7 +30,7 @@ FEED_PATH = "/demo_feed.xml"
 
 @dataclass
 class DemoRun:
-    result: dict[str, Any]
+    result: ImportResult
     instructions: str
 
 
@@ -87,7 +88,7 @@ def run_demo(settings: Settings, catalog: Catalog) -> DemoRun:
             "",
             f"Demo service {DEMO_SERVICE!r}, source {source_id} ({DEMO_SOURCE}).",
             f"  data-agent assets list --service {DEMO_SERVICE}",
-            f"  data-agent results show {run.result['id']}",
+            f"  data-agent results show {run.result.id}",
             "Open the Dagster UI to see the run and the import_results materialization:",
             f"  DATA_AGENT_HOME={settings.home} DAGSTER_HOME={settings.dagster_home} \\",
             "    dagster dev -m data_agent_pipelines.definitions",

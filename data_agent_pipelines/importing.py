@@ -1,4 +1,4 @@
-"""One import, as four plain-Python steps (DESIGN.md §3) that `orchestration/` runs as Dagster ops.
+"""One import, as four plain-Python steps (docs/architecture.md, One import) that `orchestration/` runs as Dagster ops.
 
 fetch -> normalise -> reconcile -> write. Between steps, items travel through scratch files in the run's work
 folder, so memory stays flat however large the origin is. A step that receives a failed upstream passes the
@@ -32,6 +32,8 @@ from .model import (
     JSON_FIELDS,
     Asset,
     AssetWrite,
+    HeldBack,
+    ImportResult,
     ImportStatus,
     ItemFailure,
     ItemOutcome,
@@ -41,7 +43,6 @@ from .model import (
     canonical_json,
     empty_counts,
     encode_asset,
-    isoformat,
 )
 from .reconcile import (
     Current,
@@ -480,7 +481,7 @@ def _as_refused(outcome: ItemOutcome, refused: dict[str, str]) -> ItemOutcome:
     return ItemOutcome(Outcome.FAILED, outcome.external_id, asset_id, reason=refused[outcome.external_id])
 
 
-def write(catalog: Catalog, state: ImportState) -> dict[str, Any]:
+def write(catalog: Catalog, state: ImportState) -> ImportResult:
     """Apply the plan, record the ImportResult and the source's bookkeeping; return the result."""
     source = state.source
     try:
@@ -493,21 +494,21 @@ def write(catalog: Catalog, state: ImportState) -> dict[str, Any]:
         removal = state.removal
         held_back = None
         if removal is not None and removal.held_back is not None:
-            held_back = {"action": removal.action, "count": len(removal.assets), "reason": removal.held_back}
-        result = {
-            "id": new_id("res"),
-            "source_id": source.id,
-            "service": source.service,
-            "run_id": state.run_id,
-            "status": str(_status(state)),
-            "dry_run": state.dry_run,
-            "started_at": isoformat(state.started_at),
-            "finished_at": isoformat(catalog.clock()),
-            "error": state.error,
-            "notes": list(state.notes),
-            "held_back": held_back,
-            "counts": dict(state.counts) if not state.error else empty_counts() | {"failed": state.counts["failed"]},
-        }
+            held_back = HeldBack(removal.action, len(removal.assets), removal.held_back)
+        result = ImportResult(
+            id=new_id("res"),
+            source_id=source.id,
+            service=source.service,
+            run_id=state.run_id,
+            status=_status(state),
+            dry_run=state.dry_run,
+            started_at=state.started_at,
+            finished_at=catalog.clock(),
+            error=state.error,
+            notes=list(state.notes),
+            held_back=held_back,
+            counts=dict(state.counts) if not state.error else empty_counts() | {"failed": state.counts["failed"]},
+        )
         # A failed import applied nothing: only its failed items are true of it.
         outcomes = (
             _as_refused(outcome, state.refused)
@@ -526,8 +527,8 @@ def write(catalog: Catalog, state: ImportState) -> dict[str, Any]:
                 if state.fetched.sync_state is not None:  # incremental cursors advance only after a good import
                     validators["sync_state"] = state.fetched.sync_state
             catalog.record_run(
-                source.id, status=result["status"], error=state.error, ran_at=catalog.clock(), validators=validators
+                source.id, status=str(result.status), error=state.error, ran_at=catalog.clock(), validators=validators
             )
-        return catalog.get_result(result["id"], items=False)  # items stay in the catalog: there may be millions
+        return result  # without its items: they stay in the catalog, there may be millions
     finally:
         shutil.rmtree(state.workdir, ignore_errors=True)

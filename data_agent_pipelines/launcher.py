@@ -9,7 +9,7 @@ import os
 import socket
 import uuid
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from dagster import DagsterInstance, DagsterRunStatus, RunsFilter
 
@@ -20,7 +20,7 @@ from .definitions import defs
 from .errors import Conflict
 from .export.run import failed_result
 from .importing import remove_workdir
-from .model import Source
+from .model import ExportResult, ImportResult, Source
 from .orchestration.exports import EXPORT_JOB_NAME, EXPORTS_PARTITIONS_NAME, export_tags
 from .orchestration.imports import hold_source
 from .orchestration.instance import HOST_TAG, PID_TAG, ensure_partition, run_error
@@ -28,14 +28,16 @@ from .orchestration.partitions import SOURCES_PARTITIONS_NAME
 from .orchestration.run_queue import submit_partition_run
 from .settings import get_settings
 
+R = TypeVar("R", ImportResult, ExportResult)
+
 
 @dataclass
-class LaunchedRun:
+class LaunchedRun(Generic[R]):
     """A run executed in this process: whether it succeeded, its id, and the result it recorded."""
 
     success: bool
     run_id: str
-    result: dict[str, Any]
+    result: R
 
 
 def run_import(
@@ -45,7 +47,7 @@ def run_import(
     *,
     dry_run: bool = False,
     extra_allow_hosts: tuple[str, ...] = (),
-) -> LaunchedRun:
+) -> LaunchedRun[ImportResult]:
     """Run `import_source` for one source now and return the ImportResult it recorded.
 
     Raises NotFound for an unknown source and SourceBusy (a Conflict) while another import of it runs; in both
@@ -72,7 +74,7 @@ def _execute(
     *,
     dry_run: bool,
     extra_allow_hosts: tuple[str, ...],
-) -> LaunchedRun:
+) -> LaunchedRun[ImportResult]:
     run_config: dict[str, Any] = {"ops": {"fetch": {"config": {"dry_run": dry_run}}}}
     if extra_allow_hosts:
         run_config["resources"] = {"http": {"config": {"extra_allow_hosts": list(extra_allow_hosts)}}}
@@ -116,7 +118,7 @@ def execute_now(
     )
 
 
-def run_export_now(catalog: Catalog, instance: DagsterInstance, target_id: str) -> LaunchedRun:
+def run_export_now(catalog: Catalog, instance: DagsterInstance, target_id: str) -> LaunchedRun[ExportResult]:
     """Run `export_service` for one target now, recorded in Dagster, and return the ExportResult it recorded."""
     targets = ExportTargets(catalog)
     target = targets.get(target_id)  # NotFound before anything runs
@@ -134,7 +136,7 @@ def run_export_now(catalog: Catalog, instance: DagsterInstance, target_id: str) 
     if result is None:
         # The run died before it could record a result (a busy target, say): said, not stored.
         error = run_error(outcome) or "the export run failed before it ran"
-        result = failed_result(target, run_id, error=error)
+        result = failed_result(target, run_id, started_at=catalog.clock(), error=error)
     return LaunchedRun(success=outcome.success, run_id=run_id, result=result)
 
 

@@ -1,7 +1,7 @@
 """Bugsnag: the errors an import collected, and runs that failed, reported without ever holding an import up.
 
 Configured from `BUGSNAG_API_KEY`, `BUGSNAG_NOTIFY_ENDPOINT`, `BUGSNAG_SESSIONS_ENDPOINT` and
-`BUGSNAG_RELEASE_STAGE` (CONTRACT.md); without a key nothing is sent. The real `bugsnag` client builds the
+`BUGSNAG_RELEASE_STAGE` (docs/cli.md); without a key nothing is sent. The real `bugsnag` client builds the
 payloads; its delivery is replaced by one that posts from daemon threads with timeouts, and `flush` waits for
 them only up to a bound, so an endpoint that is down or never answers costs an import at most `flush_seconds`.
 
@@ -22,7 +22,7 @@ import bugsnag
 import httpx
 from bugsnag.delivery import Delivery, default_headers
 
-from .model import REDACTED
+from .model import REDACTED, ImportResult, ItemOutcome, Outcome
 from .settings import Settings, get_settings
 
 logger = logging.getLogger(__name__)
@@ -138,20 +138,26 @@ class Reporter:
         return self._client is not None
 
     def report_import_errors(
-        self, result: Mapping[str, Any], *, kind: str | None = None, secrets: Iterable[str] = ()
+        self,
+        result: ImportResult,
+        failed_items: Iterable[ItemOutcome],
+        *,
+        kind: str | None = None,
+        secrets: Iterable[str] = (),
     ) -> int:
-        """Report the errors collected in an ImportResult, once per distinct error; returns how many were sent.
+        """Report the errors collected on the failed items of an import, once per distinct error; returns how many
+        were sent.
 
         Each report carries the service, source, run and result ids, the counts, how many items had the error
         and a few of them as samples. `secrets` (the source's credential values) are scrubbed everywhere.
         """
         if self._client is None:
             return 0
-        by_error: dict[str, list[Mapping[str, Any]]] = {}
-        for item in result.get("items") or ():
-            if item.get("outcome") != "failed":
+        by_error: dict[str, list[ItemOutcome]] = {}
+        for item in failed_items:
+            if item.outcome != Outcome.FAILED:
                 continue
-            for error in dict.fromkeys(item.get("errors") or ()):
+            for error in dict.fromkeys(item.errors):
                 by_error.setdefault(str(error), []).append(item)
         scrub = _scrubber(secrets)
         tab = _import_tab(result, kind)
@@ -160,10 +166,10 @@ class Reporter:
             first_line = _first_line(error)
             samples = [
                 {
-                    "external_id": item.get("external_id"),
-                    "reason": item.get("reason"),
+                    "external_id": item.external_id,
+                    "reason": item.reason,
                     # Scrubbed before clipped: a secret cut in half by the clip would no longer be recognised.
-                    "data": _clip(scrub(item.get("data"))),
+                    "data": _clip(scrub(item.data)),
                 }
                 for item in items[:SAMPLE_ITEMS]
             ]
@@ -174,7 +180,7 @@ class Reporter:
             sent += self._notify(
                 CollectedImportError(first_line),
                 grouping=("import-item", kind or "", first_line),
-                context=f"import {result.get('service')}/{result.get('source_id')}",
+                context=f"import {result.service}/{result.source_id}",
                 severity="warning",
                 metadata=metadata,
                 scrub=scrub,
@@ -183,7 +189,7 @@ class Reporter:
             logger.warning(
                 "%d distinct item errors in result %s; reported the first %d",
                 len(by_error),
-                result.get("id"),
+                result.id,
                 MAX_NOTIFICATIONS_PER_RUN,
             )
         return sent
@@ -197,7 +203,7 @@ class Reporter:
         source_id: str | None = None,
         service: str | None = None,
         kind: str | None = None,
-        result: Mapping[str, Any] | None = None,
+        result: ImportResult | None = None,
         secrets: Iterable[str] = (),
     ) -> bool:
         """Report a run that failed as a whole; returns whether a report was sent."""
@@ -250,14 +256,14 @@ class Reporter:
         return 1
 
 
-def _import_tab(result: Mapping[str, Any], kind: str | None) -> dict[str, Any]:
+def _import_tab(result: ImportResult, kind: str | None) -> dict[str, Any]:
     tab = {
-        "service": result.get("service"),
-        "source_id": result.get("source_id"),
-        "result_id": result.get("id"),
-        "run_id": result.get("run_id"),
-        "status": result.get("status"),
-        "counts": dict(result.get("counts") or {}),
+        "service": result.service,
+        "source_id": result.source_id,
+        "result_id": result.id,
+        "run_id": result.run_id,
+        "status": str(result.status),
+        "counts": dict(result.counts),
     }
     if kind:
         tab["source_kind"] = kind

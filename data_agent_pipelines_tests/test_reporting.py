@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
+from data_agent_pipelines.model import ImportResult, ImportStatus, ItemOutcome, Outcome, empty_counts
 from data_agent_pipelines.reporting import MAX_NOTIFICATIONS_PER_RUN, REDACTED, SAMPLE_ITEMS, Reporter
 from data_agent_pipelines.settings import get_settings, load_settings
 
@@ -17,31 +19,31 @@ API_KEY = "0123456789abcdef0123456789abcdef"
 SECRET = "s3cr3t-api-token-value"
 
 
-def failed(external_id: str, error: str | None, data: str = "<item/>") -> dict:
-    return {
-        "external_id": external_id,
-        "asset_id": None,
-        "outcome": "failed",
-        "reason": f"the item could not be read: {error}" if error else "no id",
-        "errors": [error] if error else [],
-        "kept_fields": [],
-        "data": data,
-    }
+def failed(external_id: str, error: str | None, data: str = "<item/>") -> ItemOutcome:
+    return ItemOutcome(
+        Outcome.FAILED,
+        external_id,
+        reason=f"the item could not be read: {error}" if error else "no id",
+        errors=[error] if error else [],
+        data=data,
+    )
 
 
-def result(*items: dict, result_id: str = "res_1", run_id: str = "run-1") -> dict:
-    created = {**failed("ok", None), "outcome": "created", "asset_id": "ast_1", "reason": None}
-    return {
-        "id": result_id,
-        "source_id": "src_1",
-        "service": "acme",
-        "run_id": run_id,
-        "status": "partial",
-        "dry_run": False,
-        "error": None,
-        "counts": {"created": 1, "updated": 0, "unchanged": 0, "skipped": 0, "failed": len(items)},
-        "items": [created, *items],
-    }
+def result(
+    *items: ItemOutcome, result_id: str = "res_1", run_id: str = "run-1"
+) -> tuple[ImportResult, list[ItemOutcome]]:
+    """A partial result and its items, a created one among the failed ones (which alone are reported)."""
+    created = ItemOutcome(Outcome.CREATED, "ok", "ast_1")
+    header = ImportResult(
+        id=result_id,
+        source_id="src_1",
+        service="acme",
+        run_id=run_id,
+        status=ImportStatus.PARTIAL,
+        started_at=datetime(2026, 11, 1, 12, 0, tzinfo=UTC),
+        counts={**empty_counts(), "created": 1, "failed": len(items)},
+    )
+    return header, [created, *items]
 
 
 @pytest.fixture
@@ -57,7 +59,7 @@ def reporter(endpoint: str, **kwargs: float) -> Reporter:
 def test_reporting_is_off_without_an_api_key(server: BugsnagServer) -> None:
     off = Reporter(None, notify_endpoint=server.url)
     assert not off.enabled
-    assert off.report_import_errors(result(failed("a", "ValueError('x')"))) == 0
+    assert off.report_import_errors(*result(failed("a", "ValueError('x')"))) == 0
     assert off.report_run_failure(run_id="r", job_name="import_source", error="boom") is False
     assert off.flush() is True and server.payloads == []
 
@@ -75,7 +77,7 @@ def test_settings_configure_the_reporter_from_the_environment(server: BugsnagSer
 def test_each_distinct_error_is_reported_once_with_metadata_and_samples(server: BugsnagServer) -> None:
     same = "ValueError('invalid literal for int()')"
     items = [failed(f"a{n}", same) for n in range(5)] + [failed("b", "KeyError('title')"), failed("c", None)]
-    sent = reporter(server.url).report_import_errors(result(*items), kind="mrss")
+    sent = reporter(server.url).report_import_errors(*result(*items), kind="mrss")
     assert sent == 2
     assert server.wait_for(2)
     assert all(h["Bugsnag-Api-Key"] == API_KEY for h in server.headers)
@@ -97,8 +99,8 @@ def test_each_distinct_error_is_reported_once_with_metadata_and_samples(server: 
 
 def test_the_same_error_in_another_run_groups_with_the_first(server: BugsnagServer) -> None:
     client = reporter(server.url)
-    client.report_import_errors(result(failed("a", "ValueError('x')"), result_id="res_1"), kind="mrss")
-    client.report_import_errors(result(failed("a", "ValueError('x')"), result_id="res_2", run_id="run-2"), kind="mrss")
+    client.report_import_errors(*result(failed("a", "ValueError('x')"), result_id="res_1"), kind="mrss")
+    client.report_import_errors(*result(failed("a", "ValueError('x')"), result_id="res_2", run_id="run-2"), kind="mrss")
     assert server.wait_for(2)
     first, second = server.events
     assert first["groupingHash"] == second["groupingHash"]
@@ -108,7 +110,7 @@ def test_the_same_error_in_another_run_groups_with_the_first(server: BugsnagServ
 def test_credentials_never_leave_even_when_an_origin_echoes_them(server: BugsnagServer) -> None:
     echoed = failed("a", f"HTTPError('401 for https://api.example.com/?token={SECRET}')", data=f"<key>{SECRET}</key>")
     client = reporter(server.url)
-    client.report_import_errors(result(echoed), kind="jwplayer", secrets=[SECRET, "ok"])
+    client.report_import_errors(*result(echoed), kind="jwplayer", secrets=[SECRET, "ok"])
     client.report_run_failure(
         run_id="run-1", job_name="import_source", error=f"fetch: rejected {SECRET}", source_id="src_1", secrets=[SECRET]
     )
@@ -122,7 +124,7 @@ def test_credentials_never_leave_even_when_an_origin_echoes_them(server: Bugsnag
 
 def test_one_run_sends_a_bounded_number_of_reports(server: BugsnagServer) -> None:
     items = [failed(f"i{n}", f"ValueError('value {n}')") for n in range(MAX_NOTIFICATIONS_PER_RUN + 5)]
-    assert reporter(server.url).report_import_errors(result(*items)) == MAX_NOTIFICATIONS_PER_RUN
+    assert reporter(server.url).report_import_errors(*result(*items)) == MAX_NOTIFICATIONS_PER_RUN
     assert server.wait_for(MAX_NOTIFICATIONS_PER_RUN)
 
 
@@ -153,7 +155,7 @@ def test_a_run_failure_is_reported_as_an_error(server: BugsnagServer) -> None:
 def test_an_endpoint_that_is_down_costs_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
     client = reporter(closed_port_url())
     started = time.monotonic()
-    assert client.report_import_errors(result(failed("a", "ValueError('x')"))) == 1
+    assert client.report_import_errors(*result(failed("a", "ValueError('x')"))) == 1
     assert client.flush(timeout=5.0) is True  # the delivery gave up at once: connection refused
     assert time.monotonic() - started < 3.0
 
@@ -162,7 +164,7 @@ def test_an_endpoint_that_never_answers_never_holds_the_caller() -> None:
     with BugsnagServer(mode="hang").running() as hanging:
         client = reporter(hanging.url, timeout=30.0, flush_seconds=0.5)
         started = time.monotonic()
-        client.report_import_errors(result(failed("a", "ValueError('x')")))
+        client.report_import_errors(*result(failed("a", "ValueError('x')")))
         assert time.monotonic() - started < 1.0  # delivery runs in the background
         assert hanging.wait_for(1)
         assert client.flush() is False  # still waiting for an answer after the bound: give up

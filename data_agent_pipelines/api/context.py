@@ -13,7 +13,7 @@ from ..catalog.api_keys import ApiKeys
 from ..catalog.export_targets import ExportTargets
 from ..catalog.store import Catalog
 from ..errors import NotFound
-from ..model import ExportTarget, Source
+from ..model import ExportTarget, ImportResult, Source
 from ..settings import Settings
 
 T = TypeVar("T")
@@ -71,14 +71,14 @@ class ApiContext:
         """The service's export target; NotFound otherwise."""
         return self._owned(service, "export target", target_id, self.export_targets.get, lambda t: t.service)
 
-    def result(self, service: str, result_id: str) -> dict[str, Any]:
+    def result(self, service: str, result_id: str) -> ImportResult:
         """The service's import result, without its items; NotFound otherwise."""
         return self._owned(
             service,
             "import result",
             result_id,
             lambda ident: self.catalog.get_result(ident, items=False),
-            lambda r: r["service"],
+            lambda r: r.service,
         )
 
     def _owned(self, service: str, what: str, ident: str, load: Callable[[str], T], owner_of: Callable[[T], str]) -> T:

@@ -13,7 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from ..clock import new_id
 from ..errors import Conflict, NotFound
 from ..export_settings import ExportTargetChanges, check_access, validate_changes
-from ..model import REDACTED, ExportTarget, isoformat, parse_instant
+from ..model import REDACTED, ExportResult, ExportTarget, isoformat
 from ..schedule import format_duration, next_run_after
 from ..settings import get_settings
 from ..user_input import merge_settings
@@ -265,21 +265,21 @@ class ExportTargets:
 
     # -- results ----------------------------------------------------------------------------------------------
 
-    def record_result(self, result: dict[str, Any]) -> None:
+    def record_result(self, result: ExportResult) -> None:
         """Store an ExportResult and the target's bookkeeping (last run, status, error) in one transaction."""
         row = {
-            "id": result["id"],
-            "target_id": result["target_id"],
-            "service": result["service"],
-            "run_id": result.get("run_id"),
-            "status": result["status"],
-            "format": result["format"],
-            "started_at": parse_instant(result["started_at"]),
-            "finished_at": parse_instant(result.get("finished_at")),
-            "count": int(result["count"]),
-            "objects": list(result["objects"]),
-            "manifest_key": result.get("manifest_key"),
-            "error": result.get("error"),
+            "id": result.id,
+            "target_id": result.target_id,
+            "service": result.service,
+            "run_id": result.run_id,
+            "status": result.status,
+            "format": result.format,
+            "started_at": result.started_at,
+            "finished_at": result.finished_at,
+            "count": result.count,
+            "objects": [dict(obj) for obj in result.objects],
+            "manifest_key": result.manifest_key,
+            "error": result.error,
         }
         bookkeeping = {"last_run_at": row["started_at"], "last_status": row["status"], "last_error": row["error"]}
         try:
@@ -293,31 +293,31 @@ class ExportTargets:
             raise Conflict(f"export result {row['id']!r} is already recorded") from None
 
     @staticmethod
-    def _result(row: Any) -> dict[str, Any]:
+    def _result(row: Any) -> ExportResult:
         m = row._mapping
-        return {
-            "id": m["id"],
-            "target_id": m["target_id"],
-            "service": m["service"],
-            "run_id": m["run_id"],
-            "status": m["status"],
-            "format": m["format"],
-            "count": m["count"],
-            "objects": list(m["objects"] or []),
-            "manifest_key": m["manifest_key"],
-            "error": m["error"],
-            "started_at": isoformat(m["started_at"]),
-            "finished_at": isoformat(m["finished_at"]),
-        }
+        return ExportResult(
+            id=m["id"],
+            target_id=m["target_id"],
+            service=m["service"],
+            run_id=m["run_id"],
+            status=m["status"],
+            format=m["format"],
+            count=m["count"],
+            objects=list(m["objects"] or []),
+            manifest_key=m["manifest_key"],
+            error=m["error"],
+            started_at=m["started_at"],
+            finished_at=m["finished_at"],
+        )
 
-    def get_result(self, result_id: str) -> dict[str, Any]:
+    def get_result(self, result_id: str) -> ExportResult:
         with self.catalog.database.read() as conn:
             row = conn.execute(select(export_results).where(export_results.c.id == result_id)).first()
         if row is None:
             raise NotFound(f"no export result with id {result_id!r} (see `data-agent exports results TARGET_ID`)")
         return self._result(row)
 
-    def list_results(self, target_id: str | None = None, *, limit: int = 20) -> list[dict[str, Any]]:
+    def list_results(self, target_id: str | None = None, *, limit: int = 20) -> list[ExportResult]:
         """Export results, newest first."""
         query = select(export_results).order_by(export_results.c.started_at.desc(), export_results.c.id).limit(limit)
         if target_id is not None:
@@ -325,7 +325,7 @@ class ExportTargets:
         with self.catalog.database.read() as conn:
             return [self._result(row) for row in conn.execute(query)]
 
-    def result_for_run(self, run_id: str) -> dict[str, Any] | None:
+    def result_for_run(self, run_id: str) -> ExportResult | None:
         """The ExportResult a Dagster run recorded; None if it recorded none."""
         with self.catalog.database.read() as conn:
             row = conn.execute(select(export_results).where(export_results.c.run_id == run_id)).first()

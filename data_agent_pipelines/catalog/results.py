@@ -9,7 +9,7 @@ from sqlalchemy import func, insert, select
 
 from ..clock import Clock, new_id
 from ..errors import NotFound
-from ..model import ItemOutcome, Source, isoformat, parse_instant
+from ..model import HeldBack, ImportResult, ImportStatus, ItemOutcome, Outcome, Source
 from .bulk import Parameters, ResultItemInsert, execute_many
 from .database import WRITE_BATCH, Database
 from .schema import import_result_items, import_results
@@ -18,22 +18,23 @@ from .sources import Sources
 _COUNT_COLUMNS = ("created", "updated", "unchanged", "skipped", "failed", "unpublished", "deleted")
 
 
-def _header(row: Any) -> dict[str, Any]:
+def _header(row: Any) -> ImportResult:
     m = row._mapping
-    return {
-        "id": m["id"],
-        "source_id": m["source_id"],
-        "service": m["service"],
-        "run_id": m["run_id"],
-        "status": m["status"],
-        "dry_run": m["dry_run"],
-        "started_at": isoformat(m["started_at"]),
-        "finished_at": isoformat(m["finished_at"]),
-        "error": m["error"],
-        "notes": list(m["notes"] or []),
-        "held_back": m["held_back"],
-        "counts": {name: m[name] for name in _COUNT_COLUMNS},
-    }
+    held_back = m["held_back"]
+    return ImportResult(
+        id=m["id"],
+        source_id=m["source_id"],
+        service=m["service"],
+        run_id=m["run_id"],
+        status=ImportStatus(m["status"]),
+        dry_run=bool(m["dry_run"]),
+        started_at=m["started_at"],
+        finished_at=m["finished_at"],
+        error=m["error"],
+        notes=list(m["notes"] or []),
+        held_back=HeldBack(**held_back) if held_back else None,
+        counts={name: m[name] for name in _COUNT_COLUMNS},
+    )
 
 
 class ImportResults:
@@ -45,22 +46,21 @@ class ImportResults:
         self.sources = sources
         self._item_insert: ResultItemInsert | None = None  # compiled on the first result recorded, then reused
 
-    def record(self, result: dict[str, Any], items: Iterable[ItemOutcome]) -> None:
-        """Store an ImportResult header and its items (batched)."""
-        counts = result["counts"]
+    def record(self, result: ImportResult, items: Iterable[ItemOutcome]) -> None:
+        """Store an ImportResult header and its items (batched); the result's own `items` are not stored."""
         header = {
-            "id": result["id"],
-            "source_id": result["source_id"],
-            "service": result["service"],
-            "run_id": result.get("run_id"),
-            "status": result["status"],
-            "dry_run": bool(result.get("dry_run")),
-            "started_at": parse_instant(result["started_at"]),
-            "finished_at": parse_instant(result.get("finished_at")),
-            "error": result.get("error"),
-            "notes": list(result.get("notes") or []),
-            "held_back": result.get("held_back"),
-            **{name: int(counts.get(name, 0)) for name in _COUNT_COLUMNS},
+            "id": result.id,
+            "source_id": result.source_id,
+            "service": result.service,
+            "run_id": result.run_id,
+            "status": str(result.status),
+            "dry_run": result.dry_run,
+            "started_at": result.started_at,
+            "finished_at": result.finished_at,
+            "error": result.error,
+            "notes": list(result.notes),
+            "held_back": result.held_back.to_json() if result.held_back else None,
+            **{name: int(result.counts.get(name, 0)) for name in _COUNT_COLUMNS},
         }
         if self._item_insert is None:
             self._item_insert = ResultItemInsert(self.database.engine.dialect)
@@ -69,14 +69,14 @@ class ImportResults:
             conn.execute(insert(import_results).values(**header))
             batch: list[Parameters] = []
             for position, item in enumerate(items):
-                batch.append(item_insert.parameters(result["id"], position, item))
+                batch.append(item_insert.parameters(result.id, position, item))
                 if len(batch) >= WRITE_BATCH:
                     execute_many(conn, item_insert.sql, batch)
                     batch = []
             if batch:
                 execute_many(conn, item_insert.sql, batch)
 
-    def list(self, *, source_id: str | None = None, limit: int = 20, offset: int = 0) -> list[dict[str, Any]]:
+    def list(self, *, source_id: str | None = None, limit: int = 20, offset: int = 0) -> list[ImportResult]:
         """Import results, newest first, without their items."""
         query = (
             select(import_results)
@@ -89,7 +89,7 @@ class ImportResults:
         with self.database.read() as conn:
             return [_header(row) for row in conn.execute(query)]
 
-    def for_run(self, run_id: str, *, items: bool = True) -> dict[str, Any] | None:
+    def for_run(self, run_id: str, *, items: bool = True) -> ImportResult | None:
         """The ImportResult a Dagster run recorded (with its items unless told not to); None if it recorded none."""
         with self.database.read() as conn:
             # First recorded wins: a failure sensor and the CLI may both record a run that died.
@@ -101,30 +101,28 @@ class ImportResults:
             ).scalar()
         return None if result_id is None else self.get(result_id, items=items)
 
-    def record_failed_run(self, source: Source, *, run_id: str | None, error: str, dry_run: bool) -> dict[str, Any]:
+    def record_failed_run(self, source: Source, *, run_id: str | None, error: str, dry_run: bool) -> ImportResult:
         """Record a failed ImportResult for a run that died before it could record its own."""
         now = self.clock()
-        result = {
-            "id": new_id("res"),
-            "source_id": source.id,
-            "service": source.service,
-            "run_id": run_id,
-            "status": "failed",
-            "dry_run": dry_run,
-            "started_at": isoformat(now),
-            "finished_at": isoformat(now),
-            "error": error,
-            "notes": [],
-            "counts": {},
-        }
+        result = ImportResult(
+            id=new_id("res"),
+            source_id=source.id,
+            service=source.service,
+            run_id=run_id,
+            status=ImportStatus.FAILED,
+            dry_run=dry_run,
+            started_at=now,
+            finished_at=now,
+            error=error,
+        )
         self.record(result, ())
         if not dry_run:
-            self.sources.record_run(source.id, status="failed", error=error, ran_at=now)
-        return self.get(result["id"], items=False)
+            self.sources.record_run(source.id, status=str(ImportStatus.FAILED), error=error, ran_at=now)
+        return result
 
     def iter_items(
         self, result_id: str, *, outcomes: Sequence[str] = (), limit: int | None = None, offset: int = 0
-    ) -> Iterator[dict[str, Any]]:
+    ) -> Iterator[ItemOutcome]:
         """A result's items (optionally of some outcomes) in the order the import produced them, streamed."""
         query = select(import_result_items).where(import_result_items.c.result_id == result_id)
         if outcomes:
@@ -134,23 +132,23 @@ class ImportResults:
             for row in conn.execute(query.execution_options(yield_per=WRITE_BATCH)):
                 m = row._mapping
                 yield ItemOutcome(
-                    outcome=m["outcome"],
+                    outcome=Outcome(m["outcome"]),
                     external_id=m["external_id"],
                     asset_id=m["asset_id"],
                     reason=m["reason"],
                     errors=list(m["errors"] or []),
                     kept_fields=list(m["kept_fields"] or []),
                     data=m["data"],
-                ).to_json()
+                )
 
-    def items(self, result_id: str, *, limit: int, offset: int = 0) -> tuple[list[dict[str, Any]], int]:
+    def items(self, result_id: str, *, limit: int, offset: int = 0) -> tuple[list[ItemOutcome], int]:
         """One page of a result's items in the order the import produced them, and how many it has in all."""
         total = select(func.count()).where(import_result_items.c.result_id == result_id)
         with self.database.read() as conn:
             count = conn.execute(total).scalar_one()
         return list(self.iter_items(result_id, limit=limit, offset=offset)), count
 
-    def get(self, result_id: str, *, items: bool = True) -> dict[str, Any]:
+    def get(self, result_id: str, *, items: bool = True) -> ImportResult:
         """One import result, with its items (all of them: large results are better streamed by `iter_items`)."""
         with self.database.read() as conn:
             row = conn.execute(select(import_results).where(import_results.c.id == result_id)).first()
@@ -158,5 +156,5 @@ class ImportResults:
             raise NotFound(f"no import result with id {result_id!r} (see `data-agent results list`)")
         result = _header(row)
         if items:
-            result["items"] = list(self.iter_items(result_id))
+            result.items = list(self.iter_items(result_id))
         return result

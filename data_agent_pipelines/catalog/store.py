@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine
 
 from ..clock import Clock, utc_now
-from ..model import AssetWrite, ExistingAsset, ItemOutcome, KnownAsset, Source
+from ..model import AssetWrite, ExistingAsset, ImportResult, ItemOutcome, KnownAsset, Source
 from ..settings import Settings
 from .assets import Assets
 from .crypto import CredentialCipher
@@ -207,32 +207,32 @@ class Catalog:
 
     # -- import results ---------------------------------------------------------------------------------------
 
-    def record_result(self, result: dict[str, Any], items: Iterable[ItemOutcome]) -> None:
+    def record_result(self, result: ImportResult, items: Iterable[ItemOutcome]) -> None:
         """Store an ImportResult header and its items (batched)."""
         self._results.record(result, items)
 
-    def list_results(self, *, source_id: str | None = None, limit: int = 20, offset: int = 0) -> list[dict[str, Any]]:
+    def list_results(self, *, source_id: str | None = None, limit: int = 20, offset: int = 0) -> list[ImportResult]:
         """Import results, newest first, without their items."""
         return self._results.list(source_id=source_id, limit=limit, offset=offset)
 
-    def result_for_run(self, run_id: str, *, items: bool = True) -> dict[str, Any] | None:
+    def result_for_run(self, run_id: str, *, items: bool = True) -> ImportResult | None:
         """The ImportResult a Dagster run recorded (with its items unless told not to); None if it recorded none."""
         return self._results.for_run(run_id, items=items)
 
-    def record_failed_run(self, source: Source, *, run_id: str | None, error: str, dry_run: bool) -> dict[str, Any]:
+    def record_failed_run(self, source: Source, *, run_id: str | None, error: str, dry_run: bool) -> ImportResult:
         """Record a failed ImportResult for a run that died before it could record its own."""
         return self._results.record_failed_run(source, run_id=run_id, error=error, dry_run=dry_run)
 
     def iter_result_items(
         self, result_id: str, *, outcomes: Sequence[str] = (), limit: int | None = None, offset: int = 0
-    ) -> Iterator[dict[str, Any]]:
+    ) -> Iterator[ItemOutcome]:
         """A result's items (optionally of some outcomes) in the order the import produced them, streamed."""
         return self._results.iter_items(result_id, outcomes=outcomes, limit=limit, offset=offset)
 
-    def result_items(self, result_id: str, *, limit: int, offset: int = 0) -> tuple[list[dict[str, Any]], int]:
+    def result_items(self, result_id: str, *, limit: int, offset: int = 0) -> tuple[list[ItemOutcome], int]:
         """One page of a result's items in the order the import produced them, and how many it has in all."""
         return self._results.items(result_id, limit=limit, offset=offset)
 
-    def get_result(self, result_id: str, *, items: bool = True) -> dict[str, Any]:
+    def get_result(self, result_id: str, *, items: bool = True) -> ImportResult:
         """One import result, with its items (all of them: large results are better streamed by `iter_result_items`)."""
         return self._results.get(result_id, items=items)

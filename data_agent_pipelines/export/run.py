@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 from ..catalog.export_targets import ExportTargets
@@ -18,7 +19,7 @@ from ..catalog.store import Catalog
 from ..clock import new_id
 from ..errors import DataAgentError
 from ..export_settings import check_endpoint
-from ..model import ExportTarget, isoformat
+from ..model import ExportResult, ExportTarget, isoformat
 from .formats import FORMATS, FeedInfo
 from .s3 import DEFAULT_PART_SIZE, S3ObjectWriter, S3WriteError, WrittenObject, put_bytes
 
@@ -37,25 +38,23 @@ def failed_result(
     target: ExportTarget,
     run_id: str | None,
     *,
+    started_at: datetime,
     result_id: str | None = None,
-    started_at: str | None = None,
     error: str | None = None,
-) -> dict[str, Any]:
-    """An ExportResult with status `failed` and nothing written: what an export is until it succeeds."""
-    return {
-        "id": result_id,
-        "target_id": target.id,
-        "service": target.service,
-        "run_id": run_id,
-        "status": "failed",
-        "format": target.format,
-        "count": 0,
-        "objects": [],
-        "manifest_key": None,
-        "error": error,
-        "started_at": started_at,
-        "finished_at": None,
-    }
+) -> ExportResult:
+    """An ExportResult with status `failed` and nothing written: what an export is until it succeeds.
+
+    Without `result_id` it is a result that was never recorded (a run that died before it could export).
+    """
+    return ExportResult(
+        id=result_id,
+        target_id=target.id,
+        service=target.service,
+        run_id=run_id,
+        format=target.format,
+        started_at=started_at,
+        error=error,
+    )
 
 
 def run_export(
@@ -66,7 +65,7 @@ def run_export(
     run_id: str | None = None,
     part_size: int = DEFAULT_PART_SIZE,
     batch_size: int = BATCH_SIZE,
-) -> dict[str, Any]:
+) -> ExportResult:
     """Export the target's assets now and return the recorded ExportResult (status `succeeded` or `failed`).
 
     Raises NotFound for an unknown target and Conflict when an export of the target is already running; any
@@ -92,11 +91,11 @@ def _export(
     run_id: str | None,
     part_size: int,
     batch_size: int,
-) -> dict[str, Any]:
+) -> ExportResult:
     started = catalog.clock()
     result_id = new_id("xres")
     fmt = FORMATS[target.format]
-    result = failed_result(target, run_id, result_id=result_id, started_at=isoformat(started))
+    result = failed_result(target, run_id, result_id=result_id, started_at=started)
     bucket, prefix = target.bucket, target.prefix
     key = object_key(prefix, f"{started.strftime('%Y%m%dT%H%M%SZ')}-{result_id}", f"assets.{fmt.extension}")
     try:
@@ -122,21 +121,13 @@ def _export(
         manifest = _manifest(target, result_id, run_id, count, data, fmt.content_type, started, finished)
         put_bytes(client, bucket, manifest_key, manifest, content_type="application/json")
     except (S3WriteError, DataAgentError) as exc:
-        result.update(error=str(exc), finished_at=isoformat(catalog.clock()))
+        result.error, result.finished_at = str(exc), catalog.clock()
         return result
     except Exception as exc:  # recorded, never raised: the result must say what failed
-        result.update(
-            error=f"the export failed: {type(exc).__name__}: {exc}",
-            finished_at=isoformat(catalog.clock()),
-        )
+        result.error, result.finished_at = f"the export failed: {type(exc).__name__}: {exc}", catalog.clock()
         return result
-    result.update(
-        status="succeeded",
-        count=count,
-        objects=[data.to_json()],
-        manifest_key=manifest_key,
-        finished_at=isoformat(finished),
-    )
+    result.status, result.count, result.objects = "succeeded", count, [data.to_json()]
+    result.manifest_key, result.finished_at = manifest_key, finished
     return result
 
 

@@ -2,7 +2,8 @@
 
 Nothing here knows about storage, HTTP or Dagster. The package's modules, by role: `assets` (asset values and
 their JSON form), `encoding` (canonical JSON and the hashes the catalog stores), `imports` (what an import writes,
-knows and reports), `sources` and `export_targets` (what a service configures). Import names from the package.
+knows and reports for each item), `results` (the ImportResult and the ExportResult), `sources` and
+`export_targets` (what a service configures). Import names from the package.
 """
 
 from .assets import (
@@ -45,6 +46,7 @@ from .imports import (
     Outcome,
     empty_counts,
 )
+from .results import ExportResult, HeldBack, ImportResult
 from .sources import REDACTED, Source
 
 __all__ = [
@@ -60,9 +62,12 @@ __all__ = [
     "Edition",
     "EncodedAsset",
     "ExistingAsset",
+    "ExportResult",
     "ExportTarget",
     "Geoblock",
+    "HeldBack",
     "Image",
+    "ImportResult",
     "ImportStatus",
     "ItemFailure",
     "ItemOutcome",

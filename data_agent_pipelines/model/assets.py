@@ -1,8 +1,8 @@
 """Asset values: what a connector produces, field by field, and their JSON form.
 
 Dates are `datetime.date`, instants are timezone-aware `datetime.datetime` in UTC; `asset_to_dict` /
-`asset_from_dict` give the JSON form of the asset model (DESIGN.md §4), which is also what the content hash is
-computed over (see `encoding.py`).
+`asset_from_dict` give the JSON form of the asset model (`data-agent assets show`, docs/cli.md), which is also
+what the content hash is computed over (see `encoding.py`).
 """
 
 from __future__ import annotations

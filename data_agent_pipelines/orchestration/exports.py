@@ -31,7 +31,7 @@ from ..catalog.export_targets import DueTarget
 from ..export.run import run_export
 from ..export.s3 import DEFAULT_PART_SIZE, S3WriteError
 from ..export_settings import platform_external_id
-from ..model import ExportTarget
+from ..model import ExportResult, ExportTarget
 from .console import one_line_console
 from .resources import CatalogResource
 
@@ -130,32 +130,31 @@ def export(context: OpExecutionContext, catalog: CatalogResource, export_storage
         run_id=context.run_id,
         part_size=export_storage.part_size_bytes,
     )
-    if result["status"] != "succeeded":
+    if not result.succeeded:
         raise Failure(
-            description=f"export of target {result['target_id']} failed: {result['error']}",
-            metadata={"result_id": result["id"], "error": result["error"]},
+            description=f"export of target {result.target_id} failed: {result.error}",
+            metadata={"result_id": result.id, "error": result.error},
         )
-    context.log.info(f"exported {result['count']} assets to {result['manifest_key']}")
+    context.log.info(f"exported {result.count} assets to {result.manifest_key}")
     yield AssetMaterialization(
         asset_key=EXPORTS,
         partition=context.partition_key,
-        description=f"{result['count']} assets as {result['format']}",
+        description=f"{result.count} assets as {result.format}",
         metadata=result_metadata(result, time.monotonic() - began),
     )
-    yield Output(result["id"])
+    yield Output(result.id)
 
 
-def result_metadata(result: dict[str, Any], duration_seconds: float) -> dict[str, Any]:
+def result_metadata(result: ExportResult, duration_seconds: float) -> dict[str, Any]:
     """Materialization metadata: counts and bytes as integers (the UI plots them), keys, ids and the duration."""
-    objects = result["objects"]
     return {
-        "count": MetadataValue.int(result["count"]),
-        "bytes": MetadataValue.int(sum(o["bytes"] for o in objects)),
-        "objects": MetadataValue.json(objects),
-        "manifest_key": MetadataValue.text(result["manifest_key"] or ""),
-        "format": MetadataValue.text(result["format"]),
-        "service": MetadataValue.text(result["service"]),
-        "result_id": MetadataValue.text(result["id"]),
+        "count": MetadataValue.int(result.count),
+        "bytes": MetadataValue.int(sum(o["bytes"] for o in result.objects)),
+        "objects": MetadataValue.json(result.objects),
+        "manifest_key": MetadataValue.text(result.manifest_key or ""),
+        "format": MetadataValue.text(result.format),
+        "service": MetadataValue.text(result.service),
+        "result_id": MetadataValue.text(result.id or ""),
         "duration_seconds": MetadataValue.float(round(duration_seconds, 3)),
     }
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
 from dagster import DagsterEvent, DagsterRun, DefaultSensorStatus, RunFailureSensorContext, run_failure_sensor
 
@@ -18,7 +17,7 @@ from .. import importing
 from ..catalog import locks
 from ..catalog.store import Catalog
 from ..errors import NotFound
-from ..model import Source
+from ..model import ImportResult, Source
 from ..reporting import Reporter
 from .imports import SOURCE_BUSY, import_source
 from .resources import CatalogResource
@@ -69,7 +68,7 @@ def handle_import_failure(
         return FailureHandled(source_id, recorded=False, reported=False, error=error, busy=True)
     locks.release(catalog, run.run_id)
     source: Source | None = None
-    result: dict[str, Any] | None = None
+    result: ImportResult | None = None
     recorded = False
     if source_id:
         try:
@@ -80,7 +79,7 @@ def handle_import_failure(
         if source is not None and result is None:
             result = catalog.record_failed_run(source, run_id=run.run_id, error=error, dry_run=_dry_run(run))
             recorded = True
-        elif source is not None and result is not None and result["status"] != "failed" and not result["dry_run"]:
+        elif source is not None and result is not None and not result.failed and not result.dry_run:
             # The import finished but the run failed after it (say, on its output): the source says so.
             catalog.record_run(source.id, status="failed", error=error, ran_at=catalog.clock())
             recorded = True

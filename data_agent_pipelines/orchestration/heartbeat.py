@@ -1,4 +1,4 @@
-"""The `heartbeat` sensor: the one scheduler (DESIGN.md §1, §6).
+"""The `heartbeat` sensor: the one scheduler.
 
 Every tick, for each kind of due work (today: source imports; the export job adds a second provider):
 

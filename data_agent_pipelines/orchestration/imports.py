@@ -38,7 +38,7 @@ from .. import importing
 from ..catalog import locks
 from ..catalog.store import Catalog
 from ..importing import ImportState
-from ..model import parse_instant
+from ..model import ImportResult, ItemOutcome
 from ..reporting import Reporter
 from .console import one_line_console
 from .instance import HOST_TAG, PID_TAG
@@ -115,24 +115,25 @@ def reconcile(context: OpExecutionContext, state: ImportState, catalog: CatalogR
 def write(context: OpExecutionContext, state: ImportState, catalog: CatalogResource) -> Iterator[Any]:
     try:
         result = importing.write(catalog.catalog, state)
-        failed = catalog.catalog.iter_result_items(result["id"], outcomes=("failed",))
-        report_collected_errors(context, state, {**result, "items": failed})
+        report_collected_errors(
+            context, state, result, catalog.catalog.iter_result_items(result.id, outcomes=("failed",))
+        )
     finally:
         locks.release(catalog.catalog, context.run_id, source_id=context.partition_key)
     yield AssetMaterialization(
         asset_key=IMPORT_RESULTS,
         partition=context.partition_key,
-        description=f"{result['status']}: {result['error']}" if result["error"] else result["status"],
+        description=f"{result.status}: {result.error}" if result.error else str(result.status),
         metadata=result_metadata(
-            result, catalog.catalog.iter_result_items(result["id"], outcomes=("failed",), limit=MAX_FAILED_ROWS)
+            result, catalog.catalog.iter_result_items(result.id, outcomes=("failed",), limit=MAX_FAILED_ROWS)
         ),
     )
-    if result["status"] == "failed":
+    if result.failed:
         raise Failure(
-            description=f"import of source {state.source.id} failed: {result['error']}",
-            metadata={"result_id": result["id"]},
+            description=f"import of source {state.source.id} failed: {result.error}",
+            metadata={"result_id": result.id},
         )
-    yield Output(result["id"])
+    yield Output(result.id)
 
 
 def hold_source(catalog: Catalog, instance: DagsterInstance, source_id: str, run_id: str) -> None:
@@ -202,12 +203,16 @@ def _died_in_process(instance: DagsterInstance, run: DagsterRun) -> bool:
     return False
 
 
-def report_collected_errors(context: OpExecutionContext, state: ImportState, result: dict[str, Any]) -> None:
+def report_collected_errors(
+    context: OpExecutionContext, state: ImportState, result: ImportResult, failed_items: Iterable[ItemOutcome]
+) -> None:
     """Send the errors collected on items to Bugsnag (once per distinct error), waiting for delivery briefly."""
     reporter = Reporter.from_settings()
     if not reporter.enabled:
         return
-    sent = reporter.report_import_errors(result, kind=state.source.kind, secrets=state.source.credentials.values())
+    sent = reporter.report_import_errors(
+        result, failed_items, kind=state.source.kind, secrets=state.source.credentials.values()
+    )
     if sent and not reporter.flush():
         context.log.warning("Bugsnag did not confirm every error report in time; the import goes on")
 
@@ -220,28 +225,26 @@ def release_source_lock(context: HookContext) -> None:
     locks.release(context.resources.catalog.catalog, context.run_id)
 
 
-def result_metadata(result: dict[str, Any], failed_items: Iterable[dict[str, Any]]) -> dict[str, Any]:
+def result_metadata(result: ImportResult, failed_items: Iterable[ItemOutcome]) -> dict[str, Any]:
     """Materialization metadata: counts as integers (the UI plots them), status, ids, duration, failed items."""
-    started = parse_instant(result["started_at"])
-    finished = parse_instant(result["finished_at"])
-    failed = list(failed_items)
-    metadata: dict[str, Any] = {name: MetadataValue.int(value) for name, value in result["counts"].items()}
+    finished = result.finished_at or result.started_at
+    metadata: dict[str, Any] = {name: MetadataValue.int(value) for name, value in result.counts.items()}
     metadata.update(
-        status=MetadataValue.text(result["status"]),
-        result_id=MetadataValue.text(result["id"]),
-        source_id=MetadataValue.text(result["source_id"]),
-        service=MetadataValue.text(result["service"]),
-        dry_run=MetadataValue.bool(bool(result["dry_run"])),
-        duration_seconds=MetadataValue.float(round((finished - started).total_seconds(), 3)),
+        status=MetadataValue.text(str(result.status)),
+        result_id=MetadataValue.text(result.id),
+        source_id=MetadataValue.text(result.source_id),
+        service=MetadataValue.text(result.service),
+        dry_run=MetadataValue.bool(result.dry_run),
+        duration_seconds=MetadataValue.float(round((finished - result.started_at).total_seconds(), 3)),
         failed_items=MetadataValue.table(
-            records=[TableRecord({"external_id": i["external_id"] or "", "reason": i["reason"] or ""}) for i in failed],
+            records=[TableRecord({"external_id": i.external_id or "", "reason": i.reason or ""}) for i in failed_items],
             schema=TableSchema(columns=[TableColumn("external_id", "string"), TableColumn("reason", "string")]),
         ),
     )
-    if result["error"]:
-        metadata["error"] = MetadataValue.text(result["error"])
-    if result["notes"]:
-        metadata["notes"] = MetadataValue.md("\n".join(f"- {note}" for note in result["notes"]))
+    if result.error:
+        metadata["error"] = MetadataValue.text(result.error)
+    if result.notes:
+        metadata["notes"] = MetadataValue.md("\n".join(f"- {note}" for note in result.notes))
     return metadata
 
 

@@ -8,7 +8,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from data_agent_pipelines.catalog.store import Catalog
-from data_agent_pipelines.model import ItemOutcome
+from data_agent_pipelines.model import ImportResult, ImportStatus, ItemOutcome, parse_instant
 from data_agent_pipelines.orchestration.instance import open_instance
 from data_agent_pipelines.settings import Settings
 
@@ -200,18 +200,18 @@ def test_assets_list_filters_and_pages_read_and_cms_edit(acme: Tenant, catalog: 
 
 
 def _result(catalog: Catalog, source: dict, result_id: str, n_items: int, started: str) -> None:
+    at = parse_instant(started)
     catalog.record_result(
-        {
-            "id": result_id,
-            "source_id": source["id"],
-            "service": source["service"],
-            "run_id": None,
-            "status": "succeeded",
-            "started_at": started,
-            "finished_at": started,
-            "error": None,
-            "counts": {"created": n_items},
-        },
+        ImportResult(
+            id=result_id,
+            source_id=source["id"],
+            service=source["service"],
+            run_id=None,
+            status=ImportStatus.SUCCEEDED,
+            started_at=at,
+            finished_at=at,
+            counts={"created": n_items},
+        ),
         [ItemOutcome(outcome="created", external_id=f"e{i}", asset_id=f"ast_{i}") for i in range(n_items)],
     )
 

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from data_agent_pipelines.catalog.export_targets import ExportTargets
 from data_agent_pipelines.catalog.store import Catalog
+from data_agent_pipelines.model import ExportResult
 from data_agent_pipelines.orchestration.instance import open_instance
 from data_agent_pipelines.settings import Settings
 
@@ -65,20 +68,17 @@ def test_export_runs_are_queued_and_listed(acme: Tenant, catalog: Catalog, setti
 
     targets = ExportTargets(catalog)
     targets.record_result(
-        {
-            "id": "exr_1",
-            "target_id": target["id"],
-            "service": "acme",
-            "run_id": queued.json()["run_id"],
-            "status": "succeeded",
-            "format": "ndjson",
-            "started_at": "2026-11-01T12:00:00Z",
-            "finished_at": "2026-11-01T12:00:01Z",
-            "count": 0,
-            "objects": [],
-            "manifest_key": "c/latest.json",
-            "error": None,
-        }
+        ExportResult(
+            id="exr_1",
+            target_id=target["id"],
+            service="acme",
+            run_id=queued.json()["run_id"],
+            status="succeeded",
+            format="ndjson",
+            started_at=datetime(2026, 11, 1, 12, 0, tzinfo=UTC),
+            finished_at=datetime(2026, 11, 1, 12, 0, 1, tzinfo=UTC),
+            manifest_key="c/latest.json",
+        )
     )
     runs = acme.client.get(acme.url(f"/exports/{target['id']}/runs")).json()["items"]
     assert [(r["id"], r["status"]) for r in runs] == [("exr_1", "succeeded")]

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
 
 from data_agent_pipelines.catalog.export_targets import ExportTargets
 from data_agent_pipelines.catalog.store import Catalog
-from data_agent_pipelines.model import ItemOutcome
+from data_agent_pipelines.model import ImportResult, ImportStatus, ItemOutcome
 
 from .conftest import Tenant, new_source, put_asset
 
@@ -17,17 +19,15 @@ def globex_things(globex: Tenant, catalog: Catalog) -> dict[str, str]:
     source = new_source(globex, "Theirs")
     put_asset(catalog, source["id"], "ast_theirs")
     catalog.record_result(
-        {
-            "id": "res_theirs",
-            "source_id": source["id"],
-            "service": "globex",
-            "run_id": None,
-            "status": "succeeded",
-            "started_at": "2026-10-01T00:00:00Z",
-            "finished_at": None,
-            "error": None,
-            "counts": {"created": 1},
-        },
+        ImportResult(
+            id="res_theirs",
+            source_id=source["id"],
+            service="globex",
+            run_id=None,
+            status=ImportStatus.SUCCEEDED,
+            started_at=datetime(2026, 10, 1, tzinfo=UTC),
+            counts={"created": 1},
+        ),
         [ItemOutcome(outcome="created", external_id="e1", asset_id="ast_theirs")],
     )
     target = ExportTargets(catalog, allow_hosts=()).add("globex", _export_changes("s3://globex-exports/globex/catalog"))

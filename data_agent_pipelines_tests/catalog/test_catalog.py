@@ -19,7 +19,10 @@ from data_agent_pipelines.model import (
     Credit,
     Edition,
     Geoblock,
+    HeldBack,
     Image,
+    ImportResult,
+    ImportStatus,
     ItemOutcome,
     Outcome,
     Rating,
@@ -242,40 +245,42 @@ def test_duplicate_names_and_unknown_ids(catalog: Catalog) -> None:
 
 def test_deleting_a_source_keeps_its_assets_and_results(catalog: Catalog, source_id: str) -> None:
     write_asset(catalog, source_id, full_asset())
-    result = {
-        "id": "res_1",
-        "source_id": source_id,
-        "service": "acme",
-        "run_id": "r1",
-        "status": "succeeded",
-        "started_at": "2026-11-01T12:00:00Z",
-        "finished_at": "2026-11-01T12:00:01Z",
-        "error": None,
-        "counts": {"created": 1},
-    }
+    result = ImportResult(
+        id="res_1",
+        source_id=source_id,
+        service="acme",
+        run_id="r1",
+        status=ImportStatus.SUCCEEDED,
+        started_at=datetime(2026, 11, 1, 12, 0, tzinfo=UTC),
+        finished_at=datetime(2026, 11, 1, 12, 0, 1, tzinfo=UTC),
+        counts={"created": 1},
+    )
     catalog.record_result(result, [ItemOutcome(Outcome.CREATED, "ext-1", "ast_1")])
     catalog.delete_source(source_id)
     assert catalog.get_asset("ast_1")["source_id"] is None
-    assert catalog.get_result("res_1")["items"][0]["outcome"] == "created"
+    assert catalog.get_result("res_1").to_json()["items"][0]["outcome"] == "created"
 
 
 def test_results_round_trip_with_items_in_order(catalog: Catalog, source_id: str) -> None:
     items = [ItemOutcome(Outcome.CREATED, f"e{i}", f"ast_{i}") for i in range(2500)]
     items.append(ItemOutcome(Outcome.FAILED, "bad", reason="no id", errors=["x"], data="<item/>"))
-    result = {
-        "id": "res_1",
-        "source_id": source_id,
-        "service": "acme",
-        "run_id": "run-1",
-        "status": "partial",
-        "started_at": "2026-11-01T12:00:00Z",
-        "finished_at": "2026-11-01T12:00:03Z",
-        "error": None,
-        "notes": ["a note"],
-        "counts": {"created": 2500, "failed": 1},
-    }
+    result = ImportResult(
+        id="res_1",
+        source_id=source_id,
+        service="acme",
+        run_id="run-1",
+        status=ImportStatus.PARTIAL,
+        started_at=datetime(2026, 11, 1, 12, 0, tzinfo=UTC),
+        finished_at=datetime(2026, 11, 1, 12, 0, 3, tzinfo=UTC),
+        notes=["a note"],
+        held_back=HeldBack("unpublish", 3, "the origin returned no items"),
+        counts={"created": 2500, "failed": 1},
+    )
     catalog.record_result(result, items)
-    stored = catalog.get_result("res_1")
+    stored = catalog.get_result("res_1").to_json()
+    assert stored["started_at"] == "2026-11-01T12:00:00Z" and stored["finished_at"] == "2026-11-01T12:00:03Z"
+    assert stored["status"] == "partial" and stored["dry_run"] is False
+    assert stored["held_back"] == {"action": "unpublish", "count": 3, "reason": "the origin returned no items"}
     assert stored["counts"] == {
         "created": 2500,
         "updated": 0,
@@ -295,8 +300,8 @@ def test_results_round_trip_with_items_in_order(catalog: Catalog, source_id: str
         "kept_fields": [],
         "data": "<item/>",
     }
-    assert catalog.result_for_run("run-1")["id"] == "res_1"
-    assert catalog.list_results(source_id=source_id)[0]["notes"] == ["a note"]
+    assert catalog.result_for_run("run-1").id == "res_1"
+    assert catalog.list_results(source_id=source_id)[0].notes == ["a note"]
 
 
 def test_sqlite_runs_in_wal_mode_with_a_busy_timeout(tmp_path) -> None:

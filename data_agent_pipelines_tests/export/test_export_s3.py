@@ -18,7 +18,7 @@ from data_agent_pipelines.errors import Conflict
 from data_agent_pipelines.export.formats import COLUMNS
 from data_agent_pipelines.export.run import run_export
 from data_agent_pipelines.export_settings import ExportTargetChanges
-from data_agent_pipelines.model import asset_from_dict, asset_to_dict
+from data_agent_pipelines.model import ExportResult, asset_from_dict, asset_to_dict
 from data_agent_pipelines.orchestration.exports import ExportStorage
 
 from . import catalogdata as data
@@ -50,9 +50,9 @@ def manifest(s3: S3Server, bucket: str, prefix: str = "acme/exports") -> dict[st
     return json.loads(s3.read(bucket, f"{prefix}/latest.json"))
 
 
-def exported(s3: S3Server, bucket: str, result: dict[str, Any]) -> bytes:
-    assert result["status"] == "succeeded", result["error"]
-    (obj,) = result["objects"]
+def exported(s3: S3Server, bucket: str, result: ExportResult) -> bytes:
+    assert result.status == "succeeded", result.error
+    (obj,) = result.objects
     return s3.read(bucket, obj["key"])
 
 
@@ -157,20 +157,18 @@ def test_data_goes_under_new_keys_and_the_manifest_last_with_checksums(seeded: C
     first = run_export(seeded, target.id, platform_storage().client_for, run_id="run-1")
     clock.advance(hours=1)
     second = run_export(seeded, target.id, platform_storage().client_for, run_id="run-2")
-    assert first["objects"][0]["key"] != second["objects"][0]["key"]
-    assert first["objects"][0]["key"].startswith("acme/exports/20261101T120000Z-")
-    assert s3.keys(bucket) == sorted(
-        [first["objects"][0]["key"], second["objects"][0]["key"], "acme/exports/latest.json"]
-    )
+    assert first.objects[0]["key"] != second.objects[0]["key"]
+    assert first.objects[0]["key"].startswith("acme/exports/20261101T120000Z-")
+    assert s3.keys(bucket) == sorted([first.objects[0]["key"], second.objects[0]["key"], "acme/exports/latest.json"])
     latest = manifest(s3, bucket)
-    assert latest["run_id"] == "run-2" and latest["result_id"] == second["id"] and latest["count"] == 4
-    assert latest["objects"] == [{**second["objects"][0], "count": 4}]
+    assert latest["run_id"] == "run-2" and latest["result_id"] == second.id and latest["count"] == 4
+    assert latest["objects"] == [{**second.objects[0], "count": 4}]
     import hashlib
 
-    body = s3.read(bucket, second["objects"][0]["key"])
-    assert second["objects"][0]["sha256"] == hashlib.sha256(body).hexdigest()
-    assert second["objects"][0]["bytes"] == len(body)
-    head = s3.client().head_object(Bucket=bucket, Key=second["objects"][0]["key"], ChecksumMode="ENABLED")
+    body = s3.read(bucket, second.objects[0]["key"])
+    assert second.objects[0]["sha256"] == hashlib.sha256(body).hexdigest()
+    assert second.objects[0]["bytes"] == len(body)
+    head = s3.client().head_object(Bucket=bucket, Key=second.objects[0]["key"], ChecksumMode="ENABLED")
     assert head["ChecksumSHA256"]  # sent with the object and kept by S3
     assert ExportTargets(seeded).list_results(target.id)[0] == second
 
@@ -196,7 +194,7 @@ def test_large_objects_go_multipart_and_a_failure_aborts_the_upload(
     body = exported(s3, bucket, result)
     assert calls.count("UploadPart") == -(-len(body) // (16 * 1024)) > 3
     assert calls[-2:] == ["CompleteMultipartUpload", "PutObject"]  # the manifest is the last write
-    assert len(body.splitlines()) == result["count"] == 54
+    assert len(body.splitlines()) == result.count == 54
 
     def failing_batches(*args: Any, **kwargs: Any) -> Any:
         yield from list(Catalog.iter_asset_batches(seeded, SERVICE, batch_size=7))[:5]
@@ -204,10 +202,10 @@ def test_large_objects_go_multipart_and_a_failure_aborts_the_upload(
 
     monkeypatch.setattr(seeded, "iter_asset_batches", failing_batches)
     failed = run_export(seeded, target.id, counting_client, part_size=16 * 1024)
-    assert failed["status"] == "failed" and "the catalog connection dropped" in failed["error"]
-    assert failed["objects"] == [] and failed["manifest_key"] is None
+    assert failed.status == "failed" and "the catalog connection dropped" in failed.error
+    assert failed.objects == [] and failed.manifest_key is None
     assert calls[-1] == "AbortMultipartUpload" and s3.pending_uploads(bucket) == []
-    assert manifest(s3, bucket)["result_id"] == result["id"]  # the previous export stays the current one
+    assert manifest(s3, bucket)["result_id"] == result.id  # the previous export stays the current one
 
 
 def test_the_endpoint_going_away_mid_upload_leaves_the_previous_manifest(
@@ -229,9 +227,9 @@ def test_the_endpoint_going_away_mid_upload_leaves_the_previous_manifest(
             return client
 
         failed = run_export(seeded, target.id, client_that_loses_its_endpoint, part_size=8 * 1024)
-    assert failed["status"] == "failed"
-    assert "could not connect to the S3 endpoint" in failed["error"] and url in failed["error"]
-    assert manifest(s3, bucket)["result_id"] == before["id"]
+    assert failed.status == "failed"
+    assert "could not connect to the S3 endpoint" in failed.error and url in failed.error
+    assert manifest(s3, bucket)["result_id"] == before.id
     assert ExportTargets(seeded).get(target.id).last_status == "failed"
 
 
@@ -243,11 +241,11 @@ def test_a_customer_bucket_with_its_own_keys(seeded: Catalog, s3: S3Server) -> N
     keys = {"aws_access_key_id": s3.customer.access_key_id, "aws_secret_access_key": s3.customer.secret_access_key}
     target = add_target(seeded, bucket, credentials=keys, options={"endpoint_url": s3.url, "region": REGION})
     result = run_export(seeded, target.id, platform_storage().client_for)
-    assert result["status"] == "succeeded" and manifest(s3, bucket)["count"] == 4
+    assert result.status == "succeeded" and manifest(s3, bucket)["count"] == 4
     # The customer's keys reach only the customer's buckets: the target really used them.
     other = add_target(seeded, s3.make_bucket(), credentials=keys, options={"endpoint_url": s3.url})
     denied = run_export(seeded, other.id, platform_storage().client_for)
-    assert denied["status"] == "failed" and "denied access" in denied["error"]
+    assert denied.status == "failed" and "denied access" in denied.error
     assert s3.customer.secret_access_key not in json.dumps(denied)
 
 
@@ -255,17 +253,17 @@ def test_a_customer_bucket_through_a_role_the_platform_assumes(seeded: Catalog, 
     bucket = s3.make_bucket("customer")
     target = add_target(seeded, bucket, options={"role_arn": ROLE_ARN})
     result = run_export(seeded, target.id, platform_storage().client_for)
-    assert result["status"] == "succeeded", result["error"]
+    assert result.status == "succeeded", result.error
     assert manifest(s3, bucket)["target_id"] == target.id
 
 
 def test_a_bucket_that_does_not_exist(seeded: Catalog, s3: S3Server) -> None:
     target = add_target(seeded, "no-such-bucket-here")
     result = run_export(seeded, target.id, platform_storage().client_for)
-    assert result["status"] == "failed" and result["objects"] == [] and result["manifest_key"] is None
-    assert result["error"] == "bucket 'no-such-bucket-here' does not exist: create it or correct the export URL"
+    assert result.status == "failed" and result.objects == [] and result.manifest_key is None
+    assert result.error == "bucket 'no-such-bucket-here' does not exist: create it or correct the export URL"
     stored = ExportTargets(seeded).get(target.id)
-    assert stored.last_status == "failed" and stored.last_error == result["error"]
+    assert stored.last_status == "failed" and stored.last_error == result.error
 
 
 def test_wrong_credentials(seeded: Catalog, s3: S3Server) -> None:
@@ -273,8 +271,8 @@ def test_wrong_credentials(seeded: Catalog, s3: S3Server) -> None:
     wrong = {"aws_access_key_id": "AKIAWRONGWRONGWRONG1", "aws_secret_access_key": "not-the-secret-at-all"}
     target = add_target(seeded, bucket, credentials=wrong, options={"endpoint_url": s3.url})
     result = run_export(seeded, target.id, platform_storage().client_for)
-    assert result["status"] == "failed"
-    assert "refused the credentials" in result["error"] and "InvalidAccessKeyId" in result["error"]
+    assert result.status == "failed"
+    assert "refused the credentials" in result.error and "InvalidAccessKeyId" in result.error
     assert "not-the-secret-at-all" not in json.dumps(result)
     assert s3.keys(bucket) == []
 
@@ -287,4 +285,4 @@ def test_one_export_of_a_target_at_a_time(seeded: Catalog, s3: S3Server) -> None
     with pytest.raises(Conflict, match="already running"):
         run_export(seeded, target.id, platform_storage().client_for)
     targets.release(target.id, "another-run")
-    assert run_export(seeded, target.id, platform_storage().client_for)["status"] == "succeeded"
+    assert run_export(seeded, target.id, platform_storage().client_for).status == "succeeded"

@@ -47,7 +47,7 @@ def _add_source(catalog: Catalog, url: str, **changes: Any) -> str:
 def _import(settings: Settings, catalog: Catalog, source_id: str) -> dict[str, Any]:
     instance = open_instance(settings)
     try:
-        return catalog.get_result(run_import(catalog, instance, source_id).result["id"])
+        return catalog.get_result(run_import(catalog, instance, source_id).result.id).to_json()
     finally:
         instance.dispose()
 

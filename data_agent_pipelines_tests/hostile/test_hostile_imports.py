@@ -97,7 +97,7 @@ def victim(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
             seeded = run_import(catalog, instance, source.id)
         finally:
             instance.dispose()
-        assert seeded.result["status"] == "succeeded" and seeded.result["counts"]["created"] == 3
+        assert seeded.result.status == "succeeded" and seeded.result.counts["created"] == 3
         assert catalog.get_source(source.id).etag == '"good"'
         yield Victim(catalog, server, source.id)
         catalog.close()

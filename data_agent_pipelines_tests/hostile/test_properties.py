@@ -128,7 +128,7 @@ def _import(env: tuple[Any, Catalog, HostileServer], source_id: str) -> dict[str
     settings_, catalog, _server = env
     instance = open_instance(settings_)
     try:
-        return catalog.get_result(run_import(catalog, instance, source_id).result["id"])
+        return catalog.get_result(run_import(catalog, instance, source_id).result.id).to_json()
     finally:
         instance.dispose()
 

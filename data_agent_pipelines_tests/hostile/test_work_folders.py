@@ -141,8 +141,8 @@ def test_a_full_disk_fails_the_import_cleanly_and_changes_no_asset(backend: str,
         finally:
             subprocess.run(["umount", str(settings.work_dir)], check=True)
         recorded = catalog.list_results(source_id=source_id)
-        assert [r["status"] for r in recorded][:1] == ["failed"]
-        assert any("the disk is full" in (r["error"] or "") for r in recorded)
+        assert [r.status for r in recorded][:1] == ["failed"]
+        assert any("the disk is full" in (r.error or "") for r in recorded)
         assert catalog.get_source(source_id).last_status == "failed"
         assert assets_by_external_id(catalog, "acme") == before
 

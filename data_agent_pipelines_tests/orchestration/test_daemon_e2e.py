@@ -171,6 +171,6 @@ def test_the_heartbeat_imports_a_due_source_on_its_own(dagster: dict[str, Any], 
         imported = catalog.get_source(source.id)
         assert imported.last_status == "succeeded" and imported.next_run_at > imported.last_run_at
         (result,) = catalog.list_results(source_id=source.id)
-        assert result["run_id"] == run["runId"] and result["counts"]["created"] == 2
+        assert result.run_id == run["runId"] and result.counts["created"] == 2
     finally:
         catalog.close()

@@ -94,14 +94,14 @@ def test_a_run_that_died_without_a_result_is_recorded_on_the_source_and_reported
     source = catalog.get_source(source_id)
     assert source.last_status == "failed" and "exceeding its max runtime" in source.last_error
     (result,) = catalog.list_results(source_id=source_id)
-    assert result["run_id"] == run.run_id and result["status"] == "failed"
+    assert result.run_id == run.run_id and result.status == "failed"
     assert locks.held(catalog, source_id) is None  # the dead run's lock is released
     assert bugsnag.wait_for(1)
     (event,) = bugsnag.events
     assert event["severity"] == "error" and "exceeding its max runtime" in event["exceptions"][0]["message"]
     tab = event["metaData"]["run"]
     assert tab["run_id"] == run.run_id and tab["source_id"] == source_id and tab["service"] == "acme"
-    assert tab["result_id"] == result["id"] and tab["source_kind"] == "mrss"
+    assert tab["result_id"] == result.id and tab["source_kind"] == "mrss"
     assert SECRET not in repr(bugsnag.payloads)
 
 
@@ -121,13 +121,13 @@ def test_an_import_that_failed_as_a_whole_is_reported_and_not_recorded_twice(
     assert run.status == DagsterRunStatus.FAILURE
     evaluate(instance, run, database_url)
     (result,) = catalog.list_results(source_id=source_id)
-    assert result["id"] == failed.json()["id"]
+    assert result.id == failed.json()["id"]
     source = catalog.get_source(source_id)
     assert source.last_status == "failed" and "404" in source.last_error
     assert bugsnag.wait_for(1)
     (event,) = bugsnag.events
     assert event["exceptions"][0]["message"].startswith("write: import of source")
-    assert event["metaData"]["run"]["result_id"] == result["id"]
+    assert event["metaData"]["run"]["result_id"] == result.id
 
 
 def test_a_run_that_found_its_source_busy_changes_nothing_and_is_not_reported(

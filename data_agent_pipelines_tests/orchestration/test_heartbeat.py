@@ -81,7 +81,7 @@ def test_a_deleted_source_loses_its_partition_and_keeps_its_history(
     done = tick(sensor, instance, database_url)
     assert done.removed == [deleted] and done.added == [] and done.run_requests == []
     assert instance.get_dynamic_partitions("sources") == [kept]
-    assert [r["run_id"] for r in catalog.list_results(source_id=deleted)] == ["run-1"]
+    assert [r.run_id for r in catalog.list_results(source_id=deleted)] == ["run-1"]
     assert len(instance.get_runs(RunsFilter(tags={"dagster/partition": deleted}))) == 1
 
 

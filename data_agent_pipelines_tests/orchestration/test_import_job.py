@@ -232,7 +232,7 @@ def test_launchpad_and_backfill_runs_work_like_the_cli(
         instance.dispose()
     for source_id in ids:
         (result,) = catalog.list_results(source_id=source_id)
-        assert result["status"] == "succeeded" and result["counts"]["created"] == 2
+        assert result.status == "succeeded" and result.counts["created"] == 2
 
 
 def _changes(name: str, url: str):

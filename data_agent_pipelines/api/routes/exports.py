@@ -61,4 +61,5 @@ def list_runs(
     service: Service, context: Context, target_id: str, limit: Annotated[int, Query(ge=1, le=1000)] = 20
 ) -> dict[str, Any]:
     context.export_target(service, target_id)
-    return {"items": context.export_targets.list_results(target_id, limit=limit), "limit": limit}
+    results = context.export_targets.list_results(target_id, limit=limit)
+    return {"items": [result.to_json() for result in results], "limit": limit}

@@ -21,4 +21,10 @@ def read_result(
 ) -> dict[str, Any]:
     result = context.result(service, result_id)
     items, total = context.catalog.result_items(result_id, limit=limit, offset=offset)
-    return {**result, "items": items, "items_total": total, "limit": limit, "offset": offset}
+    return {
+        **result.to_json(),
+        "items": [item.to_json() for item in items],
+        "items_total": total,
+        "limit": limit,
+        "offset": offset,
+    }

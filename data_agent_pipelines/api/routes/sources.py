@@ -66,5 +66,5 @@ def list_imports(
     offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
 ) -> dict[str, Any]:
     context.source(service, source_id)
-    items = context.catalog.list_results(source_id=source_id, limit=limit, offset=offset)
-    return {"items": items, "limit": limit, "offset": offset}
+    results = context.catalog.list_results(source_id=source_id, limit=limit, offset=offset)
+    return {"items": [result.to_json() for result in results], "limit": limit, "offset": offset}
