@@ -1,4 +1,4 @@
-"""Settings from the environment (CONTRACT.md), read once per process through `get_settings()`."""
+"""Settings from the environment (docs/cli.md), read once per process through `get_settings()`."""
 
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ class Settings:
     bugsnag_notify_endpoint: str | None
     bugsnag_sessions_endpoint: str | None
     bugsnag_release_stage: str | None
-    # Run requests one heartbeat tick may emit; the rest wait for the next tick (DESIGN.md §6).
+    # Run requests one heartbeat tick may emit; the rest wait for the next tick.
     heartbeat_max_runs: int = 500
 
     @property

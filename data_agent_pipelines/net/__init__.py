@@ -1,4 +1,4 @@
-"""The one HTTP client of the project: every request to a customer-supplied URL goes through here (DESIGN.md §7).
+"""The one HTTP client of the project: every request to a customer-supplied URL goes through here.
 
 Customer URLs are hostile, and so are the answers to them. This package therefore:
 

@@ -1,7 +1,7 @@
 """Media RSS / RSS 2.0 / Atom feeds -> `model.Asset` values, one item at a time.
 
 Pure Python: no Dagster, no database, no HTTP. `feed.parse_feed(path)` checks the raw body (`document`: entity
-declarations refused before any parser sees it, encodings; DESIGN.md §7), then streams it through
+declarations refused before any parser sees it, encodings), then streams it through
 `lxml.etree.iterparse`; a document that is not well-formed is finished by feedparser. Both readers (`elements`
 for lxml, `lenient` for feedparser) turn an item into the same level-by-level values, and one piece of code,
 `rules.build_asset`, maps those to an asset, with the value parsers of `values`. `digest` gives an item the

@@ -1,6 +1,6 @@
 """Parsing one feed document: the checks before any parser runs, lxml's streaming read, and feedparser's finish.
 
-`parse_feed(path)` checks the raw body (DESIGN.md §7) and returns a `FeedParse`, which streams the document through
+`parse_feed(path)` checks the raw body (`document`) and returns a `FeedParse`, which streams the document through
 `lxml.etree.iterparse`, mapping one item at a time; a document that turns out not to be well-formed is finished by
 feedparser (`lenient`).
 """
@@ -75,7 +75,7 @@ class FeedParse:
         except ItemError as exc:
             yield ItemFailure(reason=str(exc), data=raw())
             return
-        except Exception as exc:  # one bad item must never stop the others (DESIGN.md §1)
+        except Exception as exc:  # one bad item must never stop the others
             yield ItemFailure(reason=f"the item could not be read: {exc}", data=raw(), errors=[repr(exc)])
             return
         reported = self._seen.get(asset.external_id)

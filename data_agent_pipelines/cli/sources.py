@@ -1,0 +1,134 @@
+"""`data-agent sources`: where a service's video metadata comes from; the kinds' settings come from their specs."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import click
+
+from ..catalog.sources import source_to_json
+from ..connectors.registry import source_kinds
+from ..connectors.spec import SourceKind
+from ..source_settings import SourceChanges, add_source, edit_source
+from ..user_input import parse_pairs
+from .app import Context, as_pairs, cli, command, emit, table
+
+
+def source_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    """The settings `sources add` and `sources edit` share."""
+    options = [
+        click.option("--name", help="A name, unique in the service."),
+        click.option("--kind", help="What the source reads: one of the kinds below."),
+        click.option("--url", help="Where the source reads from (http or https)."),
+        click.option("--every", help="Interval like 5m, 1h, 1d (default 1h)."),
+        click.option("--cron", help="Cron expression (five fields, UTC) instead of --every."),
+        click.option("--truth", help="importer (default), create-only or update-unless-edited."),
+        click.option("--on-missing", help="keep (default), unpublish or delete assets gone from the origin."),
+        click.option("--max-removal-fraction", help="Largest share of the source's assets one import may remove."),
+        click.option("--asset-type", help="Type of assets the items become when they do not say (default movie)."),
+        click.option("--sign-streams", help="cloudfront, akamai or nginx-secure-link ('none' to stop signing)."),
+        click.option("--credential", "credentials", multiple=True, help="KEY=VALUE, stored encrypted (KEY= removes)."),
+        click.option("--option", "options", multiple=True, help="KEY=VALUE connector setting (KEY= removes)."),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+class SourceCommand(click.Command):
+    """`sources add` and `sources edit`: their help ends with every kind and its settings, from the kinds' specs."""
+
+    def format_epilog(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        super().format_epilog(ctx, formatter)
+        with formatter.section("Kinds"):
+            formatter.write_dl([(spec.kind, _kind_help(spec)) for spec in source_kinds().values()])
+
+
+def _kind_help(spec: SourceKind) -> str:
+    parts = [spec.summary + (f" (default --url {spec.default_url})" if spec.default_url else "")]
+    if needs := spec.missing({}, {}):
+        parts.append("Needs " + ", ".join(needs))
+    parts += [f"With --option {spec.mode_option}={value}: {mode.summary}" for value, mode in spec.modes.items()]
+    others = [f"{s.key}: {s.help}" for s in spec.options if not (s.required or s.either)]
+    if others:
+        parts.append("Options: " + "; ".join(others))
+    return ". ".join(parts) + "."
+
+
+def _changes(options: dict[str, Any]) -> SourceChanges:
+    return SourceChanges(
+        name=options["name"],
+        kind=options["kind"],
+        url=options["url"],
+        every=options["every"],
+        cron=options["cron"],
+        truth=options["truth"],
+        on_missing=options["on_missing"],
+        max_removal_fraction=options["max_removal_fraction"],
+        asset_type=options["asset_type"],
+        sign_streams=options["sign_streams"],
+        credentials=parse_pairs(options["credentials"], "--credential"),
+        options=parse_pairs(options["options"], "--option"),
+    )
+
+
+@cli.group()
+def sources() -> None:
+    """Sources: where a service's video metadata comes from."""
+
+
+@command(sources, "add", cls=SourceCommand)
+@click.option("--service", required=True, help="The service the source belongs to.")
+@source_options
+def sources_add(ctx: Context, service: str, **options: Any) -> None:
+    """Add a source; it is due for import at once."""
+    source = add_source(ctx.catalog, service, _changes(options))
+    emit(ctx, source_to_json(source), as_pairs)
+
+
+@command(sources, "list")
+@click.option("--service", help="Only the sources of this service.")
+def sources_list(ctx: Context, service: str | None) -> None:
+    """List sources."""
+    rows = [source_to_json(s) for s in ctx.catalog.list_sources(service)]
+    columns = ["id", "service", "name", "kind", "enabled", "every", "cron", "last_status", "next_run_at"]
+    emit(ctx, rows, lambda r: table(r, columns, "no sources yet"))
+
+
+@command(sources, "show")
+@click.argument("source_id")
+def sources_show(ctx: Context, source_id: str) -> None:
+    """Show a source (credentials are never shown, only their names)."""
+    emit(ctx, source_to_json(ctx.catalog.get_source(source_id)), as_pairs)
+
+
+@command(sources, "edit", cls=SourceCommand)
+@click.argument("source_id")
+@source_options
+def sources_edit(ctx: Context, source_id: str, **options: Any) -> None:
+    """Change a source's settings; what is not given stays as it is."""
+    source = edit_source(ctx.catalog, source_id, _changes(options))
+    emit(ctx, source_to_json(source), as_pairs)
+
+
+@command(sources, "delete")
+@click.argument("source_id")
+def sources_delete(ctx: Context, source_id: str) -> None:
+    """Delete a source. Its assets stay in the catalog (detached) and its import results stay as history."""
+    source = ctx.catalog.delete_source(source_id)
+    emit(ctx, {"id": source.id, "deleted": True}, lambda _: f"source {source.id} ({source.name}) deleted")
+
+
+@command(sources, "enable")
+@click.argument("source_id")
+def sources_enable(ctx: Context, source_id: str) -> None:
+    """Let the heartbeat import the source again."""
+    emit(ctx, source_to_json(ctx.catalog.set_enabled(source_id, True)), as_pairs)
+
+
+@command(sources, "disable")
+@click.argument("source_id")
+def sources_disable(ctx: Context, source_id: str) -> None:
+    """Stop scheduled imports of the source (it can still be imported by hand)."""
+    emit(ctx, source_to_json(ctx.catalog.set_enabled(source_id, False)), as_pairs)
