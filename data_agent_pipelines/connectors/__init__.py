@@ -1,4 +1,4 @@
-"""One module per source kind; `connector_for(kind)` returns the one that imports it."""
+"""One module (Media RSS: a package) per source kind; `connector_for(kind)` returns the one that imports it."""
 
 from __future__ import annotations
 

@@ -25,11 +25,12 @@ from .document import (
     for_lenient_parser,
     lxml_encoding,
 )
-from .elements import channel_scope, map_item, raw_item
+from .elements import channel_scope, map_item
 from .namespaces import FEED_ROOTS, ITEM_TAGS
 from .rules import Scope
 from .values import ItemError
 
+MAX_RAW_ITEM_CHARS = 4096  # of a failed item, kept with its failure
 NOTE_NOT_WELL_FORMED = (
     "the document is not well-formed XML ({where}); it was read with the lenient parser, so assets missing "
     "from it are not removed"
@@ -128,7 +129,7 @@ class FeedParse:
                 else:
                     yield from self._checked(
                         lambda el=el, channel=channel, digest=digest: map_item(el, channel, self.default_type, digest),
-                        lambda el=el: raw_item(el),
+                        lambda el=el: _raw_item(el),
                     )
                 el.clear(keep_tail=False)
                 parent = el.getparent()
@@ -164,8 +165,13 @@ class FeedParse:
                 continue
             yield from self._checked(
                 lambda entry=entry: lenient.map_entry(entry, channel, self.default_type),
-                lambda entry=entry: lenient.raw_entry(entry),
+                lambda entry=entry: lenient.raw_entry(entry, MAX_RAW_ITEM_CHARS),
             )
+
+
+def _raw_item(el: Any) -> str:
+    """The item as it stood in the document, cut to MAX_RAW_ITEM_CHARS: what a failed item keeps."""
+    return etree.tostring(el, encoding="unicode")[:MAX_RAW_ITEM_CHARS]
 
 
 def parse_feed(
