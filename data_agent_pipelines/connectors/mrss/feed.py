@@ -68,8 +68,14 @@ class FeedParse:
         if error is not None:
             yield from self._read_with_feedparser(error)
 
-    def _checked(self, produce: Callable[[], Asset], raw: Callable[[], Any]) -> Iterator[Asset | ItemFailure]:
-        """Map one item, catching its failure, and apply the first-occurrence-wins rule for ids."""
+    def _checked(
+        self, produce: Callable[[], Asset], raw: Callable[[], Any], read_before: frozenset[str] = frozenset()
+    ) -> Iterator[Asset | ItemFailure]:
+        """Map one item, catching its failure, and apply the first-occurrence-wins rule for ids.
+
+        An item whose id is in `read_before` is one lxml yielded before the document broke off, read again by
+        feedparser: it is dropped, not reported as a duplicate.
+        """
         self._yielded += 1
         try:
             asset = produce()
@@ -78,6 +84,8 @@ class FeedParse:
             return
         except Exception as exc:  # one bad item must never stop the others (DESIGN.md §1)
             yield ItemFailure(reason=f"the item could not be read: {exc}", data=raw(), errors=[repr(exc)])
+            return
+        if asset.external_id in read_before:
             return
         reported = self._seen.get(asset.external_id)
         if reported is None:
@@ -158,7 +166,7 @@ class FeedParse:
             raise UnreadableDocument(describe_unreadable(data, self.root))
         self.parser = "lxml+feedparser" if lxml_found_items else "feedparser"
         self.notes.append(NOTE_NOT_WELL_FORMED.format(where=where))
-        already = set(self._seen)
+        already = frozenset(self._seen)
         channel = lenient.channel_scope(result.feed)
         for entry in result.entries:
             if lenient.entry_id(entry) in already:
@@ -166,6 +174,7 @@ class FeedParse:
             yield from self._checked(
                 lambda entry=entry: lenient.map_entry(entry, channel, self.default_type),
                 lambda entry=entry: lenient.raw_entry(entry, MAX_RAW_ITEM_CHARS),
+                already,
             )
 
 
