@@ -775,6 +775,16 @@ def test_the_lenient_parser_maps_by_the_same_rules(tmp_path: Path) -> None:
     assert [replace(a, origin_digest=None) for a in found] == [replace(a, origin_digest=None) for a in expected]
 
 
+def test_items_without_an_id_that_lxml_read_are_not_read_again_as_duplicates(tmp_path: Path) -> None:
+    """lxml yields the items before the break, with ids derived from title, media URL and date; feedparser reads
+    the whole document again and derives the same ids: those items are dropped, not failed as repeated."""
+    items = "".join(f"<item><title>Item {n}</title><description>{'x' * 3000}</description></item>" for n in range(9))
+    parse, found = read_text(tmp_path, rss(items + "<item><title>R&D</title></item>"))
+    assert parse.parser == "lxml+feedparser" and parse.complete is False
+    assert [item.title for item in found] == [f"Item {n}" for n in range(9)] + ["R&D"]
+    assert all(isinstance(item, Asset) and item.external_id.startswith("sha1:") for item in found)
+
+
 def test_lenient_parser_uses_the_http_charset(tmp_path: Path) -> None:
     document = rss("<item><guid>1</guid><title>שלום</title></item><item><guid>2</guid><title>x & y</title>")
     parse, found = read_text(tmp_path, document.encode("windows-1255"), content_type="text/xml; charset=windows-1255")

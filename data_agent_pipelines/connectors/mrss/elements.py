@@ -44,8 +44,6 @@ from .rules import (
     put,
 )
 
-MAX_RAW_ITEM_CHARS = 4096
-
 Handler = Callable[[ItemValues, Any, Scope], None]
 
 
@@ -331,8 +329,3 @@ def map_item(el: Any, channel: Scope, default_type: str, origin_digest: str | No
     item = ItemValues()
     _walk(item, el, item.scope, _ITEM_HANDLERS, True)
     return build_asset(item, channel, default_type, origin_digest)
-
-
-def raw_item(el: Any) -> str:
-    """The item as it stood in the document, cut to MAX_RAW_ITEM_CHARS: what a failed item keeps."""
-    return etree.tostring(el, encoding="unicode")[:MAX_RAW_ITEM_CHARS]

@@ -25,11 +25,12 @@ from .document import (
     for_lenient_parser,
     lxml_encoding,
 )
-from .elements import channel_scope, map_item, raw_item
+from .elements import channel_scope, map_item
 from .namespaces import FEED_ROOTS, ITEM_TAGS
 from .rules import Scope
 from .values import ItemError
 
+MAX_RAW_ITEM_CHARS = 4096  # of a failed item, kept with its failure
 NOTE_NOT_WELL_FORMED = (
     "the document is not well-formed XML ({where}); it was read with the lenient parser, so assets missing "
     "from it are not removed"
@@ -67,8 +68,14 @@ class FeedParse:
         if error is not None:
             yield from self._read_with_feedparser(error)
 
-    def _checked(self, produce: Callable[[], Asset], raw: Callable[[], Any]) -> Iterator[Asset | ItemFailure]:
-        """Map one item, catching its failure, and apply the first-occurrence-wins rule for ids."""
+    def _checked(
+        self, produce: Callable[[], Asset], raw: Callable[[], Any], read_before: frozenset[str] = frozenset()
+    ) -> Iterator[Asset | ItemFailure]:
+        """Map one item, catching its failure, and apply the first-occurrence-wins rule for ids.
+
+        An item whose id is in `read_before` is one lxml yielded before the document broke off, read again by
+        feedparser: it is dropped, not reported as a duplicate.
+        """
         self._yielded += 1
         try:
             asset = produce()
@@ -77,6 +84,8 @@ class FeedParse:
             return
         except Exception as exc:  # one bad item must never stop the others
             yield ItemFailure(reason=f"the item could not be read: {exc}", data=raw(), errors=[repr(exc)])
+            return
+        if asset.external_id in read_before:
             return
         reported = self._seen.get(asset.external_id)
         if reported is None:
@@ -128,7 +137,7 @@ class FeedParse:
                 else:
                     yield from self._checked(
                         lambda el=el, channel=channel, digest=digest: map_item(el, channel, self.default_type, digest),
-                        lambda el=el: raw_item(el),
+                        lambda el=el: _raw_item(el),
                     )
                 el.clear(keep_tail=False)
                 parent = el.getparent()
@@ -157,15 +166,21 @@ class FeedParse:
             raise UnreadableDocument(describe_unreadable(data, self.root))
         self.parser = "lxml+feedparser" if lxml_found_items else "feedparser"
         self.notes.append(NOTE_NOT_WELL_FORMED.format(where=where))
-        already = set(self._seen)
+        already = frozenset(self._seen)
         channel = lenient.channel_scope(result.feed)
         for entry in result.entries:
             if lenient.entry_id(entry) in already:
                 continue
             yield from self._checked(
                 lambda entry=entry: lenient.map_entry(entry, channel, self.default_type),
-                lambda entry=entry: lenient.raw_entry(entry),
+                lambda entry=entry: lenient.raw_entry(entry, MAX_RAW_ITEM_CHARS),
+                already,
             )
+
+
+def _raw_item(el: Any) -> str:
+    """The item as it stood in the document, cut to MAX_RAW_ITEM_CHARS: what a failed item keeps."""
+    return etree.tostring(el, encoding="unicode")[:MAX_RAW_ITEM_CHARS]
 
 
 def parse_feed(

@@ -26,7 +26,6 @@ import feedparser
 
 from ...model import Asset
 from .document import UnreadableDocument
-from .elements import MAX_RAW_ITEM_CHARS
 from .rules import (
     ItemValues,
     Scope,
@@ -142,7 +141,6 @@ def entry_id(entry: Any) -> str | None:
     return (entry.get("id") or "").strip() or (entry.get("link") or "").strip() or None
 
 
-def raw_entry(entry: Any) -> dict[str, Any]:
-    """The text values of an entry, each cut to MAX_RAW_ITEM_CHARS: what a failed item keeps."""
-    raw = {key: value for key, value in entry.items() if isinstance(value, str)}
-    return {key: value[:MAX_RAW_ITEM_CHARS] for key, value in raw.items()}
+def raw_entry(entry: Any, limit: int) -> dict[str, str]:
+    """The text values of an entry, the first `limit` characters of each: what a failed item keeps."""
+    return {key: value[:limit] for key, value in entry.items() if isinstance(value, str)}
