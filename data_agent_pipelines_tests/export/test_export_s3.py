@@ -246,7 +246,7 @@ def test_a_customer_bucket_with_its_own_keys(seeded: Catalog, s3: S3Server) -> N
     other = add_target(seeded, s3.make_bucket(), credentials=keys, options={"endpoint_url": s3.url})
     denied = run_export(seeded, other.id, platform_storage().client_for)
     assert denied.status == "failed" and "denied access" in denied.error
-    assert s3.customer.secret_access_key not in json.dumps(denied)
+    assert s3.customer.secret_access_key not in json.dumps(denied.to_json())
 
 
 def test_a_customer_bucket_through_a_role_the_platform_assumes(seeded: Catalog, s3: S3Server) -> None:
@@ -273,7 +273,7 @@ def test_wrong_credentials(seeded: Catalog, s3: S3Server) -> None:
     result = run_export(seeded, target.id, platform_storage().client_for)
     assert result.status == "failed"
     assert "refused the credentials" in result.error and "InvalidAccessKeyId" in result.error
-    assert "not-the-secret-at-all" not in json.dumps(result)
+    assert "not-the-secret-at-all" not in json.dumps(result.to_json())
     assert s3.keys(bucket) == []
 
 

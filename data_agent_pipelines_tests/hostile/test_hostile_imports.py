@@ -259,8 +259,10 @@ def hostile_import_fails_cleanly(victim: Victim, case: Case, capsys: pytest.Capt
         assert server.count(path) == 0, f"the importer fetched {path}"
     if case.attempts is not None:
         assert server.count("/feed.xml") - asked_before == case.attempts
-    # The fetch deadline bounds the fetch; the rest is the job itself (a second or so on a busy machine).
-    assert elapsed < TIMEOUT + 6, f"the import took {elapsed:.1f} s"
+    # The fetch deadline bounds the fetch (the slow-drip servers send for ever: a fetch that ignored it would never
+    # end). The rest is the Dagster job, whose time is not what this asserts: on a loaded 2-core machine, under
+    # tracemalloc, it took 7 s where it takes 1 s alone, so the bound leaves it room.
+    assert elapsed < TIMEOUT + 30, f"the import took {elapsed:.1f} s"
     assert python_peak < MAX_PYTHON_PEAK, f"Python allocations peaked at {python_peak / 2**20:.0f} MiB"
     assert _peak_rss_kb() - rss_before < MAX_RSS_GROWTH_KB
 
