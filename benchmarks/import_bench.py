@@ -5,7 +5,8 @@ keywords, rating, restriction, credits, dcterms:valid; ~1.6 KB per item), serves
 in this one process:
 
 - the floor: lxml `iterparse` of the document plus one plain `executemany` insert of one row per item into a
-  SQLite database of the same kind as the catalog (the median of three runs, each into a new database);
+  SQLite database of the same kind as the catalog (the median of three runs at the start and one after each
+  repeat of the plain steps, each into a new database), in wall and in CPU time;
 - feedparser parsing the same bytes, and the importer's own Media RSS parser mapping every item to an asset;
 - the fixed cost of one Dagster run: a job of four ops that do nothing, executed in process on the same
   instance as the imports (the median of three), which every import pays before it reads a byte;
@@ -14,7 +15,8 @@ in this one process:
   re-import of the
   byte-identical document (ends at the conditional GET), and a re-import with 10% of the items changed;
 - the same four imports as the plain-Python steps (`importing.fetch`, `normalise`, `reconcile`, `write`), with no
-  Dagster, into a second service: what the job adds is the difference;
+  Dagster, `--repeat` times into new services (medians; CPU time too, which other processes on a shared machine
+  disturb less than wall time): what the job adds is the difference;
 - start-up, as whole processes (the median of five): `python -c pass`, `data-agent --help`, `data-agent sources
   list` and a whole `data-agent import` process that the origin answers with 304 Not Modified;
 - peak RSS of the process after the import phases (feedparser runs last: its memory would mask ours). The
@@ -121,8 +123,10 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def floor_seconds(path: Path, db_path: Path) -> float:
-    """lxml iterparse of the document + one executemany of one row per item, in WAL mode like the catalog."""
+def floor_seconds(path: Path, db_path: Path, cpu_times: list[float] | None = None) -> float:
+    """lxml iterparse of the document + one executemany of one row per item, in WAL mode like the catalog
+    (its CPU time appended to `cpu_times`)."""
+    cpu = time.process_time()
     started = time.perf_counter()
     rows = []
     for _event, element in etree.iterparse(str(path), events=("end",), tag="item", resolve_entities=False):
@@ -136,6 +140,8 @@ def floor_seconds(path: Path, db_path: Path) -> float:
     with connection:
         connection.executemany("INSERT OR REPLACE INTO items VALUES (?, ?, ?)", rows)
     connection.close()
+    if cpu_times is not None:
+        cpu_times.append(time.process_time() - cpu)
     return time.perf_counter() - started
 
 
@@ -184,14 +190,17 @@ def dagster_run_seconds(instance: Any) -> float:
     return time.perf_counter() - started
 
 
-def plain_import_seconds(catalog: Any, source_id: str, figures: dict[str, Any], label: str) -> str:
-    """One import as the four plain-Python steps, no Dagster; records the whole time and each step's."""
+def plain_import_seconds(catalog: Any, source_id: str) -> tuple[str, dict[str, float]]:
+    """One import as the four plain-Python steps, no Dagster: its status, and the wall time of the whole and of
+    each step, with the process's CPU time of the whole (which another process's load on the machine disturbs
+    less)."""
     from data_agent_pipelines import importing
     from data_agent_pipelines.net import FetchPolicy, HttpClient
     from data_agent_pipelines.settings import get_settings
 
     settings = get_settings()
     policy = FetchPolicy(allow_hosts=settings.allow_hosts, max_bytes=settings.max_document_bytes)
+    cpu = time.process_time()
     started = time.perf_counter()
     with HttpClient(policy) as http:
         state = importing.fetch(catalog, http, source_id, run_id=None, work_root=settings.work_dir)
@@ -202,12 +211,12 @@ def plain_import_seconds(catalog: Any, source_id: str, figures: dict[str, Any], 
     marks.append(("reconcile", time.perf_counter()))
     result = importing.write(catalog, state)
     marks.append(("write", time.perf_counter()))
-    figures[f"plain_{label}_seconds"] = round(marks[-1][1] - started, 3)
+    times = {"seconds": marks[-1][1] - started, "cpu_seconds": time.process_time() - cpu}
     previous = started
     for step, at in marks:
-        figures[f"plain_{label}_{step}_seconds"] = round(at - previous, 3)
+        times[f"{step}_seconds"] = at - previous
         previous = at
-    return str(result.status)
+    return str(result.status), times
 
 
 def process_seconds(args: list[str], env: dict[str, str], runs: int = 5) -> tuple[float, int]:
@@ -290,6 +299,7 @@ def main() -> None:
     parser.add_argument("--json", action="store_true")
     parser.add_argument("--skip-feedparser", action="store_true", help="at large N feedparser takes minutes")
     parser.add_argument("--skip-job", action="store_true", help="only the plain steps (and no start-up figures)")
+    parser.add_argument("--repeat", type=int, default=3, help="runs of the plain steps (medians are printed)")
     parser.add_argument("--database-url", help="a PostgreSQL server for the catalog (a new database on it)")
     parser.add_argument("--dagster-postgres", help="a PostgreSQL server for the Dagster instance (a new database)")
     args = parser.parse_args()
@@ -334,7 +344,14 @@ def run(args: argparse.Namespace, catalog_url: str | None, dagster_url: str | No
         "dagster_storage": "postgresql" if dagster_url else "sqlite",
         "load_average_1m": round(os.getloadavg()[0], 2),
     }
-    figures["floor_seconds"] = round(median_seconds(lambda run: floor_seconds(feed_path, work / f"floor{run}.db")), 3)
+    floors: list[float] = []
+    floor_cpu: list[float] = []
+
+    def floor_sample(tag: str) -> None:
+        floors.append(floor_seconds(feed_path, work / f"floor-{tag}.db", floor_cpu))
+
+    for run in range(3):
+        floor_sample(f"start{run}")
     write_feed(feeds / "unchanged.xml", args.items, build="Wed, 04 Jun 2025 10:00:00 GMT")
     write_feed(feeds / "changed.xml", args.items, changed_every=10, build="Thu, 05 Jun 2025 10:00:00 GMT")
 
@@ -359,10 +376,20 @@ def run(args: argparse.Namespace, catalog_url: str | None, dagster_url: str | No
                 edit_source(catalog, source_id, SourceChanges(url=url))
             return source_id
 
-        plain_id = None
-        for label, name in phases:
-            plain_id = point(plain_id, "plain", name)
-            figures[f"plain_{label}_status"] = plain_import_seconds(catalog, plain_id, figures, label)
+        # The plain steps `--repeat` times, each into a new service, a floor run between: medians of each.
+        samples: dict[str, list[float]] = {}
+        for repeat in range(args.repeat):
+            plain_id = None
+            for label, name in phases:
+                plain_id = point(plain_id, f"plain{repeat}", name)
+                status, times = plain_import_seconds(catalog, plain_id)
+                figures[f"plain_{label}_status"] = status
+                for key, value in times.items():
+                    samples.setdefault(f"plain_{label}_{key}", []).append(value)
+            floor_sample(f"repeat{repeat}")
+        figures["floor_seconds"] = round(statistics.median(floors), 3)
+        figures["floor_cpu_seconds"] = round(statistics.median(floor_cpu), 3)
+        figures.update({key: round(statistics.median(values), 3) for key, values in samples.items()})
         figures["plain_peak_rss_mb"] = round(peak_rss_mb(), 1)
         if not args.skip_job:
             job_id = job_figures(catalog, point, phases, figures)
@@ -377,6 +404,9 @@ def run(args: argparse.Namespace, catalog_url: str | None, dagster_url: str | No
         if f"{label}_seconds" in figures:
             figures[f"{label}_vs_floor"] = round(float(figures[f"{label}_seconds"]) / floor, 2)
     for label in labels:
+        figures[f"plain_{label}_cpu_vs_floor_cpu"] = round(
+            figures[f"plain_{label}_cpu_seconds"] / figures["floor_cpu_seconds"], 2
+        )
         if f"{label}_seconds" in figures:
             figures[f"{label}_job_adds_seconds"] = round(
                 figures[f"{label}_seconds"] - figures[f"plain_{label}_seconds"], 3
