@@ -57,6 +57,11 @@ def test_a_command_that_runs_no_job_loads_neither_dagster_nor_pandas(
     assert imported_packages(*args, env=environment) & JOB_LIBRARIES == set()
 
 
+def test_alembic_loads_only_to_upgrade_the_catalog(environment: dict[str, str]) -> None:
+    assert "alembic" in imported_packages("services", "list", env=environment)  # a new catalog: created
+    assert "alembic" not in imported_packages("sources", "list", env=environment)  # a current one: one query
+
+
 def test_help_loads_neither_the_database_layer_nor_the_network_client(environment: dict[str, str]) -> None:
     heavy = {"sqlalchemy", "alembic", "httpx", "botocore", "cryptography", "tabulate", *JOB_LIBRARIES}
     assert imported_packages("--help", env=environment) & heavy == set()
