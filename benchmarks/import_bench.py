@@ -276,6 +276,10 @@ def scratch_postgres(url: str | None, name: str) -> Iterator[str | None]:
 
 def write_dagster_postgres(dagster_home: Path, url: str) -> None:
     """The packaged instance configuration with its run, event and schedule storage in the database `url`."""
+    from sqlalchemy.engine import make_url
+
+    # As deploy/dagster.yaml says: SQLAlchemy reads a bare postgresql:// as psycopg 3; psycopg2 is what is installed.
+    url = make_url(url).set(drivername="postgresql+psycopg2").render_as_string(hide_password=False)
     packaged = (ROOT / "data_agent_pipelines" / "instance" / "dagster.yaml").read_text()
     dagster_home.mkdir(parents=True, exist_ok=True)
     storage = f"storage:\n  postgres:\n    postgres_url: {json.dumps(url)}\n\n"
