@@ -5,7 +5,8 @@ keywords, rating, restriction, credits, dcterms:valid; ~1.6 KB per item), serves
 in this one process:
 
 - the floor: lxml `iterparse` of the document plus one plain `executemany` insert of one row per item into a
-  SQLite database of the same kind as the catalog (the median of three runs, each into a new database);
+  SQLite database of the same kind as the catalog (the median of three runs at the start and one after each
+  repeat of the plain steps, each into a new database), in wall and in CPU time;
 - feedparser parsing the same bytes, and the importer's own Media RSS parser mapping every item to an asset;
 - the fixed cost of one Dagster run: a job of four ops that do nothing, executed in process on the same
   instance as the imports (the median of three), which every import pays before it reads a byte;
@@ -13,8 +14,16 @@ in this one process:
   re-import (the feed's lastBuildDate moves: every item is read and recognised by its origin digest), a
   re-import of the
   byte-identical document (ends at the conditional GET), and a re-import with 10% of the items changed;
+- the same four imports as the plain-Python steps (`importing.fetch`, `normalise`, `reconcile`, `write`), with no
+  Dagster, `--repeat` times into new services (medians; CPU time too, which other processes on a shared machine
+  disturb less than wall time): what the job adds is the difference;
+- start-up, as whole processes (the median of five): `python -c pass`, `data-agent --help`, `data-agent sources
+  list` and a whole `data-agent import` process that the origin answers with 304 Not Modified;
 - peak RSS of the process after the import phases (feedparser runs last: its memory would mask ours). The
   feeds are written to files and served from there, so the benchmark itself never holds a document.
+
+`--database-url postgresql://…` puts the catalog in a new database on that server (dropped at the end);
+`--dagster-postgres postgresql://…` does the same for the Dagster instance's storage.
 
 Prints figures and ratios; asserts nothing. `--json` prints one JSON object.
 """
@@ -27,6 +36,7 @@ import os
 import resource
 import sqlite3
 import statistics
+import subprocess
 import sys
 import tempfile
 import threading
@@ -90,11 +100,15 @@ def write_feed(path: Path, n: int, *, changed_every: int = 0, build: str = "Tue,
     return path
 
 
+class _QuietHandler(SimpleHTTPRequestHandler):
+    def log_message(self, format: str, *args: Any) -> None:
+        """One line per request would bury the figures."""
+
+
 @contextmanager
 def serve_folder(folder: Path) -> Iterator[str]:
     """Serve the files of `folder` on loopback until the block ends; yields the base URL."""
-    handler = partial(SimpleHTTPRequestHandler, directory=str(folder))
-    handler.log_message = lambda *args: None  # type: ignore[assignment]
+    handler = partial(_QuietHandler, directory=str(folder))
     server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
@@ -109,8 +123,10 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def floor_seconds(path: Path, db_path: Path) -> float:
-    """lxml iterparse of the document + one executemany of one row per item, in WAL mode like the catalog."""
+def floor_seconds(path: Path, db_path: Path, cpu_times: list[float] | None = None) -> float:
+    """lxml iterparse of the document + one executemany of one row per item, in WAL mode like the catalog
+    (its CPU time appended to `cpu_times`)."""
+    cpu = time.process_time()
     started = time.perf_counter()
     rows = []
     for _event, element in etree.iterparse(str(path), events=("end",), tag="item", resolve_entities=False):
@@ -124,6 +140,8 @@ def floor_seconds(path: Path, db_path: Path) -> float:
     with connection:
         connection.executemany("INSERT OR REPLACE INTO items VALUES (?, ?, ?)", rows)
     connection.close()
+    if cpu_times is not None:
+        cpu_times.append(time.process_time() - cpu)
     return time.perf_counter() - started
 
 
@@ -172,6 +190,102 @@ def dagster_run_seconds(instance: Any) -> float:
     return time.perf_counter() - started
 
 
+def plain_import_seconds(catalog: Any, source_id: str) -> tuple[str, dict[str, float]]:
+    """One import as the four plain-Python steps, no Dagster: its status, and the wall time of the whole and of
+    each step, with the process's CPU time of the whole (which another process's load on the machine disturbs
+    less)."""
+    from data_agent_pipelines import importing
+    from data_agent_pipelines.net import FetchPolicy, HttpClient
+    from data_agent_pipelines.settings import get_settings
+
+    settings = get_settings()
+    policy = FetchPolicy(allow_hosts=settings.allow_hosts, max_bytes=settings.max_document_bytes)
+    cpu = time.process_time()
+    started = time.perf_counter()
+    with HttpClient(policy) as http:
+        state = importing.fetch(catalog, http, source_id, run_id=None, work_root=settings.work_dir)
+    marks = [("fetch", time.perf_counter())]
+    state = importing.normalise(catalog, state)
+    marks.append(("normalise", time.perf_counter()))
+    state = importing.reconcile(catalog, state)
+    marks.append(("reconcile", time.perf_counter()))
+    result = importing.write(catalog, state)
+    marks.append(("write", time.perf_counter()))
+    times = {"seconds": marks[-1][1] - started, "cpu_seconds": time.process_time() - cpu}
+    previous = started
+    for step, at in marks:
+        times[f"{step}_seconds"] = at - previous
+        previous = at
+    return str(result.status), times
+
+
+def process_seconds(args: list[str], env: dict[str, str], runs: int = 5) -> tuple[float, int]:
+    """The median wall time of a whole Python process running `args`, and its last exit status."""
+    times = []
+    code = 0
+    for _ in range(runs):
+        started = time.perf_counter()
+        code = subprocess.run(
+            [sys.executable, *args], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False
+        ).returncode
+        times.append(time.perf_counter() - started)
+    return statistics.median(times), code
+
+
+def startup_figures(source_id: str, figures: dict[str, Any]) -> None:
+    """Whole processes: the interpreter alone, the CLI's help, a catalog command, an import answered by 304."""
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
+    cli = ["-m", "data_agent_pipelines.cli"]
+    interpreter, _ = process_seconds(["-c", "pass"], env)
+    figures["python_pass_seconds"] = round(interpreter, 3)
+    for label, args in (
+        ("cli_help", [*cli, "--help"]),
+        ("cli_sources_list", [*cli, "sources", "list"]),
+        ("cli_import_304", [*cli, "import", source_id]),
+    ):
+        seconds, code = process_seconds(args, env)
+        figures[f"{label}_seconds"] = round(seconds, 3)
+        figures[f"{label}_exit"] = code
+        figures[f"{label}_vs_python"] = round(seconds / interpreter, 2)
+
+
+@contextmanager
+def scratch_postgres(url: str | None, name: str) -> Iterator[str | None]:
+    """A new database `name` on the server of `url` for the block (None: no PostgreSQL asked for)."""
+    if url is None:
+        yield None
+        return
+    import psycopg2
+    from sqlalchemy.engine import make_url
+
+    server = make_url(url)
+    admin = psycopg2.connect(
+        host=server.host, port=server.port or 5432, user=server.username, password=server.password, dbname="postgres"
+    )
+    admin.autocommit = True
+    with admin.cursor() as cursor:
+        cursor.execute(f'DROP DATABASE IF EXISTS "{name}"')
+        cursor.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield server.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.cursor() as cursor:
+            cursor.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.close()
+
+
+def write_dagster_postgres(dagster_home: Path, url: str) -> None:
+    """The packaged instance configuration with its run, event and schedule storage in the database `url`."""
+    from sqlalchemy.engine import make_url
+
+    # As deploy/dagster.yaml says: SQLAlchemy reads a bare postgresql:// as psycopg 3; psycopg2 is what is installed.
+    url = make_url(url).set(drivername="postgresql+psycopg2").render_as_string(hide_password=False)
+    packaged = (ROOT / "data_agent_pipelines" / "instance" / "dagster.yaml").read_text()
+    dagster_home.mkdir(parents=True, exist_ok=True)
+    storage = f"storage:\n  postgres:\n    postgres_url: {json.dumps(url)}\n\n"
+    (dagster_home / "dagster.yaml").write_text(storage + packaged)
+
+
 def feedparser_seconds(path: Path) -> float:
     import feedparser
 
@@ -188,17 +302,37 @@ def main() -> None:
     parser.add_argument("--items", type=int, default=10_000)
     parser.add_argument("--json", action="store_true")
     parser.add_argument("--skip-feedparser", action="store_true", help="at large N feedparser takes minutes")
+    parser.add_argument("--skip-job", action="store_true", help="only the plain steps (and no start-up figures)")
+    parser.add_argument("--repeat", type=int, default=3, help="runs of the plain steps (medians are printed)")
+    parser.add_argument("--database-url", help="a PostgreSQL server for the catalog (a new database on it)")
+    parser.add_argument("--dagster-postgres", help="a PostgreSQL server for the Dagster instance (a new database)")
     args = parser.parse_args()
+    tag = f"import_bench_{os.getpid()}"
+    with (
+        scratch_postgres(args.database_url, f"{tag}_catalog") as catalog_url,
+        scratch_postgres(args.dagster_postgres, f"{tag}_dagster") as dagster_url,
+    ):
+        figures = run(args, catalog_url, dagster_url)
+    if args.json:
+        print(json.dumps(figures))
+    else:
+        width = max(map(len, figures))
+        for key, value in figures.items():
+            print(f"{key:<{width}}  {value}")
 
+
+def run(args: argparse.Namespace, catalog_url: str | None, dagster_url: str | None) -> dict[str, Any]:
     work = Path(tempfile.mkdtemp(prefix="import-bench-"))
     os.environ["DATA_AGENT_HOME"] = str(work / "home")
     os.environ["DAGSTER_HOME"] = str(work / "home" / "dagster")
     os.environ["DATA_AGENT_ALLOW_HOSTS"] = "127.0.0.1"
     os.environ.pop("DATA_AGENT_DATABASE_URL", None)
+    if catalog_url:
+        os.environ["DATA_AGENT_DATABASE_URL"] = catalog_url
+    if dagster_url:
+        write_dagster_postgres(work / "home" / "dagster", dagster_url)
 
     from data_agent_pipelines.catalog.store import Catalog
-    from data_agent_pipelines.launcher import run_import
-    from data_agent_pipelines.orchestration.instance import open_instance
     from data_agent_pipelines.settings import get_settings
     from data_agent_pipelines.source_settings import SourceChanges, add_source, edit_source
 
@@ -206,60 +340,114 @@ def main() -> None:
     feeds.mkdir()
     feed_path = write_feed(feeds / "first.xml", args.items)
     size = feed_path.stat().st_size
-    figures: dict[str, float | int | str] = {
+    figures: dict[str, Any] = {
         "items": args.items,
         "document_mb": round(size / 1e6, 2),
         "bytes_per_item": round(size / args.items),
-        "backend": "sqlite",
+        "backend": "postgresql" if catalog_url else "sqlite",
+        "dagster_storage": "postgresql" if dagster_url else "sqlite",
+        "load_average_1m": round(os.getloadavg()[0], 2),
     }
-    figures["floor_seconds"] = round(median_seconds(lambda run: floor_seconds(feed_path, work / f"floor{run}.db")), 3)
+    floors: list[float] = []
+    floor_cpu: list[float] = []
+
+    def floor_sample(tag: str) -> None:
+        floors.append(floor_seconds(feed_path, work / f"floor-{tag}.db", floor_cpu))
+
+    for run in range(3):
+        floor_sample(f"start{run}")
     write_feed(feeds / "unchanged.xml", args.items, build="Wed, 04 Jun 2025 10:00:00 GMT")
     write_feed(feeds / "changed.xml", args.items, changed_every=10, build="Thu, 05 Jun 2025 10:00:00 GMT")
 
     settings = get_settings()
     catalog = Catalog.open(settings)
-    instance = open_instance(settings)
-    figures["dagster_run_seconds"] = round(median_seconds(lambda _run: dagster_run_seconds(instance)), 3)
-    catalog.add_service("bench")
-    source_id = None
+    phases = (
+        ("first_import", "first.xml"),
+        ("unchanged_reimport", "unchanged.xml"),
+        ("identical_reimport", "unchanged.xml"),
+        ("changed_10pct_reimport", "changed.xml"),
+    )
+    labels = [label for label, _ in phases]
 
     with serve_folder(feeds) as base:
-        for label, name in (
-            ("first_import", "first.xml"),
-            ("unchanged_reimport", "unchanged.xml"),
-            ("identical_reimport", "unchanged.xml"),
-            ("changed_10pct_reimport", "changed.xml"),
-        ):
+
+        def point(source_id: str | None, service: str, name: str) -> str:
             url = f"{base}/{name}"
             if source_id is None:
-                source_id = add_source(catalog, "bench", SourceChanges(name="bench", kind="mrss", url=url)).id
-            elif catalog.get_source(source_id).url != url:
+                catalog.add_service(service)
+                return add_source(catalog, service, SourceChanges(name=service, kind="mrss", url=url)).id
+            if catalog.get_source(source_id).url != url:
                 edit_source(catalog, source_id, SourceChanges(url=url))
-            started = time.perf_counter()
-            run = run_import(catalog, instance, source_id)
-            figures[f"{label}_seconds"] = round(time.perf_counter() - started, 3)
-            figures[f"{label}_status"] = str(run.result.status)
-    figures["import_peak_rss_mb"] = round(peak_rss_mb(), 1)
-    instance.dispose()
+            return source_id
+
+        # The plain steps `--repeat` times, each into a new service, a floor run between: medians of each.
+        samples: dict[str, list[float]] = {}
+        for repeat in range(args.repeat):
+            plain_id = None
+            for label, name in phases:
+                plain_id = point(plain_id, f"plain{repeat}", name)
+                status, times = plain_import_seconds(catalog, plain_id)
+                figures[f"plain_{label}_status"] = status
+                for key, value in times.items():
+                    samples.setdefault(f"plain_{label}_{key}", []).append(value)
+            floor_sample(f"repeat{repeat}")
+        figures["floor_seconds"] = round(statistics.median(floors), 3)
+        figures["floor_cpu_seconds"] = round(statistics.median(floor_cpu), 3)
+        figures.update({key: round(statistics.median(values), 3) for key, values in samples.items()})
+        figures["plain_peak_rss_mb"] = round(peak_rss_mb(), 1)
+        if not args.skip_job:
+            job_id = job_figures(catalog, point, phases, figures)
+            startup_figures(job_id, figures)
     catalog.close()
 
     figures["mrss_parse_seconds"] = round(mrss_parse_seconds(feed_path), 3)
     if not args.skip_feedparser:
         figures["feedparser_seconds"] = round(feedparser_seconds(feed_path), 3)
     floor = float(figures["floor_seconds"])
-    for label in ("dagster_run", "first_import", "unchanged_reimport", "identical_reimport", "changed_10pct_reimport"):
-        figures[f"{label}_vs_floor"] = round(float(figures[f"{label}_seconds"]) / floor, 2)
+    for label in ("dagster_run", *labels, *(f"plain_{label}" for label in labels)):
+        if f"{label}_seconds" in figures:
+            figures[f"{label}_vs_floor"] = round(float(figures[f"{label}_seconds"]) / floor, 2)
+    for label in labels:
+        figures[f"plain_{label}_cpu_vs_floor_cpu"] = round(
+            figures[f"plain_{label}_cpu_seconds"] / figures["floor_cpu_seconds"], 2
+        )
+        if f"{label}_seconds" in figures:
+            figures[f"{label}_job_adds_seconds"] = round(
+                figures[f"{label}_seconds"] - figures[f"plain_{label}_seconds"], 3
+            )
+        figures[f"plain_{label}_us_per_item"] = round(figures[f"plain_{label}_seconds"] / args.items * 1e6, 1)
+    if "cli_import_304_seconds" in figures:
+        plain = float(figures["plain_identical_reimport_seconds"])
+        figures["cli_import_304_vs_plain_identical"] = round(figures["cli_import_304_seconds"] / plain, 1)
     if "feedparser_seconds" in figures:
-        for label in ("first_import", "mrss_parse"):
+        for label in ("plain_first_import", "mrss_parse"):
             figures[f"feedparser_vs_{label}"] = round(
                 float(figures["feedparser_seconds"]) / float(figures[f"{label}_seconds"]), 2
             )
-    if args.json:
-        print(json.dumps(figures))
-    else:
-        width = max(map(len, figures))
-        for key, value in figures.items():
-            print(f"{key:<{width}}  {value}")
+    return figures
+
+
+def job_figures(
+    catalog: Any, point: Callable[[str | None, str, str], str], phases: Any, figures: dict[str, Any]
+) -> str:
+    """The same imports through the `import_source` job, in process, after Dagster's fixed cost alone."""
+    from data_agent_pipelines.launcher import run_import
+    from data_agent_pipelines.orchestration.instance import open_instance
+    from data_agent_pipelines.settings import get_settings
+
+    instance = open_instance(get_settings())
+    figures["dagster_run_seconds"] = round(median_seconds(lambda _run: dagster_run_seconds(instance)), 3)
+    source_id = None
+    for label, name in phases:
+        source_id = point(source_id, "job", name)
+        started = time.perf_counter()
+        launched = run_import(catalog, instance, source_id)
+        figures[f"{label}_seconds"] = round(time.perf_counter() - started, 3)
+        figures[f"{label}_status"] = str(launched.result.status)
+    figures["import_peak_rss_mb"] = round(peak_rss_mb(), 1)
+    instance.dispose()
+    assert source_id is not None
+    return source_id
 
 
 if __name__ == "__main__":

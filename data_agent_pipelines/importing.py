@@ -121,6 +121,7 @@ class DigestUpdate:
 # times faster than dataclass instances, and one pickle per record costs more than the record itself.
 _RECORD_KINDS: tuple[type, ...] = (Incoming, ItemOutcome, AssetWrite, Recognised, DigestUpdate)
 Record = Incoming | ItemOutcome | AssetWrite | Recognised | DigestUpdate
+_KIND_NUMBERS = {kind: number for number, kind in enumerate(_RECORD_KINDS)}
 _CHUNK = 500
 
 
@@ -132,7 +133,7 @@ class _ScratchWriter:
         self.chunk: list[tuple[int, tuple[Any, ...]]] = []
 
     def add(self, record: Record) -> None:
-        self.chunk.append((_RECORD_KINDS.index(type(record)), tuple(vars(record).values())))
+        self.chunk.append((_KIND_NUMBERS[type(record)], tuple(vars(record).values())))
         if len(self.chunk) >= _CHUNK:
             self.flush()
 

@@ -26,15 +26,17 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import lru_cache
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import unquote, urlsplit
-
-from botocore.signers import CloudFrontSigner
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
 from .errors import InvalidInput
 from .model import Source, isoformat
+
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+# botocore and cryptography are imported where a CloudFront key is used: the CLI reads MAX_TTL_SECONDS and the
+# sources' settings check the scheme names on every start, and those imports cost a quarter of a second.
 
 SCHEMES = ("cloudfront", "akamai", "nginx-secure-link")
 # The options of a source that signing reads (its secrets are credentials).
@@ -91,6 +93,8 @@ class CloudFrontLinks:
     scheme = "cloudfront"
 
     def __init__(self, key_pair_id: str, private_key: rsa.RSAPrivateKey):
+        from botocore.signers import CloudFrontSigner
+
         self._signer = CloudFrontSigner(key_pair_id, self._rsa_sign)
         self._key = private_key
         # An RSA signature costs about a millisecond; with expiries rounded (see `link_expiry`) the same URL is
@@ -98,6 +102,9 @@ class CloudFrontLinks:
         self._signed = lru_cache(maxsize=SIGNATURE_CACHE_SIZE)(self._sign)
 
     def _rsa_sign(self, message: bytes) -> bytes:
+        from cryptography.hazmat.primitives import hashes
+        from cryptography.hazmat.primitives.asymmetric import padding
+
         return self._key.sign(message, padding.PKCS1v15(), hashes.SHA1())  # noqa: S303 - CloudFront's algorithm
 
     def sign(self, url: str, expires: int) -> str:
@@ -164,6 +171,9 @@ def parse_ttl(value: str | int | None) -> int:
 
 def _load_private_key(pem: str) -> rsa.RSAPrivateKey:
     # A PEM given on one line with literal "\n" (as JSON or a shell variable often carries it) is still a PEM.
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
     text = pem.replace("\\n", "\n") if "\n" not in pem else pem
     try:
         key = serialization.load_pem_private_key(text.strip().encode(), password=None)

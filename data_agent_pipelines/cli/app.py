@@ -12,14 +12,18 @@ import json
 import sys
 import warnings
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
-from tabulate import tabulate
 
-from ..catalog.store import Catalog
 from ..errors import Conflict, DataAgentError, InvalidInput, NotFound
 from ..settings import Settings, get_settings
+
+if TYPE_CHECKING:
+    from ..catalog.store import Catalog
+
+# The command modules import what only a command's body needs inside that body: `--help`, and commands that never
+# open the catalog or run a job, must not pay for SQLAlchemy, Alembic, httpx or Dagster (docs/architecture.md).
 
 EXIT_FAILED = 1
 EXIT_USAGE = 2
@@ -37,6 +41,8 @@ class Context:
     @property
     def catalog(self) -> Catalog:
         if self._catalog is None:
+            from ..catalog.store import Catalog
+
             self._catalog = Catalog.open(self.settings)
         return self._catalog
 
@@ -83,6 +89,8 @@ def cli(ctx: click.Context, as_json: bool) -> None:
 def table(rows: list[dict[str, Any]], columns: list[str], empty: str) -> str:
     if not rows:
         return empty
+    from tabulate import tabulate
+
     return tabulate([[cell(row.get(c)) for c in columns] for row in rows], headers=columns, tablefmt="simple")
 
 
@@ -94,6 +102,8 @@ def cell(value: Any) -> str:
 
 
 def as_pairs(values: dict[str, Any]) -> str:
+    from tabulate import tabulate
+
     return tabulate([[k, cell(v)] for k, v in values.items()], tablefmt="plain")
 
 

@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from ..catalog.export_targets import ExportTargets, target_to_json
-from ..export_settings import ExportTargetChanges
-from ..model import ExportResult
+from ..model import ExportResult, ExportTarget
 from ..user_input import parse_pairs
 from .app import EXIT_FAILED, Context, as_pairs, cli, command, emit, table
+
+if TYPE_CHECKING:
+    from ..catalog.export_targets import ExportTargets
+    from ..export_settings import ExportTargetChanges
 
 
 def export_options(func: Callable[..., Any]) -> Callable[..., Any]:
@@ -44,6 +46,8 @@ def export_options(func: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def _export_changes(options: dict[str, Any]) -> ExportTargetChanges:
+    from ..export_settings import ExportTargetChanges
+
     return ExportTargetChanges(
         url=options["url"],
         format=options["export_format"],
@@ -56,7 +60,16 @@ def _export_changes(options: dict[str, Any]) -> ExportTargetChanges:
     )
 
 
+def target_to_json(target: ExportTarget) -> dict[str, Any]:
+    """A target as the CLI prints it (the catalog's JSON form, imported with the catalog it needs)."""
+    from ..catalog.export_targets import target_to_json as to_json
+
+    return to_json(target)
+
+
 def _export_targets(ctx: Context) -> ExportTargets:
+    from ..catalog.export_targets import ExportTargets
+
     return ExportTargets(ctx.catalog, allow_hosts=ctx.settings.allow_hosts)
 
 

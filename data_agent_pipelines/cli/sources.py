@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from ..catalog.sources import source_to_json
-from ..connectors.registry import source_kinds
-from ..connectors.spec import SourceKind
-from ..source_settings import SourceChanges, add_source, edit_source
+from ..model import Source
 from ..user_input import parse_pairs
 from .app import Context, as_pairs, cli, command, emit, table
+
+if TYPE_CHECKING:
+    from ..connectors.spec import SourceKind
+    from ..source_settings import SourceChanges
 
 
 def source_options(func: Callable[..., Any]) -> Callable[..., Any]:
@@ -41,6 +42,8 @@ class SourceCommand(click.Command):
 
     def format_epilog(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         super().format_epilog(ctx, formatter)
+        from ..connectors.registry import source_kinds
+
         with formatter.section("Kinds"):
             formatter.write_dl([(spec.kind, _kind_help(spec)) for spec in source_kinds().values()])
 
@@ -56,7 +59,16 @@ def _kind_help(spec: SourceKind) -> str:
     return ". ".join(parts) + "."
 
 
+def source_to_json(source: Source) -> dict[str, Any]:
+    """A source as the CLI prints it (the catalog's JSON form, imported with the catalog it needs)."""
+    from ..catalog.sources import source_to_json as to_json
+
+    return to_json(source)
+
+
 def _changes(options: dict[str, Any]) -> SourceChanges:
+    from ..source_settings import SourceChanges
+
     return SourceChanges(
         name=options["name"],
         kind=options["kind"],
@@ -83,6 +95,8 @@ def sources() -> None:
 @source_options
 def sources_add(ctx: Context, service: str, **options: Any) -> None:
     """Add a source; it is due for import at once."""
+    from ..source_settings import add_source
+
     source = add_source(ctx.catalog, service, _changes(options))
     emit(ctx, source_to_json(source), as_pairs)
 
@@ -108,6 +122,8 @@ def sources_show(ctx: Context, source_id: str) -> None:
 @source_options
 def sources_edit(ctx: Context, source_id: str, **options: Any) -> None:
     """Change a source's settings; what is not given stays as it is."""
+    from ..source_settings import edit_source
+
     source = edit_source(ctx.catalog, source_id, _changes(options))
     emit(ctx, source_to_json(source), as_pairs)
 

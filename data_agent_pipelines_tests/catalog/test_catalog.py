@@ -108,6 +108,12 @@ def test_migrations_create_every_table_from_empty(database_url: str) -> None:
     engine.dispose()
 
 
+def test_the_heads_read_from_the_scripts_are_alembics() -> None:
+    from alembic.script import ScriptDirectory
+
+    assert migrate.head_revisions() == frozenset(ScriptDirectory.from_config(migrate.alembic_config()).get_heads())
+
+
 def test_migrations_downgrade_and_upgrade_again(database_url: str) -> None:
     engine = make_engine(database_url)
     migrate.upgrade(engine)

@@ -1,6 +1,6 @@
 """The mapping's modules as test_mapping_version.py recorded them: replace this file when it says so."""
 
-RECORDED_AT_VERSION = 4
+RECORDED_AT_VERSION = 5
 FINGERPRINTS = {
     "data_agent_pipelines.connectors.mrss.elements": "65f36efe46d248922b3558913c0e8d9d",
     "data_agent_pipelines.connectors.mrss.namespaces": "75cebe580682c8d4c643c13e57bba0af",
@@ -9,7 +9,7 @@ FINGERPRINTS = {
     "data_agent_pipelines.connectors.standard_keys": "05292dfe7c263a79c2f1558d002a6597",
     "data_agent_pipelines.connectors.streams": "df8d01ef9172dd122c2eb0f55e494bca",
     "data_agent_pipelines.errors": "9d56b66c1976cc6c6c277d76e06cdb19",
-    "data_agent_pipelines.limits": "016562d04929a26afcd9ddd54a0f29e8",
+    "data_agent_pipelines.limits": "235b096d04d70672e859e3e79c2e679a",
     "data_agent_pipelines.model": "cd91ce9a88f818294757dab12816a796",
     "data_agent_pipelines.model.assets": "f0145b46380448386212a8d99fa9b75e",
     "data_agent_pipelines.model.encoding": "26ca409710b8cbc062b9a70ee250575c",

@@ -1,0 +1,67 @@
+"""What a `data-agent` command loads before it does anything: commands that run no job never import Dagster or
+pandas, and `--help` not even the database layer. The modules are read from `python -X importtime`, which lists
+every module the real entry point imported (time is measured by benchmarks/import_bench.py, never here)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from data_agent_pipelines.settings import Settings
+
+ROOT = Path(__file__).resolve().parents[1]
+JOB_LIBRARIES = {"dagster", "pandas"}
+
+
+def imported_packages(*args: str, env: dict[str, str]) -> set[str]:
+    """The top-level packages a `data-agent` process imported to run `args`."""
+    done = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "data_agent_pipelines.cli", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=ROOT,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    lines = [line.split("|")[-1].strip() for line in done.stderr.splitlines() if line.startswith("import time:")]
+    return {name.split(".")[0] for name in lines[1:]}  # the first line is the header
+
+
+@pytest.fixture
+def environment(settings: Settings) -> dict[str, str]:
+    pythonpath = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
+    return {**os.environ, "PYTHONPATH": pythonpath}
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("--help",),
+        ("sources", "add", "--help"),
+        ("import", "--help"),
+        ("services", "list"),
+        ("sources", "list"),
+        ("results", "list"),
+        ("exports", "list"),
+    ],
+)
+def test_a_command_that_runs_no_job_loads_neither_dagster_nor_pandas(
+    args: tuple[str, ...], environment: dict[str, str]
+) -> None:
+    assert imported_packages(*args, env=environment) & JOB_LIBRARIES == set()
+
+
+def test_alembic_loads_only_to_upgrade_the_catalog(environment: dict[str, str]) -> None:
+    assert "alembic" in imported_packages("services", "list", env=environment)  # a new catalog: created
+    assert "alembic" not in imported_packages("sources", "list", env=environment)  # a current one: one query
+
+
+def test_help_loads_neither_the_database_layer_nor_the_network_client(environment: dict[str, str]) -> None:
+    heavy = {"sqlalchemy", "alembic", "httpx", "botocore", "cryptography", "tabulate", *JOB_LIBRARIES}
+    assert imported_packages("--help", env=environment) & heavy == set()
