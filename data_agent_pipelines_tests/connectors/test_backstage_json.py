@@ -66,7 +66,7 @@ FEED = [
         },
         "title": "Native title",
     },
-    {"type": "podcast", "external_id": "x-1"},
+    {"type": "webinar", "external_id": "x-1"},
     {"type": "movie", "title": "no id"},
     {"type": "movie", "external_id": "bad-date", "release_date": "yesterday"},
     "not an object",
@@ -121,7 +121,7 @@ def test_series_references(tmp_path: Path) -> None:
 def test_bad_objects_fail_alone_with_reasons(tmp_path: Path) -> None:
     _assets, failures, _parse = parsed(tmp_path, FEED)
     reasons = {f.external_id: f.reason for f in failures}
-    assert reasons["x-1"].startswith("unknown type 'podcast'")
+    assert reasons["x-1"].startswith("unknown type 'webinar'")
     assert reasons[None] in ("the object has no 'external_id' or 'id'", "an entry of the feed is not an object")
     assert reasons["bad-date"] == "invalid value of release_date"
     assert len(failures) == 4
