@@ -11,6 +11,7 @@ import pytest
 from data_agent_pipelines.catalog.store import Catalog
 from data_agent_pipelines.connectors.vimeo import FIELDS, SPEC, VimeoConnector
 from data_agent_pipelines.errors import SourceAuthError
+from data_agent_pipelines.limits import OverLimit, bound_asset
 from data_agent_pipelines.model import Asset
 from data_agent_pipelines.settings import Settings, get_settings
 
@@ -276,6 +277,33 @@ def test_broken_and_hostile_texttracks_answers_cost_only_the_captions_of_their_v
     assert found["4"].editions[0].subtitles[0].language is None  # a language that is no text is left out
     assert found["5"].editions[0].subtitles == []  # the fake has no tracks for it
     assert "404" in found["6"].notes[0] and found["6"].editions[0].streams
+
+
+def test_hostile_and_huge_values_of_the_new_fields_cost_only_their_video(
+    fake: FakeVimeo, server: ApiServer, tmp_path: Path
+) -> None:
+    fake.videos = [
+        vimeo_video(1, files=vimeo_files(1), privacy="nobody", metadata=[]),
+        vimeo_video(2, status={"code": 3}, files={"hd": "x"}, play=["x"]),
+        vimeo_video(3, files=[7, {"quality": "hls", "link": 12}, {"link": "https://x/y.mp4", "width": "wide"}]),
+        vimeo_video(4, play={"hls": {"link": "https://p/4.m3u8", "link_expiration_time": ["x"]}}),
+        vimeo_video(
+            5, files=[{"quality": "sd", "type": "video/mp4", "link": f"https://x/{n}.mp4"} for n in range(5_000)]
+        ),
+        vimeo_video(6, files=vimeo_files(6)),
+    ]
+    fetched, items = read(fake, server, tmp_path)
+    found = by_id(items)
+    assert fetched.complete and all(isinstance(i, Asset) for i in items)
+    assert found["1"].unpublished is None and found["1"].editions[0].streams  # privacy not an object: published
+    assert found["2"].unpublished == "Vimeo cannot play the video (status {'code': 3})"
+    assert found["2"].editions[0].streams == []
+    assert [s.url for s in found["3"].editions[0].streams] == ["https://x/y.mp4"]
+    assert "is not an instant" in found["4"].notes[0] and found["4"].editions[0].streams[0].expires is None
+    with pytest.raises(OverLimit, match="streams has 5,000 entries; the limit is 100"):
+        bound_asset(found["5"])
+    assert bound_asset(found["3"]) == ["editions[0].streams[0].width 'wide' is not a whole number: dropped"]
+    assert len(found["6"].editions[0].streams) == 3
 
 
 # --- incremental fetching ------------------------------------------------------------------------------------------
