@@ -257,7 +257,15 @@ def _stage(
     remarks = [clip(remark, MAX_REASON_CHARS) for remark in (*item.notes, *warnings)]
     # An item with remarks is mapped every time, so that every result repeats them.
     digest = None if remarks else item.origin_digest
-    return Incoming(item.external_id, encoded.content_hash, encoded.field_hashes, encoded.columns, remarks, digest)
+    return Incoming(
+        item.external_id,
+        encoded.content_hash,
+        encoded.field_hashes,
+        encoded.columns,
+        remarks,
+        digest,
+        clip(item.unpublished, MAX_REASON_CHARS) if item.unpublished else None,
+    )
 
 
 def normalise(catalog: Catalog, state: ImportState) -> ImportState:

@@ -14,6 +14,7 @@ The rule for a value over its limit:
 
 from __future__ import annotations
 
+import json
 import re
 from operator import attrgetter
 from typing import Any
@@ -31,6 +32,7 @@ MAX_TEXT = {"title": 1_000, "short_description": 2_000, "description": 20_000, "
 MAX_LABEL = 500  # one tag, genre, credit name or role, rating, edition name, stream type, MIME type, language...
 MAX_CUSTOM_KEY = 200
 MAX_CUSTOM_VALUE = 2_000
+MAX_DRM_DATA = 10_000  # a stream's DRM data as JSON: license and certificate URLs, a key id, not a payload
 MAX_ENTRIES = {
     "images": 100,
     "tags": 500,
@@ -138,6 +140,22 @@ class _Boundary:
         if not 0 <= value <= MAX_INTEGER:
             self.warn(f"{where} {_describe(value)} is out of range (0 to {MAX_INTEGER:,})", "dropped")
             return None
+        return value
+
+    def plain_json(self, where: str, value: Any, limit: int) -> Any:
+        """An object stored as it is (DRM data): plain JSON a catalog can store, at most `limit` characters."""
+        if value is None:
+            return None
+        if not isinstance(value, dict):
+            raise TypeError(f"{where} is {type(value).__name__}, not an object")
+        try:
+            text = json.dumps(value, ensure_ascii=False, allow_nan=False)
+        except (TypeError, ValueError, RecursionError):
+            raise OverLimit(f"{where} is not plain JSON (numbers, text, lists and objects only)") from None
+        if len(text) > limit:
+            raise OverLimit(f"{where} is {len(text):,} characters as JSON; the limit is {limit:,}")
+        if "\\u0000" in text or storable(text) != text:
+            raise OverLimit(f"{where} holds characters no catalog can store (NUL or unpaired surrogates)")
         return value
 
     def entries(self, where: str, values: Any, limit: int) -> None:
@@ -322,12 +340,15 @@ def _bound_edition(check: _Boundary, where: str, edition: Edition) -> None:
         stream.bitrate = check.integer(f"{at}.bitrate", stream.bitrate)
         stream.width = check.integer(f"{at}.width", stream.width)
         stream.height = check.integer(f"{at}.height", stream.height)
+        stream.drm_data = check.plain_json(f"{at}.drm_data", stream.drm_data, MAX_DRM_DATA)
     check.entries(f"{where}.subtitles", edition.subtitles, MAX_ENTRIES["subtitles"])
     for n, subtitle in enumerate(edition.subtitles):
         at = f"{where}.subtitles[{n}]"
         subtitle.url = check.url(f"{at}.url", subtitle.url)
         subtitle.language = check.optional_text(f"{at}.language", subtitle.language, MAX_LABEL)
         subtitle.label = check.optional_text(f"{at}.label", subtitle.label, MAX_LABEL)
+        if not isinstance(subtitle.forced, bool):
+            raise TypeError(f"{at}.forced is {type(subtitle.forced).__name__}, not true or false")
 
 
 def _bound_custom(check: _Boundary, asset: Asset) -> None:

@@ -6,6 +6,11 @@
   other field follows the origin. Each asset stores a short hash per field of the last imported value
   (`origin_hashes`), so a kept field whose origin value changed too is reported as a conflict.
 
+An item the origin does not publish (`Asset.unpublished`: private, still transcoding…) is stored with status
+`unpublished` and the reason; when it is published again, so is the asset. An item whose only change is the new
+signature of links that expire anyway (`expires` on a stream or subtitle) is `unchanged`, but its links are written:
+the catalog keeps working links without reporting an update at every import.
+
 Vanished items follow the source's `on_missing` (keep, unpublish, delete), behind a guard that holds every
 removal back when the origin's answer cannot be trusted to be complete.
 """
@@ -29,6 +34,12 @@ class Incoming:
     columns: dict[str, Any]
     warnings: list[str] = field(default_factory=list)
     origin_digest: str | None = None
+    unpublished: str | None = None  # why the origin does not publish it (see `Asset.unpublished`)
+
+    @property
+    def status(self) -> str:
+        """The status the asset takes from the origin."""
+        return "unpublished" if self.unpublished else "published"
 
 
 @dataclass(frozen=True)
@@ -60,7 +71,7 @@ def needs_current(item: Incoming, existing: ExistingAsset | None, policy: str) -
 
 
 def _differs(item: Incoming, existing: ExistingAsset, policy: str) -> bool:
-    if item.content_hash != existing.content_hash or existing.status != "published":
+    if item.content_hash != existing.content_hash or existing.status != item.status:
         return True
     # Same origin content: the importer still restores fields the CMS edited; the merge keeps them.
     return policy == "importer" and bool(existing.edited_fields)
@@ -70,6 +81,53 @@ def _changes(old: Mapping[str, Any], new: Mapping[str, Any]) -> dict[str, Any]:
     return {
         name: {"from": old.get(name), "to": new.get(name)} for name in ASSET_FIELDS if old.get(name) != new.get(name)
     }
+
+
+def _address(url: Any) -> Any:
+    """A link without its query and fragment: where a signed link points, whatever its signature."""
+    return url.split("#", 1)[0].split("?", 1)[0] if isinstance(url, str) else url
+
+
+def _renewed(old: Any, new: Any) -> bool:
+    """Whether `new` is `old` (a stream or subtitle in JSON form) with a fresh signature of the same expiring link."""
+    if not (isinstance(old, dict) and isinstance(new, dict) and old.get("expires") and new.get("expires")):
+        return False
+    rest = ("url", "expires")
+    same_rest = {k: v for k, v in old.items() if k not in rest} == {k: v for k, v in new.items() if k not in rest}
+    return same_rest and _address(old.get("url")) == _address(new.get("url"))
+
+
+def _renewed_links(changes: Mapping[str, Any]) -> int:
+    """How many expiring links the changes renew, when they change nothing else (0 when they change more)."""
+    if set(changes) != {"editions"}:
+        return 0
+    old, new = changes["editions"]["from"], changes["editions"]["to"]
+    if not isinstance(old, list) or not isinstance(new, list) or len(old) != len(new):
+        return 0
+    renewed = 0
+    for old_edition, new_edition in zip(old, new, strict=True):
+        if not isinstance(old_edition, dict) or not isinstance(new_edition, dict):
+            return 0
+        links = ("streams", "subtitles")
+        if {k: v for k, v in old_edition.items() if k not in links} != {
+            k: v for k, v in new_edition.items() if k not in links
+        }:
+            return 0
+        for key in links:
+            old_links, new_links = old_edition.get(key) or [], new_edition.get(key) or []
+            if not isinstance(old_links, list) or not isinstance(new_links, list) or len(old_links) != len(new_links):
+                return 0
+            for old_link, new_link in zip(old_links, new_links, strict=True):
+                if old_link == new_link:
+                    continue
+                if not _renewed(old_link, new_link):
+                    return 0
+                renewed += 1
+    return renewed
+
+
+def _renewal_reason(count: int) -> str:
+    return f"renewed {count} expiring link{'s' if count != 1 else ''} (the origin signs them with an expiry)"
 
 
 def decide(
@@ -85,6 +143,7 @@ def decide(
 
     `to_columns` turns JSON-form values (the CMS values a merge keeps) into column values.
     """
+    withheld = f"unpublished: {item.unpublished}" if item.unpublished else None
     if existing is None:
         write = AssetWrite(
             new_id(),
@@ -92,22 +151,28 @@ def decide(
             item.columns,
             item.content_hash,
             item.field_hashes,
+            status=item.status,
             origin_digest=item.origin_digest,
         )
-        return Decision(ItemOutcome(Outcome.CREATED, item.external_id, write.asset_id), write)
+        return Decision(ItemOutcome(Outcome.CREATED, item.external_id, write.asset_id, reason=withheld), write)
     if policy == "create-only":
         reason = "create-only"
-        if existing.status != "published":
+        if existing.status != "published" and not item.unpublished:
             reason += ": the item is back in the origin, but the asset is never touched and stays unpublished"
+        elif existing.status == "published" and item.unpublished:
+            reason += f": the origin no longer publishes it ({item.unpublished}), but the asset is never touched"
         return Decision(ItemOutcome(Outcome.SKIPPED, item.external_id, existing.id, reason=reason))
     if not _differs(item, existing, policy):
         kept = sorted(existing.edited_fields)
-        return Decision(ItemOutcome(Outcome.UNCHANGED, item.external_id, existing.id, kept_fields=kept))
+        outcome = ItemOutcome(Outcome.UNCHANGED, item.external_id, existing.id, reason=withheld, kept_fields=kept)
+        return Decision(outcome)
     assert current is not None, "needs_current() said the current values are needed"
     incoming = columns_to_json(item.columns)
     reasons: list[str] = []
-    if existing.status != "published":
+    if existing.status != "published" and not item.unpublished:
         reasons.append("published again: the item is back in the origin")
+    elif withheld:
+        reasons.append(withheld)
     if policy == "update-unless-edited" and existing.edited_fields:
         kept = [name for name in ASSET_FIELDS if name in existing.edited_fields]
         conflicts = [
@@ -127,15 +192,22 @@ def decide(
             item.content_hash,
             item.field_hashes,
             edited_fields=kept,
+            status=item.status,
             origin_digest=item.origin_digest,
         )
+        changes = _changes(current.values, merged)
+        renewed = 0 if conflicts or existing.status != item.status else _renewed_links(changes)
+        if renewed:
+            reason = "; ".join(filter(None, [withheld, _renewal_reason(renewed)]))
+            outcome = ItemOutcome(Outcome.UNCHANGED, item.external_id, existing.id, reason=reason, kept_fields=kept)
+            return Decision(outcome, write)
         outcome = ItemOutcome(
             Outcome.UPDATED,
             item.external_id,
             existing.id,
             reason="; ".join(reasons),
             kept_fields=kept,
-            data=_changes(current.values, merged),
+            data=changes,
         )
         return Decision(outcome, write)
     if existing.edited_fields:
@@ -146,14 +218,21 @@ def decide(
         item.columns,
         item.content_hash,
         item.field_hashes,
+        status=item.status,
         origin_digest=item.origin_digest,
     )
+    changes = _changes(current.values, incoming)
+    renewed = 0 if existing.edited_fields or existing.status != item.status else _renewed_links(changes)
+    if renewed:
+        # Only signatures changed: not an update, but the catalog takes the fresh links (the old ones expire).
+        reason = "; ".join(filter(None, [withheld, _renewal_reason(renewed)]))
+        return Decision(ItemOutcome(Outcome.UNCHANGED, item.external_id, existing.id, reason=reason), write)
     outcome = ItemOutcome(
         Outcome.UPDATED,
         item.external_id,
         existing.id,
         reason="; ".join(reasons) or None,
-        data=_changes(current.values, incoming),
+        data=changes,
     )
     return Decision(outcome, write)
 

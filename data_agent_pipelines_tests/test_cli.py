@@ -117,7 +117,7 @@ BAD_SOURCE_ARGS = [
     (["--truth", "origin"], "unknown source-of-truth policy"),
     (["--on-missing", "purge"], "unknown --on-missing rule"),
     (["--max-removal-fraction", "1.5"], "from 0 to 1"),
-    (["--asset-type", "podcast"], "unknown asset type"),
+    (["--asset-type", "webinar"], "unknown asset type"),
     (["--sign-streams", "md5"], "unknown signing scheme"),
     (["--credential", "novalue"], "--credential expects KEY=VALUE"),
     (["--option", "=x"], "--option expects KEY=VALUE"),

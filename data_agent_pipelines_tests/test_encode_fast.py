@@ -371,7 +371,26 @@ EDGE_ASSETS: dict[str, Any] = {
     "None name and url": lambda: Asset("a", editions=[Edition(None, [Stream(None, default=None)])]),  # type: ignore[arg-type]
     "enum in a JSON field": lambda: Asset("a", credits=[Credit(Colour.RED)]),  # type: ignore[arg-type]
     "int keys in custom": lambda: Asset("a", custom={1: "a", 2: "b"}),  # type: ignore[dict-item]
+    "expiring links, DRM data, a forced subtitle": lambda: Asset(
+        "a",
+        editions=[
+            Edition(
+                streams=[Stream("u", expires=datetime(2026, 1, 1, tzinfo=UTC), drm_data={"license": "l", "n": [1]})],
+                subtitles=[Subtitle("s", forced=True, expires=datetime(2026, 1, 1, tzinfo=UTC))],
+            )
+        ],
+    ),
 }
+
+
+def test_links_without_the_new_values_encode_as_before() -> None:
+    """Assets stored before streams and subtitles had `expires`, `drm_data` and `forced` keep their hashes."""
+    asset = Asset("a", editions=[Edition(streams=[Stream("u", "hls")], subtitles=[Subtitle("s", "en")])])
+    text = encode_asset(asset).columns["editions"]
+    assert text == (
+        '[{"name":"full","streams":[{"default":false,"type":"hls","url":"u"}],'
+        '"subtitles":[{"language":"en","url":"s"}]}]'
+    )
 
 
 @pytest.mark.parametrize("build", EDGE_ASSETS.values(), ids=EDGE_ASSETS.keys())

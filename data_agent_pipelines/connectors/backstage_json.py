@@ -1,10 +1,11 @@
 """The `backstage-json` source kind: the CMS's own standardised JSON feed.
 
-The document is a JSON array of typed objects (`movie`, `episode`, `series`, …), or an object whose `items`
-holds that array. Each object's fields are the asset model's (DESIGN.md §4, as `data-agent assets show` prints
-them): `type`, `title`, `description`, `duration`, `release_date`, `published_at`, `availability`, `images`,
-`tags`, `genres`, `credits`, `ratings`, `geoblock`, `editions` (each with `streams` and `subtitles`), `season`,
-`episode`, `custom`. Its identity is `external_id`, else `id`. Keys that are not fields go to `custom`.
+The document is a JSON array of typed objects (`movie`, `episode`, `series`, `channel`, `broadcast`, …), or an
+object whose `items` holds that array. Each object is an asset in the shape Backstage documents for its asset
+metadata and editions (`label`, `images` by role, genre and person references, `geoblock` allow/deny, editions by
+`editionType`), or in the project's own export shape, the asset model as `data-agent assets show` prints it
+(DESIGN.md §4): `backstage_fields` reads both. Its identity is `external_id`, else `id`. Keys that are not fields
+go to `custom` (`rating`, 0-100, then becomes a rating through the standard keys).
 
 An episode names its series by `series_label`, or by a nested `series` object matched on `id` / `external_id`
 (preferred: labels are not unique) or `label` / `title`, against the series objects of the same document. A
@@ -30,12 +31,15 @@ import ijson
 from ..errors import DocumentError
 from ..model import ASSET_FIELDS, ASSET_TYPES, Asset, ItemFailure, Source, field_from_json
 from ..net import HttpClient
+from .backstage_fields import DOCUMENTED_KEYS, read_field
 from .base import Fetched, download_document
 from .spec import TIMEOUT, SourceKind
 
 MAX_RAW_CHARS = 4000
 _PYTHON_PARSER = ijson.get_backend("python")
 _REFERENCE_KEYS = ("series_label", "series")
+# Keys that are neither fields nor custom values: the identity, the series reference, documented aliases of fields.
+_NOT_CUSTOM = frozenset(("external_id", "id", *_REFERENCE_KEYS, *DOCUMENTED_KEYS))
 
 
 class UnreadableJson(DocumentError):
@@ -157,17 +161,19 @@ class BackstageJsonParse:
         asset = Asset(external_id=external_id, type=asset_type)
         errors = []
         for name in ASSET_FIELDS:
-            if name in ("type", "series") or name not in obj or obj[name] is None:
+            if name in ("type", "series"):
                 continue
             try:
-                setattr(asset, name, field_from_json(name, obj[name]))
+                value = read_field(name, obj, asset.notes)
+                if value is not None:
+                    setattr(asset, name, field_from_json(name, value))
             except (TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
                 errors.append(f"{name}: {exc or type(exc).__name__}")
         if errors:
             reason = f"invalid value of {', '.join(e.split(':')[0] for e in errors)}"
             return ItemFailure(reason, external_id=external_id, data=_raw(obj), errors=errors)
         for key, value in obj.items():
-            if key not in ASSET_FIELDS and key not in ("external_id", "id", *_REFERENCE_KEYS) and value is not None:
+            if key not in ASSET_FIELDS and key not in _NOT_CUSTOM and value is not None:
                 asset.custom.setdefault(key, value if isinstance(value, str) else json.dumps(value, default=str))
         if isinstance(obj.get("series"), str) and not obj.get("series_label"):
             obj = {**obj, "series_label": obj["series"], "series": None}

@@ -5,12 +5,18 @@ Management API (default): `--url` the API base (default `https://api.jwplayer.co
 pages with `page` / `page_length` until `total` is reached, sorted `created:asc`. JW serves at most 10,000 results
 per query, so a longer listing is narrowed with `q=created:[<last created> TO *]` and read on. Renditions
 (`media/{id}/media_renditions/`, a few at a time, `--option renditions=false` to skip) give the mp4 streams; the
-HLS manifest of the Delivery API is the default stream. Incremental fetches add `last_modified:[<since> TO *]`.
-The API allows 60 calls a minute and says so in `jw-request-remaining`: at 0 the next call waits a minute.
+HLS manifest of the Delivery API is the default stream. Text tracks (`media/{id}/text_tracks/`, `--option
+text_tracks=false` to skip) give the captions. Incremental fetches add `last_modified:[<since> TO *]`. The API
+allows 60 calls a minute and says so in `jw-request-remaining`: at 0 the next call waits a minute.
+
+A media with `hosting_type` `external` is not on JW's CDN: its stream is its own `source_url` (typed by
+`mime_type`), with no JW manifest or renditions. A media that is not ready (`created`, `processing`) or `failed` is
+imported unpublished with the reason. `metadata.author` is a credit (role `author`).
 
 Delivery API (`--option api=delivery`, `--url` the playlist URL, no credential): `playlist[]` with `sources[]`,
-`images[]`, comma-separated `tags`, caption `tracks[]`; every top-level key JW does not define is a custom
-parameter and lands in `custom`. Pages are followed through `links.next`.
+`images[]`, comma-separated `tags`, caption `tracks[]` (whose `label` is the only hint of their language:
+`languages.language_of_label`); every top-level key JW does not define is a custom parameter and lands in
+`custom`. Pages are followed through `links.next`.
 """
 
 from __future__ import annotations
@@ -22,9 +28,10 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urljoin
 
-from ..model import Asset, Availability, Edition, Image, Source, Stream, Subtitle, parse_instant
-from ..net import HttpClient
+from ..model import Asset, Availability, Credit, Edition, Image, Source, Stream, Subtitle, parse_instant
+from ..net import HttpClient, HTTPStatusError
 from .base import Fetched, Parse
+from .languages import language_of_label
 from .ovp.auth import BearerSecret, NoAuth
 from .ovp.client import ApiClient, map_bounded
 from .ovp.paging import Page, PageRequest, Paging, collect
@@ -87,6 +94,7 @@ class JWPlayerConnector:
         base = urljoin(source.url.rstrip("/") + "/", f"sites/{site_id}/")
         sweep = Sweep.plan(source, now=self._now())
         renditions = bool_option(source, "renditions")
+        text_tracks = bool_option(source, "text_tracks")
         concurrency = int_option(source, "concurrency", 4, 1, 8)
 
         def fetch_page(request: PageRequest) -> Page:
@@ -101,20 +109,25 @@ class JWPlayerConnector:
             body = api.get(base + "media/", params)
             return Page(items=list(body.get("media") or []), total=body.get("total"))
 
-        def with_renditions(items: list[dict[str, Any]]) -> None:
+        def with_details(items: list[dict[str, Any]]) -> None:
             if renditions:
+                hosted = [item for item in items if item.get("hosting_type") != "external"]  # JW made no renditions
                 found = map_bounded(
                     lambda item: api.get(base + f"media/{item['id']}/media_renditions/", {"page_length": 100}),
-                    items,
+                    hosted,
                     concurrency,
                 )
-                for item, answer in zip(items, found, strict=True):
+                for item, answer in zip(hosted, found, strict=True):
                     item["media_renditions"] = answer.get("media_renditions") or []
+            if text_tracks:
+                found = map_bounded(lambda item: _text_tracks(api, base, item), items, concurrency)
+                for item, answer in zip(items, found, strict=True):
+                    item["text_tracks"] = answer
             store.add(items)
 
         store = PageStore(workdir / "media.jsonl")
         paging = Paging(size=PAGE_LENGTH, cap=QUERY_CAP, window_key=lambda item: item.get("created"))
-        collected = collect(fetch_page, paging, with_renditions, what="media")
+        collected = collect(fetch_page, paging, with_details, what="media")
         return fetched_from(store, collected, sweep, base + "media/")
 
     def _fetch_delivery(self, source: Source, http: HttpClient, workdir: Path) -> Fetched:
@@ -132,6 +145,17 @@ class JWPlayerConnector:
         paging = Paging(size=500, follow_next=True, item_id=_media_id)
         collected = collect(fetch_page, paging, store.add, what="playlist items")
         return fetched_from(store, collected, None, source.url)
+
+
+def _text_tracks(api: ApiClient, base: str, item: dict[str, Any]) -> Any:
+    """The answer of `media/{id}/text_tracks/`, or what went wrong for a media gone since it was listed."""
+    url = base + f"media/{item['id']}/text_tracks/"
+    try:
+        return api.get(url, {"page_length": 100})
+    except HTTPStatusError as exc:
+        if exc.status_code != 404:
+            raise
+        return {"error": f"JW Player answered 404 for {url}: the media's text tracks were not read"}
 
 
 _MODE = Setting(
@@ -156,6 +180,7 @@ SPEC = SourceKind(
         _MODE,
         Setting("site_id", "the property ID", required=True),
         Setting("renditions", "false skips reading each media's mp4 renditions"),
+        Setting("text_tracks", "false skips reading each media's captions (a call per media)"),
         Setting("cdn_url", f"where the HLS manifests are served (default {DEFAULT_CDN_URL})"),
         CONCURRENCY,
         INCREMENTAL,
@@ -190,12 +215,75 @@ def _stream(url: str, mime: str | None, bitrate_bps: Any, width: Any, height: An
     )
 
 
+def _first(track: dict[str, Any], metadata: dict[str, Any], *keys: str) -> Any:
+    """The first of `keys` set on the track itself or in its `metadata` (JW's pages show neither placement)."""
+    for key in keys:
+        for values in (track, metadata):
+            if values.get(key) is not None:
+                return values[key]
+    return None
+
+
+def _text(value: Any) -> str | None:
+    return value.strip() if isinstance(value, str) and value.strip() else None
+
+
+def _management_subtitles(item: dict[str, Any], notes: list[str]) -> list[Subtitle]:
+    """Ready captions and subtitles of `media/{id}/text_tracks/` (chapters and thumbnails are no subtitles)."""
+    answer = item.get("text_tracks")
+    if answer is None:
+        return []
+    if isinstance(answer, dict) and isinstance(answer.get("error"), str):
+        notes.append(answer["error"])
+        return []
+    tracks = answer.get("text_tracks") if isinstance(answer, dict) else None
+    if not isinstance(tracks, list):
+        notes.append("JW Player's text_tracks answer holds no list of text tracks: the captions were not read")
+        return []
+    subtitles = []
+    for n, track in enumerate(tracks):
+        if not isinstance(track, dict):
+            continue
+        metadata = track["metadata"] if isinstance(track.get("metadata"), dict) else {}
+        if _first(track, metadata, "track_kind", "kind") not in ("captions", "subtitles"):
+            continue
+        status = track.get("status")
+        url = _text(_first(track, metadata, "delivery_url", "file"))
+        if status not in (None, "ready") or url is None:
+            problem = f"is {str(status)[:40]} on JW Player" if status not in (None, "ready") else "has no delivery_url"
+            notes.append(f"text track {n} ({str(track.get('id') or 'no id')[:40]}) {problem}: not read")
+            continue
+        label = _text(_first(track, metadata, "label"))
+        language = _text(_first(track, metadata, "srclang", "language")) or language_of_label(label)
+        subtitles.append(Subtitle(url=url, language=language, label=label))
+    return subtitles
+
+
+def _withheld(item: dict[str, Any]) -> str | None:
+    """Why JW Player does not play the media yet: not processed (`created`, `processing`) or `failed`."""
+    status = item.get("status", "ready")
+    if status in ("created", "processing"):
+        return f"the media is not ready on JW Player yet (status {status})"
+    if status == "failed":
+        message = item.get("error_message")
+        return "JW Player could not process the media (status failed" + (f": {str(message)[:200]})" if message else ")")
+    return None
+
+
 def management_asset(item: dict[str, Any], source: Source, cdn: str) -> Asset:
     """One media item of the Management API v2 as an asset."""
     media_id = str(item["id"])
     metadata = item.get("metadata") or {}
+    notes: list[str] = []
     streams = []
-    if item.get("status", "ready") == "ready":  # media still processing (or failed) has no manifest to play yet
+    if item.get("hosting_type") == "external":
+        # Not on JW's CDN: no manifest exists for it; the file is where the media says it is.
+        url, mime = _text(item.get("source_url")), _text(item.get("mime_type"))
+        if url is not None:
+            streams.append(_stream(url, mime, None, None, None))
+        else:
+            notes.append("the media is hosted outside JW Player (hosting_type external) and gives no source_url")
+    elif item.get("status", "ready") == "ready":  # media still processing (or failed) has no manifest to play yet
         streams.append(_stream(f"{cdn}/manifests/{media_id}.m3u8", "application/vnd.apple.mpegurl", None, None, None))
     for rendition in item.get("media_renditions") or []:
         url = rendition.get("delivery_url")
@@ -209,6 +297,13 @@ def management_asset(item: dict[str, Any], source: Source, cdn: str) -> Asset:
     for key in ("permalink", "category", "language", "external_id"):
         if metadata.get(key):
             custom.setdefault(key, str(metadata[key]))
+    credits = []
+    author = _text(metadata.get("author"))
+    if author is not None:
+        if "crew" in custom:  # the standard key fills the credits: the author stays beside it, in custom
+            custom.setdefault("author", author)
+        else:
+            credits.append(Credit(name=author, role="author"))
     return Asset(
         external_id=media_id,
         type=source.asset_type,
@@ -219,8 +314,11 @@ def management_asset(item: dict[str, Any], source: Source, cdn: str) -> Asset:
         availability=Availability(start=start, end=end) if start or end else None,
         images=[Image(url=f"{cdn}/v2/media/{media_id}/poster.jpg?width=720", role="thumbnail", width=720)],
         tags=[str(t).strip() for t in metadata.get("tags") or [] if str(t).strip()],
-        editions=[Edition(name="full", streams=mark_default(streams))],
+        credits=credits,
+        editions=[Edition(name="full", streams=mark_default(streams), subtitles=_management_subtitles(item, notes))],
         custom=custom,
+        notes=notes,
+        unpublished=_withheld(item),
     )
 
 
@@ -232,9 +330,14 @@ def delivery_asset(item: dict[str, Any], source: Source) -> Asset:
         if s.get("file")
     ]
     subtitles = [
-        Subtitle(url=t["file"], language=t.get("language") or t.get("srclang"), label=t.get("label"))
+        # A Delivery track has a label only: the language is read from it where it names one.
+        Subtitle(
+            url=t["file"],
+            language=_text(t.get("language")) or _text(t.get("srclang")) or language_of_label(t.get("label")),
+            label=t.get("label"),
+        )
         for t in item.get("tracks") or []
-        if t.get("file") and t.get("kind") in ("captions", "subtitles")
+        if isinstance(t, dict) and t.get("file") and t.get("kind") in ("captions", "subtitles")
     ]
     images = [
         Image(url=i["src"], role="thumbnail", width=int(i["width"]) if i.get("width") else None)

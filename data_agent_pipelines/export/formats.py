@@ -300,8 +300,9 @@ def _stream(stream: Any, **extra: Any) -> dict[str, Any]:
 def mrss_item(asset: Asset) -> str:
     """One asset as an RSS `<item>` with Media RSS and iTunes elements.
 
-    What Media RSS cannot say is left out, and so does not come back on import: stream `drm`, a stream type the
-    MIME type or URL does not imply, `release_date`, `background` images (and a poster next to other images),
+    What Media RSS cannot say is left out, and so does not come back on import: stream `drm` and `drm_data`, the
+    `expires` of a link and a subtitle's `forced`, a stream type the MIME type or URL does not imply,
+    `release_date`, `background` images (and a poster next to other images),
     the asset type except episode/trailer (the importer applies its source's default type), the series of an
     episode unless it is the channel title, and custom keys that are not XML names or mean something in RSS.
     """

@@ -2,7 +2,9 @@
 
 Dates are `datetime.date`, instants are timezone-aware `datetime.datetime` in UTC; `asset_to_dict` /
 `asset_from_dict` give the JSON form of the asset model (`data-agent assets show`, docs/cli.md), which is also
-what the content hash is computed over (see `encoding.py`).
+what the content hash is computed over (see `encoding.py`). Values added to the model after assets were stored (a
+link's `expires`, a stream's `drm_data`, a subtitle's `forced`) appear in the JSON form only when set, so the
+hashes of assets without them stay the same.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
 
-ASSET_TYPES = ("movie", "episode", "series", "season", "clip", "channel", "trailer", "live")
+ASSET_TYPES = ("movie", "episode", "series", "season", "clip", "channel", "trailer", "live", "broadcast", "podcast")
 
 
 @dataclass(slots=True)
@@ -27,6 +29,10 @@ class Stream:
     width: int | None = None
     height: int | None = None
     default: bool = False
+    # When the origin's signed link stops working; None for a link that does not expire.
+    expires: datetime | None = None
+    # What a player needs for the DRM beside the key system (license or certificate URLs…), as the origin gives it.
+    drm_data: dict[str, Any] | None = None
 
 
 @dataclass(slots=True)
@@ -34,6 +40,8 @@ class Subtitle:
     url: str
     language: str | None = None
     label: str | None = None
+    forced: bool = False  # the player shows it without being asked (foreign dialogue in the audio language)
+    expires: datetime | None = None  # as for Stream
 
 
 @dataclass(slots=True)
@@ -108,6 +116,9 @@ class Asset:
     # The connector's digest of the raw item this asset was mapped from (see `connectors.base.KnownItem`): stored
     # with the asset, it lets the next import skip mapping an item whose raw form has not changed.
     origin_digest: str | None = field(default=None, compare=False)
+    # Why the origin does not publish the asset (private, still transcoding…); None when it does. Not a field: the
+    # asset is stored with status `unpublished` and the reason is reported with the item.
+    unpublished: str | None = field(default=None, compare=False)
 
 
 # The origin-owned fields of an asset, in the order of the asset model. A CMS edit names one of these.
@@ -189,14 +200,14 @@ def field_to_json(name: str, value: Any) -> Any:
                             "bitrate": s.bitrate,
                             "width": s.width,
                             "height": s.height,
+                            "expires": isoformat(s.expires),
+                            "drm_data": s.drm_data,
                         }
                     )
                     | {"default": s.default}
                     for s in e.streams
                 ],
-                "subtitles": [
-                    _drop_none({"url": t.url, "language": t.language, "label": t.label}) for t in e.subtitles
-                ],
+                "subtitles": [_subtitle_to_json(t) for t in e.subtitles],
             }
             for e in value
         ]
@@ -235,8 +246,8 @@ def field_from_json(name: str, value: Any) -> Any:
         return [
             Edition(
                 name=e.get("name", "full"),
-                streams=[Stream(**s) for s in e.get("streams", [])],
-                subtitles=[Subtitle(**t) for t in e.get("subtitles", [])],
+                streams=[_stream_from_json(s) for s in e.get("streams", [])],
+                subtitles=[_subtitle_from_json(t) for t in e.get("subtitles", [])],
             )
             for e in value
         ]
@@ -251,6 +262,29 @@ def field_from_json(name: str, value: Any) -> Any:
     if name == "type" and value not in ASSET_TYPES:
         raise ValueError(f"unknown type {value!r}: use one of {', '.join(ASSET_TYPES)}")
     return str(value)
+
+
+def _subtitle_to_json(subtitle: Subtitle) -> dict[str, Any]:
+    values = _drop_none(
+        {
+            "url": subtitle.url,
+            "language": subtitle.language,
+            "label": subtitle.label,
+            "expires": isoformat(subtitle.expires),
+        }
+    )
+    return values | {"forced": True} if subtitle.forced else values
+
+
+def _stream_from_json(values: dict[str, Any]) -> Stream:
+    return Stream(**{**values, "expires": parse_instant(values.get("expires"))})
+
+
+def _subtitle_from_json(values: dict[str, Any]) -> Subtitle:
+    forced = values.get("forced", False)
+    if not isinstance(forced, bool):
+        raise ValueError(f"a subtitle's forced must be true or false, not {str(forced)[:40]!r}")
+    return Subtitle(**{**values, "forced": forced, "expires": parse_instant(values.get("expires"))})
 
 
 def whole_number(value: Any) -> int:

@@ -158,6 +158,12 @@ def _plain_editions(editions: Any) -> list[dict[str, Any]]:
             edition.streams, ("url", "type", "mime", "drm", "bitrate", "width", "height"), ("default",)
         )
         record["subtitles"] = _records(edition.subtitles, ("url", "language", "label"))
+        for link in (*edition.streams, *edition.subtitles):
+            # Rare values (an expiring link, DRM data, a forced subtitle) take the stdlib path: the fast one stays lean.
+            if link.expires is not None or getattr(link, "drm_data", None) is not None:
+                raise _NotPlain
+            if getattr(link, "forced", False) is not False:
+                raise _NotPlain
     return records
 
 

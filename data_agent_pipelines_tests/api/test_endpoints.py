@@ -184,8 +184,8 @@ def test_assets_list_filters_and_pages_read_and_cms_edit(acme: Tenant, catalog: 
     assert ids(type="episode") == ["ast_13", "ast_11"]
     assert ids(source_id=two["id"]) == ["ast_20"]
     assert ids(status="unpublished") == []
-    bad = acme.client.get(acme.url("/assets"), params={"type": "podcast"})
-    assert bad.status_code == 400 and "invalid type 'podcast'" in bad.json()["detail"]
+    bad = acme.client.get(acme.url("/assets"), params={"type": "webinar"})
+    assert bad.status_code == 400 and "invalid type 'webinar'" in bad.json()["detail"]
     assert acme.client.get(acme.url("/assets"), params={"limit": 0}).json()["detail"].startswith("limit:")
 
     assert acme.client.get(acme.url("/assets/ast_10")).json()["title"] == "Title ast_10"

@@ -5,6 +5,9 @@
   `q` (`field:[FROM TO *]` ranges joined by `AND`); answers `{"media", "page", "page_length", "total"}`. Only
   the first 10,000 results of a query can be paged to (`cap`).
 - `GET /v2/sites/{site_id}/media/{id}/media_renditions/`.
+- `GET /v2/sites/{site_id}/media/{id}/text_tracks/`: `{"text_tracks", "page", "page_length", "total"}`, each track
+  `{"id", "type": "text_track", "created", "last_modified", "status", "track_kind", "delivery_url",
+  "metadata": {"label", "srclang"}}` (the reference pages show no sample: see `text_track`).
 - 60 requests a minute: `jw-request-limit` / `jw-request-remaining` headers, 429 past the quota.
 """
 
@@ -40,6 +43,21 @@ def media(media_id: str, created: str, **metadata: Any) -> dict[str, Any]:
     }
 
 
+def text_track(track_id: str, label: str, srclang: str | None, **fields: Any) -> dict[str, Any]:
+    """A text track of the Management API v2 as this fake answers it (placement of kind and label unverified)."""
+    return {
+        "id": track_id,
+        "type": "text_track",
+        "created": "2024-01-02T00:00:00+00:00",
+        "last_modified": "2024-01-02T00:00:00+00:00",
+        "status": "ready",
+        "track_kind": "captions",
+        "delivery_url": f"https://cdn.jwplayer.com/tracks/{track_id}.vtt",
+        "metadata": {"label": label, "srclang": srclang},
+        **fields,
+    }
+
+
 class FakeJWPlayer:
     def __init__(self, secret: str, site_id: str, items: list[dict[str, Any]], *, cap: int = 10_000) -> None:
         self.secret = secret
@@ -48,6 +66,7 @@ class FakeJWPlayer:
         self.cap = cap
         self.quota: int | None = None  # requests left in this minute; None: unlimited
         self.ignore_page = False  # a broken platform that always answers page 1
+        self.text_tracks: dict[str, Any] = {}  # by media id: the tracks, or a whole answer to send as it is
         self.faults = Faults()
 
     def __call__(self, request: Request) -> Reply:
@@ -80,6 +99,14 @@ class FakeJWPlayer:
                 for height in (360, 720)
             ]
             return Reply({"media_renditions": renditions, "page": 1, "page_length": 10, "total": 2}, headers=headers)
+        if request.path.startswith(prefix) and request.path.endswith("/text_tracks/"):
+            media_id = request.path[len(prefix) :].split("/")[0]
+            if media_id not in {i["id"] for i in self.items}:
+                return Reply({"errors": [{"code": "not_found"}]}, 404, headers)
+            tracks = self.text_tracks.get(media_id, [])
+            if not isinstance(tracks, list):
+                return Reply(tracks, headers=headers)
+            return Reply({"text_tracks": tracks, "page": 1, "page_length": 100, "total": len(tracks)}, headers=headers)
         return Reply({"errors": [{"code": "not_found"}]}, 404)
 
     def _list(self, request: Request) -> dict[str, Any]:

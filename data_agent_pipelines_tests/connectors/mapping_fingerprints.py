@@ -1,6 +1,6 @@
 """The mapping's modules as test_mapping_version.py recorded them: replace this file when it says so."""
 
-RECORDED_AT_VERSION = 5
+RECORDED_AT_VERSION = 6
 FINGERPRINTS = {
     "data_agent_pipelines.connectors.mrss.elements": "65f36efe46d248922b3558913c0e8d9d",
     "data_agent_pipelines.connectors.mrss.namespaces": "75cebe580682c8d4c643c13e57bba0af",
@@ -9,10 +9,10 @@ FINGERPRINTS = {
     "data_agent_pipelines.connectors.standard_keys": "05292dfe7c263a79c2f1558d002a6597",
     "data_agent_pipelines.connectors.streams": "df8d01ef9172dd122c2eb0f55e494bca",
     "data_agent_pipelines.errors": "9d56b66c1976cc6c6c277d76e06cdb19",
-    "data_agent_pipelines.limits": "235b096d04d70672e859e3e79c2e679a",
+    "data_agent_pipelines.limits": "346b8a3f0f8d91e5416fd0800eda6430",
     "data_agent_pipelines.model": "cd91ce9a88f818294757dab12816a796",
-    "data_agent_pipelines.model.assets": "f0145b46380448386212a8d99fa9b75e",
-    "data_agent_pipelines.model.encoding": "26ca409710b8cbc062b9a70ee250575c",
+    "data_agent_pipelines.model.assets": "15b7addd1ced9c5ecea42322728e55a5",
+    "data_agent_pipelines.model.encoding": "a56eeb28b15d41c6294a77ac84d2a237",
     "data_agent_pipelines.model.export_targets": "f756e9d7eeec9f8e79dd02ead9416515",
     "data_agent_pipelines.model.imports": "6e7c9946f38a49f8fd3ae263773050af",
     "data_agent_pipelines.model.results": "eb4262272485ee9a99ef6b9a72f80985",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -66,7 +67,7 @@ FEED = [
         },
         "title": "Native title",
     },
-    {"type": "podcast", "external_id": "x-1"},
+    {"type": "webinar", "external_id": "x-1"},
     {"type": "movie", "title": "no id"},
     {"type": "movie", "external_id": "bad-date", "release_date": "yesterday"},
     "not an object",
@@ -121,7 +122,7 @@ def test_series_references(tmp_path: Path) -> None:
 def test_bad_objects_fail_alone_with_reasons(tmp_path: Path) -> None:
     _assets, failures, _parse = parsed(tmp_path, FEED)
     reasons = {f.external_id: f.reason for f in failures}
-    assert reasons["x-1"].startswith("unknown type 'podcast'")
+    assert reasons["x-1"].startswith("unknown type 'webinar'")
     assert reasons[None] in ("the object has no 'external_id' or 'id'", "an entry of the feed is not an object")
     assert reasons["bad-date"] == "invalid value of release_date"
     assert len(failures) == 4
@@ -214,3 +215,222 @@ def test_import_end_to_end(feed_server: FeedServer, catalog: Catalog, capsys) ->
     assert created_series["type"] == "series"
     again = run_cli(capsys, "import", source_id, "--json").json()
     assert again["status"] == "unchanged"
+
+
+# --- the documented Backstage shape (docs.backstage-api.com: DAPI assets/metadata and assets/streams) -----------------
+
+MOVIE = {
+    "id": "9b2f6c1e-3f7d-4c8e-9d1a-2b5e8f0a7c31",  # Backstage's own id: the external id wins
+    "external_id": "vod-42",
+    "type": "movie",
+    "label": "Night Train",
+    "description": "A train, a night.",
+    "short_description": "A train.",
+    "images": {
+        # A size as an object (url, width, height) and as a bare URL: the pages do not show one, both are read.
+        "poster": [
+            {"url": "https://img.example.com/poster-600.jpg", "width": 600, "height": 900},
+            {"url": "https://img.example.com/poster-300.jpg", "width": 300, "height": 450},
+        ],
+        "still": ["https://img.example.com/still.jpg"],
+        "background": [],
+    },
+    # Genre references; a name alone is read too.
+    "genres": [{"label": "Drama"}, {"id": "g-7", "label": "Thriller"}, "Noir"],
+    # Person references: the person's label or name, the role as text or as a reference.
+    "crew": [
+        {"label": "Ann Lee", "role": "Director"},
+        {"person": {"name": "Bo Ek"}, "role": {"label": "Actor"}},
+        {"label": "Cy Dahl"},
+    ],
+    "age_classification": {"types": [{"label": "Kijkwijzer", "value": "12"}]},
+    "geoblock": {"allow": ["NL", "be"], "deny": []},
+    "duration": 5400,
+    "release_date": "2021-04-01",
+    "rating": 78,
+    "editions": [
+        {
+            "id": "ed-1",
+            "asset_id": "9b2f6c1e-3f7d-4c8e-9d1a-2b5e8f0a7c31",
+            "label": "Main",
+            "editionType": "full",
+            "streams": [
+                {
+                    "url": "https://cdn.example.com/42/master.m3u8",
+                    "type": "hls",
+                    "drm": "fairplay",
+                    "data": {"certificate_url": "https://drm.example.com/fps.cer"},
+                },
+                {"url": "https://cdn.example.com/42/manifest.mpd", "type": "dash", "drm": "widevine"},
+                {"url": "https://cdn.example.com/42/movie.ism/manifest", "type": "smoothstreaming", "drm": "playready"},
+                {"url": "https://cdn.example.com/42/movie.mp4", "type": "mp4", "drm": "unencrypted"},
+            ],
+            "subtitles": [
+                {"url": "https://cdn.example.com/42/nl.vtt", "label": "Nederlands", "language": "nl", "forced": False},
+                {"url": "https://cdn.example.com/42/en-f.vtt", "label": "English", "language": "en", "forced": True},
+            ],
+        },
+        {
+            "id": "ed-2",
+            "label": "Trailer",
+            "editionType": "trailer",
+            "streams": [{"url": "https://cdn.example.com/42/trailer.mp4", "type": "mp4", "drm": "unencrypted"}],
+            "subtitles": [],
+        },
+    ],
+}
+DOCUMENTED = [
+    MOVIE,
+    {"external_id": "news-1", "type": "broadcast", "label": "Evening News"},
+    {"external_id": "pod-1", "type": "podcast", "label": "Talk Show"},
+    {"external_id": "ch-1", "type": "channel", "label": "Channel One"},
+]
+
+
+def test_the_documented_backstage_shape_is_read(tmp_path: Path) -> None:
+    assets, failures, parse = parsed(tmp_path, DOCUMENTED)
+    assert failures == [] and parse.notes == []
+    movie = assets["vod-42"]
+    assert (movie.title, movie.short_description, movie.duration) == ("Night Train", "A train.", 5400)
+    assert [(i.role, i.url.rsplit("/", 1)[-1], i.width) for i in movie.images] == [
+        ("poster", "poster-600.jpg", 600),
+        ("poster", "poster-300.jpg", 300),
+        ("still", "still.jpg", None),
+    ]
+    assert movie.genres == ["Drama", "Thriller", "Noir"]
+    assert movie.credits == [Credit("Ann Lee", "Director"), Credit("Bo Ek", "Actor"), Credit("Cy Dahl")]
+    assert (movie.geoblock.mode, movie.geoblock.countries) == ("allow", ["NL", "BE"])
+    full, trailer = movie.editions
+    assert (full.name, trailer.name) == ("full", "trailer")
+    assert [(s.type, s.drm) for s in full.streams] == [
+        ("hls", "fairplay"),
+        ("dash", "widevine"),
+        ("smooth", "playready"),
+        ("mp4", None),
+    ]
+    assert full.streams[0].drm_data == {"certificate_url": "https://drm.example.com/fps.cer"}
+    assert [(t.language, t.forced) for t in full.subtitles] == [("nl", False), ("en", True)]
+    assert [s.url.rsplit("/", 1)[-1] for s in trailer.streams] == ["trailer.mp4"]  # not merged into the full edition
+    assert json.loads(movie.custom["age_classification"]) == MOVIE["age_classification"]
+    assert "label" not in movie.custom and "crew" not in movie.custom
+    assert apply_standard_keys(movie) == [] and Rating("78", SCORE_SCHEME) in movie.ratings
+    assert [(assets[i].type, assets[i].title) for i in ("news-1", "pod-1", "ch-1")] == [
+        ("broadcast", "Evening News"),
+        ("podcast", "Talk Show"),
+        ("channel", "Channel One"),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("change", "field", "error"),
+    [
+        ({"geoblock": {"allow": ["NL"], "deny": ["BE"]}}, "geoblock", "fills both allow and deny"),
+        ({"geoblock": {"allow": ["Netherlands"]}}, "geoblock", "ISO 3166 alpha-2"),
+        ({"geoblock": {"block": ["NL"]}}, "geoblock", "only allow and deny"),
+        ({"images": "https://img.example.com/a.jpg"}, "images", "an object of image lists"),
+        ({"images": {"poster": [{"width": 600}]}}, "images", "the url of an image of images.poster"),
+        ({"genres": [{"id": "g-1"}]}, "genres", "has no label or name"),
+        ({"crew": [{"role": "Director"}]}, "credits", "has no label or name"),
+        ({"editions": [{"editionType": "preview", "streams": []}]}, "editions", "is not one of full, trailer"),
+        ({"editions": [{"streams": [{"url": "https://x.example/a.flv", "type": "flv"}]}]}, "editions", "'flv'"),
+        ({"editions": [{"streams": [{"type": "hls"}]}]}, "editions", "streams[0].url must be non-empty text"),
+        ({"editions": [{"streams": [{"url": "https://x.example/a.m3u8", "data": "k"}]}]}, "editions", ".data"),
+        ({"editions": [{"subtitles": [{"url": "https://x.example/a.vtt", "forced": "yes"}]}]}, "editions", "forced"),
+    ],
+)
+def test_a_broken_documented_value_fails_its_object_naming_the_field(
+    tmp_path: Path, change: dict, field: str, error: str
+) -> None:
+    _assets, failures, _parse = parsed(tmp_path, [{**MOVIE, **change}, {"external_id": "ok", "label": "OK"}])
+    (failure,) = failures
+    assert failure.external_id == "vod-42" and failure.reason == f"invalid value of {field}"
+    assert any(error in e for e in failure.errors), failure.errors
+    assert failure.data  # the raw object, for the customer to find
+
+
+def test_unknown_keys_of_a_stream_are_left_out_and_said(tmp_path: Path) -> None:
+    edition = {"editionType": "full", "streams": [{"url": "https://x.example/a.m3u8", "type": "HLS", "codec": "h264"}]}
+    assets, _failures, _parse = parsed(tmp_path, [{**MOVIE, "editions": [edition]}])
+    movie = assets["vod-42"]
+    assert movie.editions[0].streams[0].type == "hls"
+    assert movie.notes == ["editions[0].streams[0]: ignored 'codec' (not a field of a stream or subtitle)"]
+
+
+def test_the_projects_own_shape_is_still_read_beside_the_documented_one(tmp_path: Path) -> None:
+    own = {
+        "external_id": "own-1",
+        "type": "movie",
+        "title": "Own",
+        "images": [{"url": "https://img.example.com/p.jpg", "role": "poster", "width": 600}],
+        "genres": ["Drama"],
+        "credits": [{"name": "Ann Lee", "role": "Director"}],
+        "geoblock": {"allow": []},  # allowed nowhere: a single key keeps its meaning
+        "editions": [
+            {
+                "name": "full",
+                "streams": [{"url": "https://x.example/a.m3u8", "type": "hls", "default": True, "bitrate": 2000}],
+                "subtitles": [{"url": "https://x.example/en.vtt", "language": "en", "label": "English"}],
+            }
+        ],
+    }
+    assets, failures, _parse = parsed(tmp_path, [own])
+    asset = assets["own-1"]
+    assert failures == [] and asset.title == "Own" and asset.images[0].role == "poster"
+    assert asset.credits == [Credit("Ann Lee", "Director")] and asset.genres == ["Drama"]
+    assert (asset.geoblock.mode, asset.geoblock.countries) == ("allow", [])
+    stream = asset.editions[0].streams[0]
+    assert (stream.type, stream.default, stream.bitrate) == ("hls", True, 2000)
+
+
+def test_an_export_reads_back_to_the_same_assets(tmp_path: Path) -> None:
+    from data_agent_pipelines.export.formats import FeedInfo, write_backstage_json
+    from data_agent_pipelines.model import asset_to_dict
+
+    source, _failures, _parse = parsed(tmp_path, DOCUMENTED)
+    movie = source["vod-42"]
+    movie.editions[0].subtitles[0].expires = datetime(2026, 11, 2, 12, tzinfo=UTC)
+    movie.editions[0].streams[1].expires = datetime(2026, 11, 2, 12, tzinfo=UTC)
+    originals = [asset_to_dict(asset) for asset in source.values()]
+    sink = io.BytesIO()
+    assert write_backstage_json([originals], sink, FeedInfo("acme", "Acme", "https://acme.example")) == 4
+    document = tmp_path / "export.json"
+    document.write_bytes(sink.getvalue())
+    again = [asset_to_dict(item) for item in parse_backstage_json(document)]
+    assert again == originals
+
+
+def test_hostile_and_huge_documented_values_fail_alone_and_leave_the_asset_as_it_was(
+    feed_server: FeedServer, catalog: Catalog, capsys
+) -> None:
+    catalog.add_service("acme")
+    url = feed_server.serve("/feed.json", json.dumps(DOCUMENTED), content_type="application/json")
+    source_id = add_source(catalog, "acme", SourceChanges(name="cms", kind="backstage-json", url=url)).id
+    first = run_cli(capsys, "import", source_id, "--json").json()
+    assert first["status"] == "succeeded" and first["counts"]["created"] == 4
+    movie_id = next(i["asset_id"] for i in first["items"] if i["external_id"] == "vod-42")
+    before = catalog.get_asset(movie_id)
+    assert before["editions"][0]["streams"][0]["drm_data"] == {"certificate_url": "https://drm.example.com/fps.cer"}
+    subtitles = before["editions"][0]["subtitles"]
+    assert subtitles[1]["forced"] is True and "forced" not in subtitles[0]
+
+    hostile_stream = {"url": "https://x.example/a.m3u8", "type": "hls", "data": {"key": "a\u0000b"}}
+    huge_stream = {"url": "https://x.example/b.m3u8", "type": "hls", "data": {"pssh": "A" * 50_000}}
+    broken = [
+        {**MOVIE, "editions": [{"editionType": "full", "streams": [hostile_stream]}]},
+        {**DOCUMENTED[1], "genres": [{"label": f"g{n}"} for n in range(5_000)]},
+        {**DOCUMENTED[2], "editions": [{"editionType": "full", "streams": [huge_stream]}]},
+        DOCUMENTED[3],
+    ]
+    feed_server.serve("/feed.json", json.dumps(broken), content_type="application/json")
+    done = run_cli(capsys, "import", source_id, "--json")
+    result = done.json()
+    assert done.code == 0 and result["status"] == "partial", result
+    reasons = {i["external_id"]: (i["outcome"], i["reason"]) for i in result["items"]}
+    assert reasons["vod-42"] == (
+        "failed",
+        "editions[0].streams[0].drm_data holds characters no catalog can store (NUL or unpaired surrogates)",
+    )
+    assert reasons["news-1"] == ("failed", "genres has 5,000 entries; the limit is 100")
+    assert reasons["pod-1"][0] == "failed" and "drm_data is 50,0" in reasons["pod-1"][1]
+    assert reasons["ch-1"] == ("unchanged", None)
+    assert catalog.get_asset(movie_id) == before
