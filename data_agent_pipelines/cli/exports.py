@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Callable
 from typing import Any
 
 import click
 
 from ..catalog.export_targets import ExportTargets, target_to_json
+from ..errors import DataAgentError
 from ..export_settings import ExportTargetChanges
 from ..model import ExportResult
 from ..user_input import parse_pairs
-from .app import EXIT_FAILED, Context, as_pairs, cli, command, emit, table
+from .app import Context, as_pairs, cli, command, emit, table
 
 
 def export_options(func: Callable[..., Any]) -> Callable[..., Any]:
@@ -128,13 +128,15 @@ def export_command(ctx: Context, target_id: str) -> None:
 
     instance = open_instance(ctx.settings)
     try:
-        run = run_export_now(ctx.catalog, instance, target_id)
+        run = run_export_now(ctx.catalog, instance, target_id, verbose=ctx.verbose)
     finally:
         instance.dispose()
     result = run.result
     emit(ctx, result.to_json(), lambda _: _export_result_text(result))
     if not result.succeeded or not run.success:
-        sys.exit(EXIT_FAILED)
+        # One line on stderr (exit 1); the run's log in the UI has the details.
+        error = result.error or "the run failed after the export (see the run's log)"
+        raise DataAgentError(f"export of target {result.target_id} failed: {error} (run {run.run_id})")
 
 
 def _export_result_text(result: ExportResult) -> str:

@@ -49,5 +49,5 @@ def run_error(outcome: Any) -> str | None:
             error = event.step_failure_data.error
             while error.cause is not None:
                 error = error.cause
-            return f"{event.step_key}: {without_class(error.message)}"
+            return f"{event.step_key.rsplit('.', 1)[-1]}: {without_class(error.message)}"
     return None

@@ -126,7 +126,8 @@ def test_an_import_that_failed_as_a_whole_is_reported_and_not_recorded_twice(
     assert source.last_status == "failed" and "404" in source.last_error
     assert bugsnag.wait_for(1)
     (event,) = bugsnag.events
-    assert event["exceptions"][0]["message"].startswith("write: import of source")
+    # The fetch failed (404), and so did its op: the failure no longer lands on `write`.
+    assert event["exceptions"][0]["message"].startswith("fetch: import of source")
     assert event["metaData"]["run"]["result_id"] == result.id
 
 

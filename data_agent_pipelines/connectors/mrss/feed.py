@@ -25,7 +25,7 @@ from .document import (
     for_lenient_parser,
     lxml_encoding,
 )
-from .elements import channel_scope, map_item, raw_item
+from .elements import channel_scope, declared_id, map_item, raw_item
 from .namespaces import FEED_ROOTS, ITEM_TAGS
 from .rules import Scope
 from .values import ItemError
@@ -67,16 +67,21 @@ class FeedParse:
         if error is not None:
             yield from self._read_with_feedparser(error)
 
-    def _checked(self, produce: Callable[[], Asset], raw: Callable[[], Any]) -> Iterator[Asset | ItemFailure]:
-        """Map one item, catching its failure, and apply the first-occurrence-wins rule for ids."""
+    def _checked(
+        self, produce: Callable[[], Asset], raw: Callable[[], Any], declared_id: Callable[[], str | None]
+    ) -> Iterator[Asset | ItemFailure]:
+        """Map one item, catching its failure (which keeps the id the item states), and apply the
+        first-occurrence-wins rule for ids."""
         self._yielded += 1
         try:
             asset = produce()
         except ItemError as exc:
-            yield ItemFailure(reason=str(exc), data=raw())
+            yield ItemFailure(reason=str(exc), external_id=declared_id(), data=raw())
             return
         except Exception as exc:  # one bad item must never stop the others
-            yield ItemFailure(reason=f"the item could not be read: {exc}", data=raw(), errors=[repr(exc)])
+            yield ItemFailure(
+                reason=f"the item could not be read: {exc}", external_id=declared_id(), data=raw(), errors=[repr(exc)]
+            )
             return
         reported = self._seen.get(asset.external_id)
         if reported is None:
@@ -129,6 +134,7 @@ class FeedParse:
                     yield from self._checked(
                         lambda el=el, channel=channel, digest=digest: map_item(el, channel, self.default_type, digest),
                         lambda el=el: raw_item(el),
+                        lambda el=el: declared_id(el),
                     )
                 el.clear(keep_tail=False)
                 parent = el.getparent()
@@ -165,6 +171,7 @@ class FeedParse:
             yield from self._checked(
                 lambda entry=entry: lenient.map_entry(entry, channel, self.default_type),
                 lambda entry=entry: lenient.raw_entry(entry),
+                lambda entry=entry: lenient.entry_id(entry),
             )
 
 
