@@ -47,6 +47,7 @@ from ..reporting import Reporter
 from .instance import HOST_TAG, PID_TAG
 from .partitions import sources_partitions
 from .resources import CatalogResource, HttpResource
+from .run_queue import tag_run
 
 IMPORT_RESULTS = AssetKey("import_results")
 MAX_FAILED_ROWS = 100
@@ -86,6 +87,11 @@ def fetch(
             work_root=catalog.work_root,
             dry_run=config.dry_run,
         )
+    # A run started from the launchpad or a backfill was created with its partition key alone: it gets the tags
+    # every other import run is created with, so filtering runs by service or source finds it.
+    missing = {key: value for key, value in import_tags(state.source).items() if context.run.tags.get(key) != value}
+    if missing:
+        tag_run(context.instance, context.run_id, missing)
     if state.error:
         fail_import(context, state, catalog.catalog)
     size = f"{state.fetched.size:,} bytes" if state.fetched and state.fetched.path else _describe(state)
@@ -309,6 +315,8 @@ import_source = define_asset_job(
     description="Import one source into the catalog (partition = source id).",
     tags={
         "data_agent/job": "import",
+        # Who started the run: every launcher but the UI (launchpad, backfill, re-execution) sets its own.
+        "data_agent/launched_by": "ui",
         "dagster/max_runtime": str(IMPORT_MAX_RUNTIME_SECONDS),
         # Retry runs that crashed (worker lost, run monitoring), never imports that failed on their own: those
         # would fail the same way. A retry re-runs every step; the write step's upserts make that converge.

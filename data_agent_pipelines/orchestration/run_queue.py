@@ -5,9 +5,10 @@ the timeline and re-executes a run through the code location recorded on it. Dag
 creates such a run without a running webserver (its GraphQL client needs one): the API queues runs without one
 (`submit_partition_run`), and the CLI executes one in its own process (`execute_partition_run`; the public
 `execute_in_process` records no code location, so the UI could neither list nor re-execute its runs). What is
-used here (`JobSubsetSelector`, the in-process code location origin, `create_run` with snapshots, `execute_run`
-and `recon_job_from_origin`) was checked against the pinned Dagster version; `test_run_queue.py` fails when that
-version changes, so they are checked again before an upgrade.
+used here (`JobSubsetSelector`, the in-process code location origin, `create_run` with snapshots, `execute_run`,
+`recon_job_from_origin`, and `add_run_tags` for the tags of runs started from the UI) was checked against the
+pinned Dagster version; `test_run_queue.py` fails when that version changes, so they are checked again before an
+upgrade.
 """
 
 from __future__ import annotations
@@ -98,6 +99,12 @@ def _create_partition_run(
         asset_check_selection=None,
         asset_graph=repository.asset_graph,
     )
+
+
+def tag_run(instance: DagsterInstance, run_id: str, tags: dict[str, str]) -> None:
+    """Add tags to a run that has started: a launchpad or backfill run knows only its partition key when it is
+    created, its source's tags are added once its first op has loaded the source."""
+    instance.add_run_tags(run_id, tags)
 
 
 @cache

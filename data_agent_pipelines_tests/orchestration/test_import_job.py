@@ -229,6 +229,15 @@ def test_launchpad_and_backfill_runs_work_like_the_cli(
             assert job.execute_in_process(instance=instance, partition_key=source_id).success
         runs = instance.get_runs(RunsFilter(job_name="import_source"))
         assert sorted(r.tags["dagster/partition"] for r in runs) == sorted(ids)
+        # They carry the tags of every import run (added once the source is loaded), so a filter finds them.
+        for name, source_id in zip(("one", "two"), ids, strict=True):
+            (run,) = instance.get_runs(
+                RunsFilter(
+                    job_name="import_source", tags={"data_agent/service": "acme"} | {"data_agent/source": source_id}
+                )
+            )
+            assert run.tags["data_agent/source_name"] == name and run.tags["data_agent/kind"] == "mrss"
+            assert run.tags["data_agent/launched_by"] == "ui"
     finally:
         instance.dispose()
     for source_id in ids:
@@ -238,6 +247,12 @@ def test_launchpad_and_backfill_runs_work_like_the_cli(
 
 def _changes(name: str, url: str):
     return SourceChanges(name=name, kind="mrss", url=url)
+
+
+def test_the_launchpad_cannot_point_a_run_at_another_catalog() -> None:
+    job = defs.resolve_job_def("import_source")
+    resources = job.run_config_schema.config_type.fields["resources"].config_type.fields
+    assert resources["catalog"].config_type.fields["config"].config_type.fields == {}  # nothing to set
 
 
 def test_definitions_load_and_validate() -> None:
