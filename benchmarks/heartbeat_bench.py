@@ -42,7 +42,7 @@ from data_agent_pipelines.definitions import defs
 from data_agent_pipelines.orchestration.heartbeat import build_heartbeat
 from data_agent_pipelines.orchestration.partitions import SOURCES_PARTITIONS_NAME
 from data_agent_pipelines.orchestration.resources import CatalogResource
-from data_agent_pipelines.settings import load_settings
+from data_agent_pipelines.settings import get_settings, load_settings
 
 DEFAULT_PG = os.environ.get("DATA_AGENT_TEST_DATABASE_URL") or "postgresql://postgres@127.0.0.1:5432/test"
 BATCH = 5000
@@ -167,9 +167,12 @@ def run(n: int, backend: str, server_url: str) -> dict[str, Any]:
                 sensor = build_heartbeat()
                 before = set(instance.get_dynamic_partitions(SOURCES_PARTITIONS_NAME))
                 started = time.perf_counter()
+                # The catalog resource reads the environment's catalog (it has no launchpad setting for it).
+                os.environ["DATA_AGENT_DATABASE_URL"] = catalog_url
+                get_settings.cache_clear()
                 with build_sensor_context(
                     instance_ref=instance.get_ref(),
-                    resources={"catalog": CatalogResource(database_url=catalog_url)},
+                    resources={"catalog": CatalogResource()},
                     repository_def=defs.get_repository_def(),
                 ) as context:
                     data = sensor.evaluate_tick(context)

@@ -2,16 +2,24 @@
 
 from __future__ import annotations
 
+import warnings
+
 from dagster import Definitions, mem_io_manager
 
+from .orchestration.console import one_line_console
 from .orchestration.exports import ExportStorage, export_service, exports_spec
 from .orchestration.failures import import_failures
 from .orchestration.heartbeat import heartbeat
-from .orchestration.imports import import_results_spec, import_source
+from .orchestration.imports import import_results, import_source
 from .orchestration.resources import CatalogResource, HttpResource
 
+# Dagster 1.13.27 re-creates a sensor whose job takes the top-level resources (the heartbeat, for export_service)
+# passing the sensor's empty `owners` on, then warns that `owners` is in beta although no sensor here sets it: one
+# BetaWarning per process that loads these definitions, a dozen under `dagster dev`. Only that warning is silenced.
+warnings.filterwarnings("ignore", message=r"Parameter `owners` of initializer `SensorDefinition.__init__`")
+
 defs = Definitions(
-    assets=[import_results_spec, exports_spec],
+    assets=[import_results, exports_spec],
     jobs=[import_source, export_service],
     sensors=[heartbeat, import_failures],
     # Ops hand each other small state objects (the bulk sits in the run's scratch files) within one process.
@@ -22,4 +30,6 @@ defs = Definitions(
         # The platform's own S3: the standard AWS settings of the environment (AWS_* variables, profile, role).
         "export_storage": ExportStorage(),
     },
+    # Used when a run is configured for it, as the CLI's are (see launcher.py): Dagster's console, one line each.
+    loggers={"console": one_line_console},
 )

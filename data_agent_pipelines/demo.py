@@ -19,7 +19,7 @@ from .catalog.store import Catalog
 from .errors import Conflict
 from .launcher import run_import
 from .model import ImportResult
-from .orchestration.instance import open_instance
+from .orchestration.instance import open_instance, ui_command
 from .settings import Settings
 from .source_settings import SourceChanges, add_source, edit_source
 
@@ -90,9 +90,10 @@ def run_demo(settings: Settings, catalog: Catalog) -> DemoRun:
             f"  data-agent assets list --service {DEMO_SERVICE}",
             f"  data-agent results show {run.result.id}",
             "Open the Dagster UI to see the run and the import_results materialization:",
-            f"  DATA_AGENT_HOME={settings.home} DAGSTER_HOME={settings.dagster_home} \\",
-            "    dagster dev -m data_agent_pipelines.definitions",
+            "  " + ui_command(settings),
             "  then browse http://127.0.0.1:3000",
+            "The demo source is disabled: its feed was served only while the demo ran (`data-agent demo` again"
+            " imports it again).",
         ]
     )
     return DemoRun(result=run.result, instructions=instructions)

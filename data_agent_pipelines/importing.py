@@ -536,7 +536,12 @@ def write(catalog: Catalog, state: ImportState) -> ImportResult:
                 if state.fetched.sync_state is not None:  # incremental cursors advance only after a good import
                     validators["sync_state"] = state.fetched.sync_state
             catalog.record_run(
-                source.id, status=str(result.status), error=state.error, ran_at=catalog.clock(), validators=validators
+                source.id,
+                status=str(result.status),
+                error=state.error,
+                ran_at=catalog.clock(),
+                validators=validators,
+                started_at=state.started_at,  # a manual import of a due source moves its next run on
             )
         return result  # without its items: they stay in the catalog, there may be millions
     finally:

@@ -11,21 +11,20 @@ import uuid
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
-from dagster import DagsterInstance, DagsterRunStatus, RunsFilter
+from dagster import DagsterInstance, DagsterRunStatus, JobExecutionResult, RunsFilter
 
 from .catalog import locks
 from .catalog.export_targets import ExportTargets
 from .catalog.store import Catalog
-from .definitions import defs
 from .errors import Conflict
 from .export.run import failed_result
 from .importing import remove_workdir
 from .model import ExportResult, ImportResult, Source
 from .orchestration.exports import EXPORT_JOB_NAME, EXPORTS_PARTITIONS_NAME, export_tags
-from .orchestration.imports import hold_source
+from .orchestration.imports import hold_source, import_tags
 from .orchestration.instance import HOST_TAG, PID_TAG, ensure_partition, run_error
 from .orchestration.partitions import SOURCES_PARTITIONS_NAME
-from .orchestration.run_queue import submit_partition_run
+from .orchestration.run_queue import execute_partition_run, submit_partition_run
 from .settings import get_settings
 
 R = TypeVar("R", ImportResult, ExportResult)
@@ -47,8 +46,11 @@ def run_import(
     *,
     dry_run: bool = False,
     extra_allow_hosts: tuple[str, ...] = (),
+    verbose: bool = False,
 ) -> LaunchedRun[ImportResult]:
     """Run `import_source` for one source now and return the ImportResult it recorded.
+
+    `verbose` logs every message of the run on stderr in full; otherwise only the ops' progress, one line each.
 
     Raises NotFound for an unknown source and SourceBusy (a Conflict) while another import of it runs; in both
     cases nothing has been launched or changed.
@@ -58,7 +60,9 @@ def run_import(
     # The run takes the lock as this run id: holding it first makes "busy" an error before any run exists.
     hold_source(catalog, instance, source_id, run_id)
     try:
-        return _execute(catalog, instance, source, run_id, dry_run=dry_run, extra_allow_hosts=extra_allow_hosts)
+        return _execute(
+            catalog, instance, source, run_id, dry_run=dry_run, extra_allow_hosts=extra_allow_hosts, verbose=verbose
+        )
     finally:
         # However the run ended, its scratch files are of no more use (the ops remove them too; this covers a
         # run that failed outside them).
@@ -74,13 +78,22 @@ def _execute(
     *,
     dry_run: bool,
     extra_allow_hosts: tuple[str, ...],
+    verbose: bool,
 ) -> LaunchedRun[ImportResult]:
-    run_config: dict[str, Any] = {"ops": {"fetch": {"config": {"dry_run": dry_run}}}}
+    run_config: dict[str, Any] = {}
+    if dry_run:
+        run_config = {"ops": {"import_results": {"ops": {"fetch": {"config": {"dry_run": True}}}}}}
     if extra_allow_hosts:
         run_config["resources"] = {"http": {"config": {"extra_allow_hosts": list(extra_allow_hosts)}}}
-    tags = {"data_agent/service": source.service, "data_agent/source": source.id, "data_agent/kind": source.kind}
     outcome = execute_now(
-        instance, "import_source", SOURCES_PARTITIONS_NAME, source.id, run_id=run_id, run_config=run_config, tags=tags
+        instance,
+        "import_source",
+        SOURCES_PARTITIONS_NAME,
+        source.id,
+        run_id=run_id,
+        run_config=run_config,
+        tags=import_tags(source),
+        verbose=verbose,
     )
     result = catalog.result_for_run(run_id, items=False)
     if result is None:
@@ -99,16 +112,21 @@ def execute_now(
     run_id: str,
     run_config: dict[str, Any],
     tags: dict[str, str],
-) -> Any:
-    """Execute a partitioned job in this process, recorded in the instance like any run; return its outcome."""
+    verbose: bool = False,
+) -> JobExecutionResult:
+    """Execute a partitioned job in this process; return its outcome.
+
+    The run is a run of the code location `data_agent` like a queued or scheduled one: the UI lists it with the
+    job's runs and can re-execute it.
+    """
     ensure_partition(instance, partition_key, partitions_name)
-    return defs.resolve_job_def(job_name).execute_in_process(
+    return execute_partition_run(
+        instance,
+        job_name,
+        partition_key,
         # The engine's DEBUG events are for the UI; on a terminal the ops' own INFO lines say enough.
-        run_config={**run_config, "loggers": {"console": {"config": {"log_level": "INFO"}}}},
-        instance=instance,
-        partition_key=partition_key,
+        run_config={**run_config, "loggers": {"console": {"config": _console(verbose)}}},
         run_id=run_id,
-        raise_on_error=False,
         tags={
             **tags,
             "data_agent/launched_by": "cli",
@@ -118,7 +136,14 @@ def execute_now(
     )
 
 
-def run_export_now(catalog: Catalog, instance: DagsterInstance, target_id: str) -> LaunchedRun[ExportResult]:
+def _console(verbose: bool) -> dict[str, Any]:
+    """The config of the runs' console logger (orchestration/console.py): everything, or the ops' progress."""
+    return {"log_level": "DEBUG", "verbose": True} if verbose else {"log_level": "INFO"}
+
+
+def run_export_now(
+    catalog: Catalog, instance: DagsterInstance, target_id: str, *, verbose: bool = False
+) -> LaunchedRun[ExportResult]:
     """Run `export_service` for one target now, recorded in Dagster, and return the ExportResult it recorded."""
     targets = ExportTargets(catalog)
     target = targets.get(target_id)  # NotFound before anything runs
@@ -131,6 +156,7 @@ def run_export_now(catalog: Catalog, instance: DagsterInstance, target_id: str) 
         run_id=run_id,
         run_config={},
         tags=export_tags(target),
+        verbose=verbose,
     )
     result = targets.result_for_run(run_id)
     if result is None:
@@ -157,12 +183,7 @@ def queue_import(instance: DagsterInstance, catalog: Catalog, source_id: str, *,
     if pending is not None:
         raise Conflict(f"source {source_id} already has an import queued or running (run {pending})")
     ensure_partition(instance, source_id)
-    tags = {
-        "data_agent/service": source.service,
-        "data_agent/source": source.id,
-        "data_agent/kind": source.kind,
-        "data_agent/launched_by": launched_by,
-    }
+    tags = {**import_tags(source), "data_agent/launched_by": launched_by}
     return submit_partition_run(instance, "import_source", source_id, tags)
 
 

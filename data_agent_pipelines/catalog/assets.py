@@ -159,7 +159,9 @@ class Assets:
             columns[name] = canonical
         columns = {k: v for k, v in asset_json_to_columns(columns).items() if k in changes}
         with self.database.write() as conn:
-            row = conn.execute(select(assets.c.edited_fields).where(assets.c.id == asset_id)).first()
+            row = conn.execute(
+                select(assets.c.edited_fields, assets.c.source_id).where(assets.c.id == asset_id)
+            ).first()
             if row is None:
                 raise _not_found(asset_id)
             edited = sorted(set(row[0] or []) | set(changes))
@@ -167,6 +169,14 @@ class Assets:
                 update(assets)
                 .where(assets.c.id == asset_id)
                 .values(**columns, edited_fields=edited, updated_at=self.clock())
+            )
+            # Under `importer` the origin wins over an edit at the next import, even when the origin did not
+            # change: that import must read the items again, so neither a 304 nor the last document's digest may
+            # end it early. (Platforms read incrementally re-read an unchanged item at their next full sweep.)
+            conn.execute(
+                update(sources)
+                .where(sources.c.id == row.source_id, sources.c.truth == "importer")
+                .values(etag=None, last_modified=None, content_digest=None)
             )
         return self.get(asset_id)
 

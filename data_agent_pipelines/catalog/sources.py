@@ -13,7 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from ..clock import Clock, new_id
 from ..errors import Conflict, NotFound
 from ..model import REDACTED, Source, isoformat
-from ..schedule import format_duration
+from ..schedule import format_duration, next_run_after
 from .crypto import CredentialCipher
 from .database import LOOKUP_CHUNK, Database
 from .schema import assets, sources
@@ -30,6 +30,7 @@ class DueSource:
     next_run_at: datetime
     every_seconds: int | None
     cron: str | None
+    name: str  # for the run's tags
 
 
 def source_to_json(source: Source) -> dict[str, Any]:
@@ -194,12 +195,27 @@ class Sources:
         error: str | None,
         ran_at: datetime,
         validators: dict[str, str | None] | None = None,
+        started_at: datetime | None = None,
     ) -> None:
-        """Bookkeeping after an import: last run, status, error and (when given) the HTTP validators."""
+        """Bookkeeping after an import: last run, status, error and (when given) the HTTP validators.
+
+        An import started at `started_at` that served a due slot moves the schedule on to the next slot, whoever
+        launched it (an export does the same): a manual import of a due source is not repeated by the heartbeat.
+        """
         values: dict[str, Any] = {"last_run_at": ran_at, "last_status": status, "last_error": error}
         if validators is not None:
             values.update(validators)
         with self.database.write() as conn:
+            if started_at is not None:
+                schedule = conn.execute(
+                    select(sources.c.every_seconds, sources.c.cron, sources.c.next_run_at).where(
+                        sources.c.id == source_id
+                    )
+                ).first()
+                if schedule is not None and schedule.next_run_at is not None and schedule.next_run_at <= started_at:
+                    values["next_run_at"] = next_run_after(
+                        started_at, every_seconds=schedule.every_seconds, cron=schedule.cron
+                    )
             conn.execute(update(sources).where(sources.c.id == source_id).values(**values))
 
     def ids(self) -> list[str]:
@@ -216,6 +232,7 @@ class Sources:
             sources.c.next_run_at,
             sources.c.every_seconds,
             sources.c.cron,
+            sources.c.name,
         )
         query = (
             select(*columns)

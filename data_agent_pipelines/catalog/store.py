@@ -104,9 +104,13 @@ class Catalog:
         error: str | None,
         ran_at: datetime,
         validators: dict[str, str | None] | None = None,
+        started_at: datetime | None = None,
     ) -> None:
-        """Bookkeeping after an import: last run, status, error and (when given) the HTTP validators."""
-        self._sources.record_run(source_id, status=status, error=error, ran_at=ran_at, validators=validators)
+        """Bookkeeping after an import: last run, status, error, (when given) the HTTP validators, and the next
+        run moved on when the import started at `started_at` served a due slot."""
+        self._sources.record_run(
+            source_id, status=status, error=error, ran_at=ran_at, validators=validators, started_at=started_at
+        )
 
     def source_ids(self) -> list[str]:
         """The id of every source, enabled or not (the heartbeat keeps one Dagster partition per source)."""

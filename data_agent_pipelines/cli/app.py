@@ -33,9 +33,10 @@ EXIT_USAGE = 2
 class Context:
     """Per-invocation state: settings and a lazily opened catalog."""
 
-    def __init__(self, settings: Settings, as_json: bool):
+    def __init__(self, settings: Settings, as_json: bool, verbose: bool = False):
         self.settings = settings
         self.as_json = as_json
+        self.verbose = verbose
         self._catalog: Catalog | None = None
 
     @property
@@ -76,10 +77,13 @@ def command(group: click.Group, name: str, **kwargs: Any) -> Callable[[Callable[
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 110})
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON document on stdout.")
+@click.option(
+    "--verbose", is_flag=True, help="Runs log every message in full on stderr, Dagster's and stack traces included."
+)
 @click.pass_context
-def cli(ctx: click.Context, as_json: bool) -> None:
+def cli(ctx: click.Context, as_json: bool, verbose: bool) -> None:
     """Keep a video CMS catalog in step with feeds and online video platforms."""
-    ctx.obj = Context(get_settings(), as_json)
+    ctx.obj = Context(get_settings(), as_json, verbose)
     ctx.call_on_close(ctx.obj.close)
 
 

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import click
 
+from ..errors import DataAgentError
 from ..model import ExportResult, ExportTarget
 from ..user_input import parse_pairs
-from .app import EXIT_FAILED, Context, as_pairs, cli, command, emit, table
+from .app import Context, as_pairs, cli, command, emit, table
 
 if TYPE_CHECKING:
     from ..catalog.export_targets import ExportTargets
@@ -141,13 +141,15 @@ def export_command(ctx: Context, target_id: str) -> None:
 
     instance = open_instance(ctx.settings)
     try:
-        run = run_export_now(ctx.catalog, instance, target_id)
+        run = run_export_now(ctx.catalog, instance, target_id, verbose=ctx.verbose)
     finally:
         instance.dispose()
     result = run.result
     emit(ctx, result.to_json(), lambda _: _export_result_text(result))
     if not result.succeeded or not run.success:
-        sys.exit(EXIT_FAILED)
+        # One line on stderr (exit 1); the run's log in the UI has the details.
+        error = result.error or "the run failed after the export (see the run's log)"
+        raise DataAgentError(f"export of target {result.target_id} failed: {error} (run {run.run_id})")
 
 
 def _export_result_text(result: ExportResult) -> str:

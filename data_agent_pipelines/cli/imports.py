@@ -7,8 +7,9 @@ import sys
 
 import click
 
+from ..errors import DataAgentError
 from ..model import ImportResult, ItemOutcome
-from .app import EXIT_FAILED, Context, cli, command, emit, table
+from .app import Context, cli, command, emit, table
 
 
 @command(cli, "import")
@@ -21,12 +22,12 @@ def import_command(ctx: Context, source_id: str, dry_run: bool) -> None:
 
     instance = open_instance(ctx.settings)
     try:
-        run = run_import(ctx.catalog, instance, source_id, dry_run=dry_run)
+        run = run_import(ctx.catalog, instance, source_id, dry_run=dry_run, verbose=ctx.verbose)
     finally:
         instance.dispose()
     emit_import_result(ctx, run.result)
     if run.result.failed or not run.success:
-        sys.exit(EXIT_FAILED)
+        raise import_failed(run.result)
 
 
 @cli.group()
@@ -68,10 +69,16 @@ def demo(ctx: Context) -> None:
     if not ctx.as_json:
         click.echo(run.instructions)
     if run.result.failed:
-        sys.exit(EXIT_FAILED)
+        raise import_failed(run.result)
 
 
 SHOWN_PROBLEMS = 50
+
+
+def import_failed(result: ImportResult) -> DataAgentError:
+    """The one line a failed import leaves on stderr (exit 1); the run's log in the UI has the details."""
+    error = result.error or "the run failed after the import (see the run's log)"
+    return DataAgentError(f"import of source {result.source_id} failed: {error} (run {result.run_id})")
 
 
 def emit_import_result(ctx: Context, result: ImportResult) -> None:

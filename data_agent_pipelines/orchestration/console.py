@@ -1,9 +1,10 @@
-"""The console logger of runs started from the CLI: Dagster's lines, each kept to one line.
+"""The console logger of runs started from the CLI: the ops' progress, each message on one line.
 
-Dagster's own console logger prints a failed step with its stack trace, some forty lines on a terminal whose
-user already has the import's result (and its error) on stdout. This one prints the first line of every
-message and, for a failure, the error's own message after it. The run's event log keeps everything, stack
-traces included, for the UI.
+Dagster's own console logger prints a failed step with its stack trace, then every step it skipped and the run's
+failure, each repeating the error: some fifty lines on a terminal whose user gets the import's result (and its
+error) from the command itself. This one prints the first line of each message of the ops (progress and
+warnings) and leaves errors to the command, which says them once. With `verbose` it prints every message in
+full, stack traces included. The run's event log keeps everything either way, for the UI.
 """
 
 from __future__ import annotations
@@ -35,6 +36,13 @@ def one_line(message: str) -> str:
     return f"{first} {errors[-1]}" if errors else first
 
 
+class ProgressOnly(logging.Filter):
+    """Lets the ops' own progress and warnings through; errors are the command's to say, once."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.levelno < logging.ERROR
+
+
 class OneLineFormatter(logging.Formatter):
     """Formats a record as Dagster's console does, on one line."""
 
@@ -45,13 +53,22 @@ class OneLineFormatter(logging.Formatter):
 
 
 @logger(
-    config_schema={"log_level": Field(str, is_required=False, default_value="INFO", description="The threshold.")},
-    description="Dagster's console lines, one line each (stack traces stay in the run's event log).",
+    config_schema={
+        "log_level": Field(str, is_required=False, default_value="INFO", description="The threshold."),
+        "verbose": Field(
+            bool, is_required=False, default_value=False, description="Every message in full, stack traces included."
+        ),
+    },
+    description="The ops' progress on stderr, one line each (errors and stack traces stay in the run's event log).",
 )
 def one_line_console(init_context: InitLoggerContext) -> logging.Logger:
-    """A logger printing to stderr, one line per message."""
+    """A logger printing to stderr: one line per progress message, or everything in full when verbose."""
     run_logger = logging.Logger("data_agent.run", level=init_context.logger_config["log_level"].upper())
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(OneLineFormatter(_FORMAT, "%Y-%m-%d %H:%M:%S %z"))
+    if init_context.logger_config["verbose"]:
+        handler.setFormatter(logging.Formatter(_FORMAT, "%Y-%m-%d %H:%M:%S %z"))
+    else:
+        handler.setFormatter(OneLineFormatter(_FORMAT, "%Y-%m-%d %H:%M:%S %z"))
+        handler.addFilter(ProgressOnly())
     run_logger.addHandler(handler)
     return run_logger

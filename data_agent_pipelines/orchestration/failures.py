@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from dagster import DagsterEvent, DagsterRun, DefaultSensorStatus, RunFailureSensorContext, run_failure_sensor
 
@@ -19,7 +20,7 @@ from ..catalog.store import Catalog
 from ..errors import NotFound
 from ..model import ImportResult, Source
 from ..reporting import Reporter
-from .imports import SOURCE_BUSY, import_source
+from .imports import FETCH_CONFIG_PATH, SOURCE_BUSY, import_source, op_name
 from .resources import CatalogResource
 
 
@@ -39,9 +40,9 @@ def failure_message(failure_event: DagsterEvent, step_failures: Sequence[Dagster
     for event in step_failures:
         data = event.step_failure_data
         if data is not None and data.user_failure_data is not None and data.user_failure_data.description:
-            return f"{event.step_key}: {data.user_failure_data.description.strip()}"  # our own Failure's words
+            return f"{op_name(event.step_key)}: {data.user_failure_data.description.strip()}"  # our Failure's words
         if data is not None and data.error is not None:
-            return f"{event.step_key}: {data.error.message.strip()}"
+            return f"{op_name(event.step_key)}: {data.error.message.strip()}"
     return (failure_event.message or "the run failed").strip()
 
 
@@ -99,7 +100,9 @@ def handle_import_failure(
 
 
 def _dry_run(run: DagsterRun) -> bool:
-    config = (run.run_config or {}).get("ops", {}).get("fetch", {}).get("config", {})
+    config: Any = run.run_config or {}
+    for key in FETCH_CONFIG_PATH:
+        config = config.get(key) or {}
     return bool(config.get("dry_run"))
 
 
@@ -111,19 +114,25 @@ def _dry_run(run: DagsterRun) -> bool:
 )
 def import_failures(context: RunFailureSensorContext, catalog: CatalogResource) -> None:
     step_failures = context.get_step_failure_events()
+    reporter = Reporter.from_settings()
     handled = handle_import_failure(
         catalog.catalog,
         context.dagster_run,
         error=failure_message(context.failure_event, step_failures),
         busy=found_source_busy(step_failures),
-        reporter=Reporter.from_settings(),
+        reporter=reporter,
     )
     # A run that crashed left its scratch files behind (on this machine, when it ran here).
     importing.remove_workdir(catalog.work_root, context.dagster_run.run_id)
     if handled.busy:
         context.log.info(f"run {context.dagster_run.run_id} found source {handled.source_id} busy; nothing to record")
     else:
+        recorded = "recorded on the source" if handled.recorded else "nothing more to record on the source"
+        if not reporter.enabled:
+            reported = "Bugsnag is off (no BUGSNAG_API_KEY)"
+        else:
+            reported = "reported to Bugsnag" if handled.reported else "Bugsnag did not take the report"
         context.log.info(
             f"run {context.dagster_run.run_id} of source {handled.source_id} failed: {handled.error}"
-            f" (recorded: {handled.recorded}, reported to Bugsnag: {handled.reported})"
+            f" ({recorded}; {reported})"
         )

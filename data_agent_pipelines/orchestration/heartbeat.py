@@ -22,7 +22,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Protocol
+from typing import Any, Protocol
 
 from dagster import (
     AddDynamicPartitionsRequest,
@@ -31,7 +31,6 @@ from dagster import (
     DefaultSensorStatus,
     DeleteDynamicPartitionsRequest,
     DynamicPartitionsDefinition,
-    JobDefinition,
     RunRequest,
     RunsFilter,
     SensorDefinition,
@@ -48,12 +47,14 @@ from ..model import isoformat
 from ..schedule import next_run_after
 from ..settings import get_settings
 from .exports import export_service, export_tags, exports_partitions
-from .imports import import_source
+from .imports import import_source, import_tags
 from .partitions import sources_partitions
 from .resources import CatalogResource
 
 HEARTBEAT_INTERVAL_SECONDS = 300
 MAX_PARTITION_DELETIONS = 200
+# The tick's log line names at most this many of the runs it launched (their run keys: `import:SOURCE@DUE`).
+SUMMARY_RUN_KEYS = 20
 # "Queued or in progress": a run in any of these holds its partition's slot.
 ACTIVE_RUN_STATUSES = [
     DagsterRunStatus.NOT_STARTED,
@@ -82,7 +83,7 @@ class DueWork(Protocol):
     """A kind of work the heartbeat schedules: one dynamic partition per catalog row, one run per due row."""
 
     kind: str
-    job: JobDefinition
+    job: Any  # a JobDefinition, or an asset job (`define_asset_job`, whose class Dagster does not export)
     partitions: DynamicPartitionsDefinition
 
     def keys(self, catalog: Catalog) -> Iterable[str]:
@@ -115,11 +116,7 @@ class SourceImports:
                 due_at=source.next_run_at,
                 every_seconds=source.every_seconds,
                 cron=source.cron,
-                tags={
-                    "data_agent/service": source.service,
-                    "data_agent/source": source.id,
-                    "data_agent/kind": source.kind,
-                },
+                tags=import_tags(source),
             )
             for source in catalog.due_sources(now, limit=limit)
         ]
@@ -172,10 +169,15 @@ class TickPlan:
     notes: list[str] = field(default_factory=list)
 
     def summary(self) -> str:
+        """One line for the tick's log: counts, and what was launched (the run keys name job kind and key)."""
         text = (
             f"{len(self.run_requests)} runs requested, {self.partitions_added} partitions added,"
             f" {self.partitions_removed} removed, {self.busy} due but busy"
         )
+        if self.run_requests:
+            keys = [request.run_key or "" for request in self.run_requests[:SUMMARY_RUN_KEYS]]
+            more = len(self.run_requests) - len(keys)
+            text += ": " + ", ".join(keys) + (f" and {more} more" if more else "")
         return text + ("; more is due: it goes on the next tick" if self.more_due else "")
 
 
@@ -263,7 +265,7 @@ def build_heartbeat(
         name="heartbeat",
         minimum_interval_seconds=HEARTBEAT_INTERVAL_SECONDS,
         default_status=DefaultSensorStatus.RUNNING,
-        jobs=list(dict.fromkeys(provider.job for provider in work)),
+        jobs=list({provider.job.name: provider.job for provider in work}.values()),
         description="The scheduler: keeps partitions in step with the catalog and launches the runs that are due.",
     )
     def heartbeat(context: SensorEvaluationContext, catalog: CatalogResource) -> SensorResult:

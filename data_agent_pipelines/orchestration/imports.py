@@ -1,4 +1,8 @@
-"""The `import_source` job: fetch -> normalise -> reconcile -> write, one run per source partition.
+"""The `import_results` asset and the `import_source` job that materializes it, one run per source partition.
+
+The asset is a graph of four ops (fetch -> normalise -> reconcile -> write), so Dagster knows from the start of a
+run which asset partition it is for: an import that fails is shown failed on the asset (partitions, events,
+lineage) as on the job, and the op that fails is the one where the import failed.
 
 No `from __future__ import annotations` here: Dagster reads the op and config annotations at definition time.
 """
@@ -7,15 +11,13 @@ import os
 import shutil
 import socket
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 from dagster import (
     AssetKey,
-    AssetMaterialization,
-    AssetSpec,
     Config,
     DagsterInstance,
     DagsterRun,
@@ -28,22 +30,24 @@ from dagster import (
     TableColumn,
     TableRecord,
     TableSchema,
+    define_asset_job,
     failure_hook,
+    graph_asset,
     in_process_executor,
-    job,
     op,
 )
 
 from .. import importing
 from ..catalog import locks
+from ..catalog.sources import DueSource
 from ..catalog.store import Catalog
 from ..importing import ImportState
-from ..model import ImportResult, ItemOutcome
+from ..model import ImportResult, ItemOutcome, Source
 from ..reporting import Reporter
-from .console import one_line_console
 from .instance import HOST_TAG, PID_TAG
 from .partitions import sources_partitions
 from .resources import CatalogResource, HttpResource
+from .run_queue import tag_run
 
 IMPORT_RESULTS = AssetKey("import_results")
 MAX_FAILED_ROWS = 100
@@ -55,14 +59,6 @@ RUN_CREATION_GRACE = timedelta(minutes=2)
 # The metadata key of the failure of a run that found its source busy: it changed nothing, so it is no failure
 # of the source (the failure sensor leaves the source alone and reports nothing).
 SOURCE_BUSY = "source_busy"
-
-import_results_spec = AssetSpec(
-    IMPORT_RESULTS,
-    partitions_def=sources_partitions,
-    description="The ImportResult of each import of a source: counts by outcome, status and failed items.",
-    group_name="imports",
-    kinds={"sqlalchemy"},
-)
 
 
 class ImportConfig(Config):
@@ -91,6 +87,13 @@ def fetch(
             work_root=catalog.work_root,
             dry_run=config.dry_run,
         )
+    # A run started from the launchpad or a backfill was created with its partition key alone: it gets the tags
+    # every other import run is created with, so filtering runs by service or source finds it.
+    missing = {key: value for key, value in import_tags(state.source).items() if context.run.tags.get(key) != value}
+    if missing:
+        tag_run(context.instance, context.run_id, missing)
+    if state.error:
+        fail_import(context, state, catalog.catalog)
     size = f"{state.fetched.size:,} bytes" if state.fetched and state.fetched.path else _describe(state)
     context.log.info(f"fetched {state.source.name!r} ({state.source.kind}): {size}")
     return state
@@ -99,41 +102,69 @@ def fetch(
 @op(description="Parse what was fetched into assets, one item at a time; unusable items become failed outcomes.")
 def normalise(context: OpExecutionContext, state: ImportState, catalog: CatalogResource) -> ImportState:
     state = importing.normalise(catalog.catalog, state)
-    outcome = f"failed: {state.error}" if state.error else f"{state.items_read} items read"
-    context.log.info(f"normalised with {state.parser or 'no parser'}: {outcome}")
+    if state.error:
+        fail_import(context, state, catalog.catalog)
+    context.log.info(f"normalised with {state.parser or 'no parser'}: {state.items_read} items read")
     return state
 
 
 @op(description="Compare the items with the catalog in bulk and plan creates, updates and skips.")
 def reconcile(context: OpExecutionContext, state: ImportState, catalog: CatalogResource) -> ImportState:
     state = importing.reconcile(catalog.catalog, state)
+    if state.error:
+        fail_import(context, state, catalog.catalog)
     context.log.info(f"planned: {_describe(state)}")
     return state
 
 
-@op(description="Apply the plan in batches, record the ImportResult and materialize `import_results`.")
-def write(context: OpExecutionContext, state: ImportState, catalog: CatalogResource) -> Iterator[Any]:
-    try:
-        result = importing.write(catalog.catalog, state)
-        report_collected_errors(
-            context, state, result, catalog.catalog.iter_result_items(result.id, outcomes=("failed",))
-        )
-    finally:
-        locks.release(catalog.catalog, context.run_id, source_id=context.partition_key)
-    yield AssetMaterialization(
-        asset_key=IMPORT_RESULTS,
-        partition=context.partition_key,
-        description=f"{result.status}: {result.error}" if result.error else str(result.status),
-        metadata=result_metadata(
-            result, catalog.catalog.iter_result_items(result.id, outcomes=("failed",), limit=MAX_FAILED_ROWS)
-        ),
+@op(description="Apply the plan in batches, record the ImportResult; its counts are the materialization's metadata.")
+def write(context: OpExecutionContext, state: ImportState, catalog: CatalogResource) -> Output[str]:
+    result = _record(context, state, catalog.catalog)
+    if result.failed:  # every item failed: nothing was applied
+        raise _failure(state, result, catalog.catalog)
+    metadata = result_metadata(
+        result, catalog.catalog.iter_result_items(result.id, outcomes=("failed",), limit=MAX_FAILED_ROWS)
     )
-    if result.failed:
-        raise Failure(
-            description=f"import of source {state.source.id} failed: {result.error}",
-            metadata={"result_id": result.id},
-        )
-    yield Output(result.id)
+    return Output(result.id, metadata=metadata)
+
+
+def fail_import(context: OpExecutionContext, state: ImportState, catalog: Catalog) -> None:
+    """End an import that failed as a whole in the op where it failed: record its result, then fail the op.
+
+    No materialization follows, so Dagster marks the run's `import_results` partition failed.
+    """
+    raise _failure(state, _record(context, state, catalog), catalog)
+
+
+def _record(context: OpExecutionContext, state: ImportState, catalog: Catalog) -> ImportResult:
+    """Record the ImportResult and the source's bookkeeping, report item errors, release the source."""
+    try:
+        result = importing.write(catalog, state)
+        report_collected_errors(context, state, result, catalog.iter_result_items(result.id, outcomes=("failed",)))
+    finally:
+        locks.release(catalog, context.run_id, source_id=context.partition_key)
+    return result
+
+
+def _failure(state: ImportState, result: ImportResult, catalog: Catalog) -> Failure:
+    """The op failure of a failed import, with the result's metadata for the run's event log."""
+    return Failure(
+        description=f"import of source {state.source.id} failed: {result.error}",
+        metadata=result_metadata(
+            result, catalog.iter_result_items(result.id, outcomes=("failed",), limit=MAX_FAILED_ROWS)
+        ),
+        allow_retries=False,
+    )
+
+
+def import_tags(source: Source | DueSource) -> dict[str, str]:
+    """The Dagster tags of an import run of `source`, however it is launched (filter on them in the UI)."""
+    return {
+        "data_agent/service": source.service,
+        "data_agent/source": source.id,
+        "data_agent/source_name": source.name,
+        "data_agent/kind": source.kind,
+    }
 
 
 def hold_source(catalog: Catalog, instance: DagsterInstance, source_id: str, run_id: str) -> None:
@@ -191,7 +222,8 @@ def _died_in_process(instance: DagsterInstance, run: DagsterRun) -> bool:
     failed, so the UI stops showing it as running, and its lock can be taken over.
     """
     host, pid = run.tags.get(HOST_TAG), run.tags.get(PID_TAG)
-    if host != socket.gethostname() or not (pid or "").isdigit():
+    # A re-execution of a CLI run (from the UI) copies its parent's tags, not its process: the launcher runs it.
+    if run.parent_run_id is not None or host != socket.gethostname() or not (pid or "").isdigit():
         return False
     try:
         os.kill(int(pid), 0)
@@ -256,12 +288,35 @@ def _describe(state: ImportState) -> str:
     return ", ".join(f"{count} {name}" for name, count in state.counts.items() if count) or "nothing planned yet"
 
 
-@job(
+@graph_asset(
+    name=IMPORT_RESULTS.path[-1],
     partitions_def=sources_partitions,
+    description="The ImportResult of each import of a source: counts by outcome, status and failed items.",
+    group_name="imports",
+    kinds={"sqlalchemy"},
+)
+def import_results() -> Any:
+    return write(reconcile(normalise(fetch())))
+
+
+# The ops sit inside the asset's graph: their run config and step keys go through it (`import_results.fetch`).
+FETCH_CONFIG_PATH = ("ops", IMPORT_RESULTS.path[-1], "ops", "fetch", "config")
+
+
+def op_name(step_key: str) -> str:
+    """The op of a step key, as people know it (`import_results.fetch` -> `fetch`)."""
+    return step_key.rsplit(".", 1)[-1]
+
+
+import_source = define_asset_job(
+    "import_source",
+    selection=[IMPORT_RESULTS],
     executor_def=in_process_executor,
     description="Import one source into the catalog (partition = source id).",
     tags={
         "data_agent/job": "import",
+        # Who started the run: every launcher but the UI (launchpad, backfill, re-execution) sets its own.
+        "data_agent/launched_by": "ui",
         "dagster/max_runtime": str(IMPORT_MAX_RUNTIME_SECONDS),
         # Retry runs that crashed (worker lost, run monitoring), never imports that failed on their own: those
         # would fail the same way. A retry re-runs every step; the write step's upserts make that converge.
@@ -270,8 +325,4 @@ def _describe(state: ImportState) -> str:
         "dagster/retry_strategy": "ALL_STEPS",
     },
     hooks={release_source_lock},
-    # Used when a run is configured for it, as the CLI's are (see launcher.execute_now).
-    logger_defs={"console": one_line_console},
 )
-def import_source() -> None:
-    write(reconcile(normalise(fetch())))

@@ -14,14 +14,24 @@ from .partitions import SOURCES_PARTITIONS_NAME
 
 
 def ensure_dagster_home(settings: Settings) -> Path:
-    """Create the instance folder with the packaged embedded-default `dagster.yaml` when it has none."""
+    """Create the instance folder with the packaged embedded-default `dagster.yaml` and `workspace.yaml` (the code
+    location `data_agent`, for `dagster dev -w`) where it has none."""
     home = settings.dagster_home
     home.mkdir(parents=True, exist_ok=True)
-    config = home / "dagster.yaml"
-    if not config.exists():
-        with files("data_agent_pipelines.instance").joinpath("dagster.yaml").open("rb") as packaged:
-            config.write_bytes(packaged.read())
+    for name in ("dagster.yaml", WORKSPACE_FILE):
+        target = home / name
+        if not target.exists():
+            with files("data_agent_pipelines.instance").joinpath(name).open("rb") as packaged:
+                target.write_bytes(packaged.read())
     return home
+
+
+def ui_command(settings: Settings) -> str:
+    """The command that opens the Dagster UI on this instance, with the code location named as runs name it."""
+    return (
+        f"DATA_AGENT_HOME={settings.home} DAGSTER_HOME={settings.dagster_home} \\\n"
+        f"    dagster dev -w {settings.dagster_home / WORKSPACE_FILE}"
+    )
 
 
 def open_instance(settings: Settings) -> DagsterInstance:
@@ -29,6 +39,7 @@ def open_instance(settings: Settings) -> DagsterInstance:
     return DagsterInstance.from_config(str(ensure_dagster_home(settings)))
 
 
+WORKSPACE_FILE = "workspace.yaml"
 # Runs executed in a CLI process carry where they run, so a later run can tell that the process died.
 HOST_TAG = "data_agent/host"
 PID_TAG = "data_agent/pid"
@@ -49,5 +60,5 @@ def run_error(outcome: Any) -> str | None:
             error = event.step_failure_data.error
             while error.cause is not None:
                 error = error.cause
-            return f"{event.step_key}: {without_class(error.message)}"
+            return f"{event.step_key.rsplit('.', 1)[-1]}: {without_class(error.message)}"
     return None

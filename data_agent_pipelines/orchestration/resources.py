@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -12,20 +11,20 @@ from pydantic import Field, PrivateAttr
 
 from ..catalog.store import Catalog
 from ..net import FetchPolicy, HttpClient
-from ..settings import get_settings, load_settings
+from ..settings import get_settings
 
 
 class CatalogResource(ConfigurableResource):
-    """The catalog. `database_url` overrides `DATA_AGENT_DATABASE_URL` (tests, other deployments)."""
+    """The catalog of the environment (`DATA_AGENT_DATABASE_URL`).
 
-    database_url: str | None = None
+    Deliberately without settings: a resource's settings are launchpad settings, and no one starting a run from
+    the UI may point it at another catalog (another tenant's, say). Where the catalog lives is the deployment's.
+    """
+
     _catalog: Catalog | None = PrivateAttr(default=None)
 
     def setup_for_execution(self, context: InitResourceContext) -> None:
-        settings = get_settings()
-        if self.database_url:
-            settings = load_settings({**os.environ, "DATA_AGENT_DATABASE_URL": self.database_url})
-        self._catalog = Catalog.open(settings)
+        self._catalog = Catalog.open(get_settings())
 
     def teardown_after_execution(self, context: InitResourceContext) -> None:
         if self._catalog is not None:

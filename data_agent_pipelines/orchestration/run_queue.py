@@ -1,9 +1,14 @@
-"""Putting a run on the instance's queue from this process: the one place that uses Dagster internals.
+"""Creating runs of this code location from this process: the one place that uses Dagster internals.
 
-Dagster has no public call that submits a run of a code location's job without a running webserver (its
-GraphQL client needs one); the API must queue runs without one. What is used here (`JobSubsetSelector`, the
-in-process code location origin, `create_run` with snapshots) was checked against the pinned Dagster version;
-`test_run_queue.py` fails when that version changes, so they are checked again before an upgrade.
+Every run, however it starts, must be a run of the code location `data_agent`: the UI lists a job's runs, draws
+the timeline and re-executes a run through the code location recorded on it. Dagster has no public call that
+creates such a run without a running webserver (its GraphQL client needs one): the API queues runs without one
+(`submit_partition_run`), and the CLI executes one in its own process (`execute_partition_run`; the public
+`execute_in_process` records no code location, so the UI could neither list nor re-execute its runs). What is
+used here (`JobSubsetSelector`, the in-process code location origin, `create_run` with snapshots, `execute_run`,
+`recon_job_from_origin`, and `add_run_tags` for the tags of runs started from the UI) was checked against the
+pinned Dagster version; `test_run_queue.py` fails when that version changes, so they are checked again before an
+upgrade.
 """
 
 from __future__ import annotations
@@ -12,10 +17,12 @@ import sys
 from functools import cache
 from typing import Any
 
-from dagster import DagsterInstance, QueuedRunCoordinator
+from dagster import DagsterInstance, DagsterRun, JobExecutionResult, QueuedRunCoordinator
 from dagster._core.definitions.selector import JobSubsetSelector
+from dagster._core.execution.api import execute_run
 from dagster._core.remote_origin import InProcessCodeLocationOrigin
 from dagster._core.types.loadable_target_origin import LoadableTargetOrigin
+from dagster._utils.hosted_user_process import recon_job_from_origin
 
 from ..errors import DataAgentError
 
@@ -33,6 +40,35 @@ def submit_partition_run(instance: DagsterInstance, job_name: str, partition_key
             "runs can only be queued on an instance with the QueuedRunCoordinator (set run_coordinator in"
             " $DAGSTER_HOME/dagster.yaml as the packaged instance and deploy/dagster.yaml do) and a running daemon"
         )
+    run = _create_partition_run(instance, job_name, partition_key, tags, run_config={}, run_id=None)
+    # The queued coordinator only enqueues: it needs no workspace (the daemon brings its own).
+    instance.submit_run(run.run_id, workspace=None)  # type: ignore[arg-type]
+    return run.run_id
+
+
+def execute_partition_run(
+    instance: DagsterInstance,
+    job_name: str,
+    partition_key: str,
+    tags: dict[str, str],
+    *,
+    run_config: dict[str, Any],
+    run_id: str,
+) -> JobExecutionResult:
+    """Create a run of one partition of a job of this code location and execute it now, in this process."""
+    run = _create_partition_run(instance, job_name, partition_key, tags, run_config=run_config, run_id=run_id)
+    return execute_run(recon_job_from_origin(run.job_code_origin), run, instance)  # type: ignore[arg-type]
+
+
+def _create_partition_run(
+    instance: DagsterInstance,
+    job_name: str,
+    partition_key: str,
+    tags: dict[str, str],
+    *,
+    run_config: dict[str, Any],
+    run_id: str | None,
+) -> DagsterRun:
     location = _code_location(instance)
     repository = next(iter(location.get_repositories().values()))
     remote_job = location.get_job(
@@ -40,11 +76,13 @@ def submit_partition_run(instance: DagsterInstance, job_name: str, partition_key
             location_name=location.name, repository_name=repository.name, job_name=job_name, op_selection=None
         )
     )
-    plan = location.get_execution_plan(remote_job, {}, step_keys_to_execute=None, known_state=None, instance=instance)
-    run = instance.create_run(
+    plan = location.get_execution_plan(
+        remote_job, run_config, step_keys_to_execute=None, known_state=None, instance=instance
+    )
+    return instance.create_run(
         job_name=job_name,
-        run_id=None,
-        run_config={},
+        run_id=run_id,
+        run_config=run_config,
         resolved_op_selection=None,
         step_keys_to_execute=None,
         op_selection=None,
@@ -61,9 +99,12 @@ def submit_partition_run(instance: DagsterInstance, job_name: str, partition_key
         asset_check_selection=None,
         asset_graph=repository.asset_graph,
     )
-    # The queued coordinator only enqueues: it needs no workspace (the daemon brings its own).
-    instance.submit_run(run.run_id, workspace=None)  # type: ignore[arg-type]
-    return run.run_id
+
+
+def tag_run(instance: DagsterInstance, run_id: str, tags: dict[str, str]) -> None:
+    """Add tags to a run that has started: a launchpad or backfill run knows only its partition key when it is
+    created, its source's tags are added once its first op has loaded the source."""
+    instance.add_run_tags(run_id, tags)
 
 
 @cache

@@ -81,10 +81,12 @@ def test_the_work_folder_is_gone_after_a_success_and_after_a_failure(backend: st
         result = json.loads(out)
         assert result["status"] == "failed"
         assert _folders(settings) == []
-        # stderr is the run's progress, a line per message, the failure included; no stack trace.
+        # stderr is the run's progress, a line per message, and the failure said once, on the command's own line
+        # (it was the run's STEP_FAILURE line, followed by the skipped steps and the run's failure); no stack trace.
         assert "Traceback" not in err and "Stack Trace" not in err and 'File "' not in err, err
-        failure = [line for line in err.splitlines() if "STEP_FAILURE" in line]
-        assert len(failure) == 1 and result["error"] in failure[0], err
+        failure = [line for line in err.splitlines() if result["error"] in line]
+        assert len(failure) == 1 and failure[0].startswith("data-agent: error: import of source"), err
+        assert "STEP_FAILURE" not in err and "ERROR" not in err, err
 
 
 @pytest.mark.parametrize("backend", BACKENDS)

@@ -61,13 +61,15 @@ def source_id(feed_server: FeedServer, catalog: Catalog) -> str:
 
 def evaluate(instance: DagsterInstance, run: DagsterRun, database_url: str) -> None:
     """Evaluate the sensor on the run's RUN_FAILURE event, as the daemon would."""
+    # The sensor reads the environment's catalog, as in production (the resource has no setting for it).
+    assert get_settings().database_url == database_url
     (record,) = instance.get_records_for_run(run.run_id, of_type=DagsterEventType.RUN_FAILURE).records
     with build_run_status_sensor_context(
         sensor_name="import_failures",
         dagster_event=record.event_log_entry.dagster_event,
         dagster_instance=instance,
         dagster_run=instance.get_run_by_id(run.run_id),
-        resources={"catalog": CatalogResource(database_url=database_url)},
+        resources={"catalog": CatalogResource()},
     ) as context:
         import_failures(context.for_run_failure())
 
@@ -126,7 +128,8 @@ def test_an_import_that_failed_as_a_whole_is_reported_and_not_recorded_twice(
     assert source.last_status == "failed" and "404" in source.last_error
     assert bugsnag.wait_for(1)
     (event,) = bugsnag.events
-    assert event["exceptions"][0]["message"].startswith("write: import of source")
+    # The fetch failed (404), and so did its op: the failure no longer lands on `write`.
+    assert event["exceptions"][0]["message"].startswith("fetch: import of source")
     assert event["metaData"]["run"]["result_id"] == result.id
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -228,6 +229,15 @@ def test_launchpad_and_backfill_runs_work_like_the_cli(
             assert job.execute_in_process(instance=instance, partition_key=source_id).success
         runs = instance.get_runs(RunsFilter(job_name="import_source"))
         assert sorted(r.tags["dagster/partition"] for r in runs) == sorted(ids)
+        # They carry the tags of every import run (added once the source is loaded), so a filter finds them.
+        for name, source_id in zip(("one", "two"), ids, strict=True):
+            (run,) = instance.get_runs(
+                RunsFilter(
+                    job_name="import_source", tags={"data_agent/service": "acme"} | {"data_agent/source": source_id}
+                )
+            )
+            assert run.tags["data_agent/source_name"] == name and run.tags["data_agent/kind"] == "mrss"
+            assert run.tags["data_agent/launched_by"] == "ui"
     finally:
         instance.dispose()
     for source_id in ids:
@@ -239,11 +249,19 @@ def _changes(name: str, url: str):
     return SourceChanges(name=name, kind="mrss", url=url)
 
 
+def test_the_launchpad_cannot_point_a_run_at_another_catalog() -> None:
+    job = defs.resolve_job_def("import_source")
+    resources = job.run_config_schema.config_type.fields["resources"].config_type.fields
+    assert resources["catalog"].config_type.fields["config"].config_type.fields == {}  # nothing to set
+
+
 def test_definitions_load_and_validate() -> None:
     job = defs.resolve_job_def("import_source")
-    assert [node.name for node in job.graph.nodes_in_topological_order] == ["fetch", "normalise", "reconcile", "write"]
     assert job.partitions_def.name == "sources"
-    assert defs.resolve_assets_def(AssetKey("import_results")) is not None
+    # The job materializes the asset, whose graph is the four steps.
+    graph = defs.resolve_assets_def(AssetKey("import_results")).node_def
+    assert [node.name for node in graph.nodes_in_topological_order] == ["fetch", "normalise", "reconcile", "write"]
+    assert [node.name for node in job.graph.nodes] == ["import_results"]
     root = Path(__file__).resolve().parents[2]
     done = subprocess.run(
         [sys.executable, "-m", "dagster", "definitions", "validate", "-m", "data_agent_pipelines.definitions"],
@@ -254,3 +272,35 @@ def test_definitions_load_and_validate() -> None:
         check=False,
     )
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_a_manual_import_of_a_due_source_moves_its_next_run_on(source_id: str, capsys, catalog: Catalog) -> None:
+    """As a manual export does: the heartbeat must not import again a source that was just imported by hand."""
+    added = catalog.get_source(source_id)  # a new source is due at once
+    assert catalog.due_sources(datetime.now(UTC), limit=10)[0].id == source_id
+    code, _result = import_json(capsys, source_id, "--dry-run")  # a dry run imports nothing: the slot stays due
+    assert code == 0 and catalog.get_source(source_id).next_run_at == added.next_run_at
+    code, result = import_json(capsys, source_id)
+    assert code == 0
+    moved = catalog.get_source(source_id).next_run_at
+    started = datetime.fromisoformat(result["started_at"].replace("Z", "+00:00"))
+    assert started < moved <= started + timedelta(hours=1)  # the next slot of its hourly schedule
+    assert catalog.due_sources(datetime.now(UTC), limit=10) == []
+
+
+def test_a_failed_item_keeps_the_id_it_states(
+    source_id: str, capsys, feed_server: FeedServer, settings: Settings
+) -> None:
+    """The guid was read before the item failed: the result and the UI's failed-items table name it."""
+    bad = item("restricted", extra='<media:restriction relationship="maybe" type="country">fr</media:restriction>')
+    feed_server.serve("/feed.xml", rss(item("a", "Alpha"), bad))
+    code, result = import_json(capsys, source_id)
+    assert code == 0 and result["status"] == "partial"
+    (failed,) = [i for i in result["items"] if i["outcome"] == "failed"]
+    assert failed["external_id"] == "restricted" and "relationship 'maybe'" in failed["reason"]
+    instance = DagsterInstance.from_config(str(settings.dagster_home))
+    try:
+        metadata = instance.get_latest_materialization_event(AssetKey("import_results")).asset_materialization.metadata
+        assert [row.data["external_id"] for row in metadata["failed_items"].records] == ["restricted"]
+    finally:
+        instance.dispose()

@@ -294,3 +294,34 @@ def test_a_cms_edit_made_while_an_import_runs_is_not_overwritten(
     importing.write(catalog, planned(source_id))
     again = asset_of(catalog, source_id, "a")
     assert again["description"] == "CMS edit" and again["edited_fields"] == ["description"]
+
+
+def test_importer_overwrites_a_cms_edit_although_the_origin_answers_304(
+    feed_server: FeedServer, catalog: Catalog, capsys
+) -> None:
+    """The policy holds when the origin did not change at all: an edit makes the next import read the items."""
+    source_id = make_source(catalog, feed_server, items("a", "b"))
+    run_import(capsys, source_id)
+    _code, unchanged = run_import(capsys, source_id)
+    assert unchanged["status"] == "unchanged" and "304" in " ".join(unchanged["notes"])
+    catalog.edit_asset(asset_of(catalog, source_id, "a")["id"], {"title": "CMS"})
+    code, result = run_import(capsys, source_id)
+    assert code == 0 and result["status"] == "succeeded"
+    assert by_external_id(result)["a"]["outcome"] == "updated"
+    assert "overwrote the CMS edit of title" in by_external_id(result)["a"]["reason"]
+    assert by_external_id(result)["b"]["outcome"] == "unchanged"
+    asset = asset_of(catalog, source_id, "a")
+    assert asset["title"] == "Title a" and asset["edited_fields"] == []
+    _code, after = run_import(capsys, source_id)  # overwritten: the origin's validators count again
+    assert after["status"] == "unchanged" and "304" in " ".join(after["notes"])
+
+
+def test_update_unless_edited_keeps_answering_304_after_a_cms_edit(
+    feed_server: FeedServer, catalog: Catalog, capsys
+) -> None:
+    source_id = make_source(catalog, feed_server, items("a"), truth="update-unless-edited")
+    run_import(capsys, source_id)
+    catalog.edit_asset(asset_of(catalog, source_id, "a")["id"], {"title": "CMS"})
+    _code, result = run_import(capsys, source_id)
+    assert result["status"] == "unchanged" and "304" in " ".join(result["notes"])
+    assert asset_of(catalog, source_id, "a")["title"] == "CMS"

@@ -10,6 +10,7 @@ from dagster._core.definitions.dynamic_partitions_request import AddDynamicParti
 from data_agent_pipelines.definitions import defs
 from data_agent_pipelines.orchestration.partitions import SOURCES_PARTITIONS_NAME
 from data_agent_pipelines.orchestration.resources import CatalogResource
+from data_agent_pipelines.settings import get_settings
 
 
 @dataclass
@@ -25,12 +26,14 @@ class Tick:
 
 def tick(sensor: SensorDefinition, instance: DagsterInstance, database_url: str) -> Tick:
     """One tick; `added` and `removed` are the partitions that changed, whoever changed them."""
+    # The sensor reads the environment's catalog, as in production (the resource has no setting for it).
+    assert get_settings().database_url == database_url
     before = set(instance.get_dynamic_partitions(SOURCES_PARTITIONS_NAME))
     # An instance ref, as the code server has: `evaluate_tick` then validates each run request against the job
     # and the partitions as they will be after this tick's partition requests, exactly as in production.
     with build_sensor_context(
         instance_ref=instance.get_ref(),
-        resources={"catalog": CatalogResource(database_url=database_url)},
+        resources={"catalog": CatalogResource()},
         repository_def=defs.get_repository_def(),
     ) as context:
         data = sensor.evaluate_tick(context)

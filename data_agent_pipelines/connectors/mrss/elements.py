@@ -329,3 +329,27 @@ def map_item(el: Any, channel: Scope, default_type: str, origin_digest: str | No
     item = ItemValues()
     _walk(item, el, item.scope, _ITEM_HANDLERS, True)
     return build_asset(item, channel, default_type, origin_digest)
+
+
+# Where an item states its id, in the mapping's order of preference (rules.build_asset): guid, Atom id, link.
+_ID_TAGS = {
+    **dict.fromkeys(("guid", f"{{{RSS1_NS}}}guid"), 0),
+    **dict.fromkeys((f"{{{ATOM_NS}}}id", f"{{{ATOM03_NS}}}id"), 1),
+    **dict.fromkeys(("link", f"{{{RSS1_NS}}}link", f"{{{ATOM_NS}}}link", f"{{{ATOM03_NS}}}link"), 2),
+}
+
+
+def declared_id(el: Any) -> str | None:
+    """The id an item element states (guid, Atom id, else link), read without mapping it: a failed item keeps it."""
+    found: dict[int, str] = {}
+    for child in el:
+        rank = _ID_TAGS.get(child.tag) if isinstance(child.tag, str) else None
+        if rank is None or rank in found:
+            continue
+        is_atom_link = (
+            rank == 2 and child.tag.startswith("{") and child.tag.endswith("}link") and "href" in child.attrib
+        )
+        value = (child.get("href") if is_atom_link else child.text) or ""
+        if value.strip():
+            found[rank] = value.strip()
+    return found[min(found)] if found else None

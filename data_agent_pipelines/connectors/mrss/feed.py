@@ -25,7 +25,7 @@ from .document import (
     for_lenient_parser,
     lxml_encoding,
 )
-from .elements import channel_scope, map_item
+from .elements import channel_scope, declared_id, map_item
 from .namespaces import FEED_ROOTS, ITEM_TAGS
 from .rules import Scope
 from .values import ItemError
@@ -69,9 +69,14 @@ class FeedParse:
             yield from self._read_with_feedparser(error)
 
     def _checked(
-        self, produce: Callable[[], Asset], raw: Callable[[], Any], read_before: frozenset[str] = frozenset()
+        self,
+        produce: Callable[[], Asset],
+        raw: Callable[[], Any],
+        declared_id: Callable[[], str | None],
+        read_before: frozenset[str] = frozenset(),
     ) -> Iterator[Asset | ItemFailure]:
-        """Map one item, catching its failure, and apply the first-occurrence-wins rule for ids.
+        """Map one item, catching its failure (which keeps the id the item states), and apply the
+        first-occurrence-wins rule for ids.
 
         An item whose id is in `read_before` is one lxml yielded before the document broke off, read again by
         feedparser: it is dropped, not reported as a duplicate.
@@ -80,10 +85,12 @@ class FeedParse:
         try:
             asset = produce()
         except ItemError as exc:
-            yield ItemFailure(reason=str(exc), data=raw())
+            yield ItemFailure(reason=str(exc), external_id=declared_id(), data=raw())
             return
         except Exception as exc:  # one bad item must never stop the others
-            yield ItemFailure(reason=f"the item could not be read: {exc}", data=raw(), errors=[repr(exc)])
+            yield ItemFailure(
+                reason=f"the item could not be read: {exc}", external_id=declared_id(), data=raw(), errors=[repr(exc)]
+            )
             return
         if asset.external_id in read_before:
             return
@@ -138,6 +145,7 @@ class FeedParse:
                     yield from self._checked(
                         lambda el=el, channel=channel, digest=digest: map_item(el, channel, self.default_type, digest),
                         lambda el=el: _raw_item(el),
+                        lambda el=el: declared_id(el),
                     )
                 el.clear(keep_tail=False)
                 parent = el.getparent()
@@ -174,6 +182,7 @@ class FeedParse:
             yield from self._checked(
                 lambda entry=entry: lenient.map_entry(entry, channel, self.default_type),
                 lambda entry=entry: lenient.raw_entry(entry, MAX_RAW_ITEM_CHARS),
+                lambda entry=entry: lenient.entry_id(entry),
                 already,
             )
 
