@@ -172,9 +172,10 @@ def test_an_import_and_a_heartbeat_tick_on_a_postgres_backed_instance(
         event = instance.get_latest_materialization_event(AssetKey("import_results"))
         assert event.asset_materialization.partition == first.id
 
-        # The CLI's import moved nothing on the schedule: both are due; the heartbeat asks for both.
+        # The CLI's import served the first source's due slot and moved its next run on (issue 18: a manual import
+        # moves the schedule as a manual export does); the heartbeat asks for the second only.
         ticked = tick(build_heartbeat(), instance, database_url)
-        assert sorted(ticked.keys) == sorted([first.id, second.id])
+        assert ticked.keys == [second.id]
         assert sorted(instance.get_dynamic_partitions("sources")) == sorted([first.id, second.id])
     finally:
         instance.dispose()

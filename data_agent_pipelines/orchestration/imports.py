@@ -14,7 +14,7 @@ import time
 from collections.abc import Iterable
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from dagster import (
     AssetKey,
@@ -128,7 +128,7 @@ def write(context: OpExecutionContext, state: ImportState, catalog: CatalogResou
     return Output(result.id, metadata=metadata)
 
 
-def fail_import(context: OpExecutionContext, state: ImportState, catalog: Catalog) -> None:
+def fail_import(context: OpExecutionContext, state: ImportState, catalog: Catalog) -> NoReturn:
     """End an import that failed as a whole in the op where it failed: record its result, then fail the op.
 
     No materialization follows, so Dagster marks the run's `import_results` partition failed.
