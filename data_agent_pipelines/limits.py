@@ -258,12 +258,16 @@ def _within_limits(asset: Asset) -> bool:
         if not (_entries(streams, "streams") and _entries(subtitles, "subtitles")):
             return False
         labels.append(edition.name)
-        for url, kind, mime, drm, bitrate, width, height in map(_STREAM, streams):
+        for url, kind, mime, drm, bitrate, width, height, drm_data in map(_STREAM, streams):
+            if drm_data is not None:  # free-form JSON: only the full pass checks it
+                return False
             urls.append(url)
             labels.append(kind)
             optional += (mime, drm)
             counts += (bitrate, width, height)
-        for url, language, label in map(_SUBTITLE, subtitles):
+        for url, language, label, forced in map(_SUBTITLE, subtitles):
+            if type(forced) is not bool:
+                return False
             urls.append(url)
             optional += (language, label)
     if not (
@@ -293,8 +297,8 @@ _OPTIONAL_COUNT = frozenset((int, type(None)))  # bool is a type of its own: the
 _IMAGE = attrgetter("url", "role", "width", "height")
 _CREDIT = attrgetter("name", "role")
 _RATING = attrgetter("value", "scheme")
-_STREAM = attrgetter("url", "type", "mime", "drm", "bitrate", "width", "height")
-_SUBTITLE = attrgetter("url", "language", "label")
+_STREAM = attrgetter("url", "type", "mime", "drm", "bitrate", "width", "height", "drm_data")
+_SUBTITLE = attrgetter("url", "language", "label", "forced")
 
 
 def _custom_within_limits(asset: Asset) -> bool:
