@@ -736,6 +736,18 @@ def test_retry_after_past_the_deadline_gives_up_at_once(serve: Callable[[App], _
     assert len(server.seen) == 1
 
 
+def test_a_status_the_caller_handles_comes_back_as_the_response(
+    serve: Callable[[App], _Server], sleeps: list[float]
+) -> None:
+    """An API client pacing itself by the platform's 429s gets them back with their headers, unretried."""
+    server = serve(answer(429, b'{"error": "slow down"}', Retry_After="60"))
+    with HttpClient(LOCAL, sleep=sleeps.append) as http:
+        response = http.request("GET", server.url + "/api", handled=(429,))
+    assert response.status_code == 429 and response.headers["retry-after"] == "60"
+    assert response.json() == {"error": "slow down"}
+    assert sleeps == [] and len(server.seen) == 1
+
+
 @pytest.mark.parametrize("status", [401, 403])
 def test_auth_rejected_is_not_retried(
     serve: Callable[[App], _Server], client: HttpClient, sleeps: list[float], status: int

@@ -17,7 +17,7 @@ import re
 import ssl
 import tempfile
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
@@ -97,6 +97,7 @@ class _RequestSpec:
     params: Any = None
     json: Any = None
     data: Any = None
+    handled: frozenset[int] = frozenset()  # statuses the caller answers itself: returned, neither raised nor retried
 
 
 class _Retryable(Exception):
@@ -188,9 +189,22 @@ class HttpClient:
         data: Any = None,
         timeout: float | None = None,
         max_bytes: int | None = None,
+        handled: Collection[int] = (),
     ) -> Response:
-        """Send an API request and read the (small) answer into memory, with the same safety, limits and retries."""
-        spec = _RequestSpec(method.upper(), url, headers=dict(headers or {}), params=params, json=json, data=data)
+        """Send an API request and read the (small) answer into memory, with the same safety, limits and retries.
+
+        A status in `handled` (an API client pacing itself by the platform's 429s) comes back as the Response
+        instead of being retried or raised.
+        """
+        spec = _RequestSpec(
+            method.upper(),
+            url,
+            headers=dict(headers or {}),
+            params=params,
+            json=json,
+            data=data,
+            handled=frozenset(handled),
+        )
         limit = self._policy.max_bytes if max_bytes is None else max_bytes
 
         def read(response: httpx.Response, budget: Budget) -> Response:
@@ -242,7 +256,8 @@ class HttpClient:
                 "Use the final URL directly, or ask the server's owner to fix the redirects.",
             )
         try:
-            self._raise_for_status(response, spec.url)
+            if response.status_code not in spec.handled:
+                self._raise_for_status(response, spec.url)
             yield response
         finally:
             response.close()

@@ -1,9 +1,10 @@
 """The toolkit the online-video-platform connectors share: one API client, one paginator, one page store, one sync rule.
 
-- `client.ApiClient` sends every platform call through `net.HttpClient` (which retries 429 and 5xx with backoff,
-  honouring `Retry-After`), adds the source's credentials (`auth.Auth`), paces calls by the platform's rate-limit
-  headers (`rate_limit`), renews an expired token once, and turns a rejected credential into a `SourceAuthError`
-  that names the platform and the setting to check (`platform`) — never the credential's value.
+- `client.ApiClient` sends every platform call through `net.HttpClient` (which retries 5xx with backoff,
+  honouring `Retry-After`), adds the source's credentials (`auth.Auth`), paces calls by one budget shared by the
+  calls in flight, learnt from the platform's rate-limit headers and its 429s (`rate_limit`), holds the whole fetch
+  to its deadline, renews an expired token once, and turns a rejected credential into a `SourceAuthError` that
+  names the platform and the setting to check (`platform`) — never the credential's value.
 - `paging.collect` walks a list endpoint page by page, as a connector declares it (`Paging`: page numbers, offsets
   or next links; page size; the platform's result cap, worked around by windowing on a sort key). It hands every
   item to a `store.PageStore` (one JSON document a line in the run's work folder), so memory stays flat.
