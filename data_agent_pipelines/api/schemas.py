@@ -31,7 +31,7 @@ _KIND: dict[str, Any] = {
     "json_schema_extra": {"enum": list(kind_names())},
 }
 _OPTIONS = "Connector and signing settings. " + "; ".join(
-    f"{spec.kind}: {', '.join(o.key for o in spec.options)}" for spec in source_kinds().values()
+    f"{spec.kind}: {', '.join(spec.option_keys())}" for spec in source_kinds().values()
 )
 _CREDENTIALS = "Secrets, stored encrypted and never returned; an empty value removes. " + "; ".join(
     f"{spec.kind}: {', '.join(c.key for c in spec.credentials)}" for spec in source_kinds().values() if spec.credentials

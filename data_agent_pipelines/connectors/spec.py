@@ -64,21 +64,21 @@ class SourceKind:
             return self
         return self.modes.get(options.get(self.mode_option, ""), self)
 
-    def setting(self, key: str) -> Setting | None:
-        """The declared option `key` of this kind or of one of its modes."""
+    def all_options(self) -> dict[str, Setting]:
+        """Every option this kind takes, in any of its modes, by key (the first declaration of a key wins)."""
+        found: dict[str, Setting] = {}
         for spec in (self, *self.modes.values()):
             for option in spec.options:
-                if option.key == key:
-                    return option
-        return None
+                found.setdefault(option.key, option)
+        return found
 
     def option_keys(self) -> tuple[str, ...]:
         """Every option this kind takes, in any of its modes."""
-        return tuple(dict.fromkeys(o.key for s in (self, *self.modes.values()) for o in s.options))
+        return tuple(self.all_options())
 
     def url_options(self) -> tuple[str, ...]:
         """The options whose value is an address the importer calls."""
-        return tuple(dict.fromkeys(o.key for s in (self, *self.modes.values()) for o in s.options if o.is_url))
+        return tuple(key for key, option in self.all_options().items() if option.is_url)
 
     def missing(self, options: Mapping[str, str], credentials: Mapping[str, str]) -> list[str]:
         """`--option key=… (what it is)` for each required setting not given (alternatives joined by "or")."""
@@ -86,8 +86,9 @@ class SourceKind:
 
     def check(self, options: Mapping[str, str], credentials: Mapping[str, str]) -> None:
         """Refuse (InvalidInput) settings this kind cannot be imported with, naming each one that is missing."""
+        known = self.all_options()
         for key, value in options.items():
-            declared = self.setting(key)
+            declared = known.get(key)
             if declared is None or not value:
                 continue
             if declared.choices and value not in declared.choices:

@@ -123,7 +123,7 @@ def test_a_spec_is_complete(kind: str) -> None:
         # A platform that refuses the credentials is answered with the settings to check.
         assert mode.access_hint or not mode.credentials
     if spec.mode_option is not None:
-        mode_setting = spec.setting(spec.mode_option)
+        mode_setting = spec.all_options().get(spec.mode_option)
         assert mode_setting is not None and set(spec.modes) <= set(mode_setting.choices)
 
 
