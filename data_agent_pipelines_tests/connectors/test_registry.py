@@ -103,7 +103,7 @@ def _imports(name: str, tree: ast.Module) -> set[str]:
 def test_every_connector_in_the_code_has_a_spec_and_every_spec_a_connector() -> None:
     in_code = set().union(*(_declared_kinds(tree) for tree in _modules().values()))
     assert in_code == set(KINDS)
-    assert {"mrss", "backstage-json", "jwplayer", "brightcove", "kaltura", "vimeo"} <= set(KINDS)
+    assert {"mrss", "backstage-json", "jwplayer", "brightcove", "kaltura", "vimeo", "mux"} <= set(KINDS)
 
 
 @pytest.mark.parametrize("kind", list(KINDS))

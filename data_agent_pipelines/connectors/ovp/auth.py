@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import threading
 import time
 from collections.abc import Callable
@@ -44,6 +45,24 @@ class BearerSecret:
 
     def headers(self) -> dict[str, str]:
         return {"Authorization": f"{self.scheme} {self.secret}"}
+
+    def body(self) -> dict[str, str]:
+        return {}
+
+    def renew(self) -> bool:
+        return False
+
+
+@dataclass
+class BasicCredentials:
+    """A user name and password sent as HTTP Basic on every call (Mux: the access token's id and secret)."""
+
+    user: str
+    password: str
+
+    def headers(self) -> dict[str, str]:
+        pair = base64.b64encode(f"{self.user}:{self.password}".encode()).decode()
+        return {"Authorization": f"Basic {pair}"}
 
     def body(self) -> dict[str, str]:
         return {}
