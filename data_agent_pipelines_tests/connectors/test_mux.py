@@ -383,7 +383,9 @@ def test_an_environment_imports_through_the_cli_and_a_huge_item_fails_alone(
     fake.assets = [mux_asset(n, START + n) for n in range(4)]
     fake.assets[1]["tracks"].append(text_track("tEn1", "en", "English"))
     fake.assets[2]["status"] = "preparing"
-    fake.assets[3]["static_renditions"] = {"files": [rendition("highest"), rendition("audio-only")]}
+    fake.assets[3]["static_renditions"] = {
+        "files": [rendition("highest"), rendition("audio-only"), rendition("720p", "preparing")]
+    }
     source_id = add_source(capsys, server)
     done = run_cli(capsys, "import", source_id, "--json")
     result = done.json()
@@ -391,6 +393,7 @@ def test_an_environment_imports_through_the_cli_and_a_huge_item_fails_alone(
     assert result["counts"]["created"] == 4 and TOKEN_SECRET not in done.out + done.err
     items = {i["external_id"]: i for i in result["items"]}
     assert items["a002Mux00AssetId"]["reason"] == "unpublished: the asset is not ready on Mux yet (status preparing)"
+    assert "static rendition 720p.mp4 is preparing on Mux: not read" in items["a003Mux00AssetId"]["reason"]
     captioned = catalog.get_asset(items["a001Mux00AssetId"]["asset_id"])
     assert captioned["status"] == "published" and captioned["title"] == "Film 1"
     assert captioned["editions"][0]["subtitles"] == [
