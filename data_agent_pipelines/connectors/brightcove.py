@@ -8,17 +8,25 @@ account_id=…` the account. `GET accounts/{id}/counts/videos` gives the total, 
 `limit` (100, the most allowed) and `offset`, sorted by `created_at` so videos added meanwhile land at the end. The
 sources of each video (`videos/{id}/sources`) are fetched a few at a time (`--option concurrency=N`, default 4).
 Incremental fetches search `q=updated_at:<since>..`.
+
+The video's `state` decides its publication: ACTIVE is published, INACTIVE and PENDING are imported unpublished
+with the reason, and a DELETED video is skipped (its asset counts as gone from the account). DRM key systems
+(`com.widevine.alpha`, `com.microsoft.playready`, `com.apple.fps.1_0`) become the asset model's widevine /
+playready / fairplay, one stream per key system with its license URLs as DRM data. Brightcove signs the URLs it
+returns with tokens that live a few hours (an account setting): a signed link carries `expires`, read from the
+token where its format says it, else the time it was read, so every import renews it without reporting an update.
 """
 
 from __future__ import annotations
 
 import base64
+import re
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import urljoin
+from urllib.parse import parse_qs, quote, urljoin, urlsplit
 
 from ..model import Asset, Availability, Edition, Geoblock, Image, Source, Stream, Subtitle, parse_instant
 from ..net import AuthRejected, HttpClient
@@ -34,6 +42,23 @@ from .streams import mark_default, stream_type
 
 DEFAULT_OAUTH_URL = "https://oauth.brightcove.com/v4/access_token"
 LIMIT = 100
+# Stored with a video whose links are signed: when its sources were read (see `link_expiry`).
+READ_AT = "_sources_read_at"
+
+
+def _has_id(video: Any) -> bool:
+    return isinstance(video, dict) and isinstance(video.get("id"), str | int) and not isinstance(video["id"], bool)
+
+
+def _signed(video: dict[str, Any]) -> bool:
+    """Whether any source or text track link of the video carries a signature."""
+    for key in ("sources", "text_tracks"):
+        links = video.get(key)
+        for link in links if isinstance(links, list) else []:
+            src = link.get("src") if isinstance(link, dict) else None
+            if isinstance(src, str) and SIGNATURE_PARAMS & {k.lower() for k in parse_qs(urlsplit(src).query)}:
+                return True
+    return False
 
 
 class BrightcoveConnector:
@@ -67,10 +92,18 @@ class BrightcoveConnector:
             params = {"limit": request.size, "offset": request.offset, "sort": "created_at", **search}
             return Page(items=list(api.get(base + "videos", params)), total=total)
 
-        def with_sources(videos: list[dict[str, Any]]) -> None:
-            found = map_bounded(lambda video: api.get(base + f"videos/{video['id']}/sources"), videos, concurrency)
-            for video, sources in zip(videos, found, strict=True):
+        def with_sources(videos: list[Any]) -> None:
+            # A video that is no object or has no usable id is stored as it came: its mapping fails it alone.
+            # A deleted one has nothing to play: no call.
+            wanted = [v for v in videos if _has_id(v) and skip_reason(v) is None]
+            found = map_bounded(
+                lambda video: api.get(base + f"videos/{quote(str(video['id']))}/sources"), wanted, concurrency
+            )
+            read_at = self._now()
+            for video, sources in zip(wanted, found, strict=True):
                 video["sources"] = sources
+                if _signed(video):
+                    video[READ_AT] = read_at.isoformat()
             store.add(videos)
 
         store = PageStore(workdir / "videos.jsonl")
@@ -80,7 +113,9 @@ class BrightcoveConnector:
     def parse(self, source: Source, fetched: Fetched) -> Parse:
         """Map the stored videos to assets."""
         assert fetched.path is not None
-        return StoredItems(fetched.path, "brightcove-cms", lambda item: video_asset(item, source), item_id_field)
+        return StoredItems(
+            fetched.path, "brightcove-cms", lambda item: video_asset(item, source), item_id_field, skip_reason
+        )
 
     def _token(self, source: Source, http: HttpClient) -> tuple[str, float]:
         """A fresh access token and its lifetime, from the OAuth API (client credentials grant)."""
@@ -128,27 +163,143 @@ SPEC = SourceKind(
 
 # --- mapping ------------------------------------------------------------------------------------------------------
 
+# The CMS API's `state`: ACTIVE plays; INACTIVE was deactivated in Studio or the API; PENDING is a video being
+# created (no playable rendition yet); DELETED is gone. Why each other state is not published:
+WITHHELD_STATES = {
+    "INACTIVE": "the video is deactivated in Brightcove (state INACTIVE): it cannot be played",
+    "PENDING": "the video is still being created in Brightcove (state PENDING): it has no playable rendition yet",
+}
+DELETED_STATE = "DELETED"
+SKIPPED_DELETED = "deleted in Brightcove (state DELETED)"
+# Key systems (EME ids) as the asset model names their DRM.
+KEY_SYSTEMS = {
+    "com.widevine.alpha": "widevine",
+    "com.microsoft.playready": "playready",
+    "com.microsoft.playready.recommendation": "playready",
+    "com.apple.fps": "fairplay",
+    "com.apple.fps.1_0": "fairplay",
+    "com.apple.fps.2_0": "fairplay",
+    "com.apple.fps.3_0": "fairplay",
+}
+# Query parameters that sign a link (Brightcove's Fastly tokens, Akamai tokens, CloudFront signed URLs…): a link
+# that carries one expires, whether or not its expiry can be read from it.
+SIGNATURE_PARAMS = frozenset(
+    {"fastly_token", "hdnea", "hdnts", "hdntl", "__token__", "token", "signature", "policy", "hmac", "sig"}
+)
+# Akamai-style tokens hold `exp=<epoch seconds>` among `~`-separated fields.
+_AKAMAI_EXP = re.compile(r"(?:^|[~&])exp=(\d{9,11})(?:$|[~&])")
 
-def _streams(sources: list[dict[str, Any]]) -> list[Stream]:
-    """Playable sources (RTMP ones without `src` are not), https preferred over an http copy of the same file."""
-    usable = [s for s in sources if s.get("src")]
-    secure = {s["src"].split("://", 1)[1] for s in usable if s["src"].startswith("https://")}
+
+def skip_reason(item: dict[str, Any]) -> str | None:
+    """Why a listed video is no asset at all: only a deleted one (its asset then counts as gone)."""
+    return SKIPPED_DELETED if item.get("state") == DELETED_STATE else None
+
+
+def _withheld(item: dict[str, Any]) -> str | None:
+    """Why Brightcove does not play the video (None for ACTIVE, and for a video that states nothing)."""
+    state = item.get("state")
+    if state is None or state == "ACTIVE":
+        return None
+    if state in WITHHELD_STATES:
+        return WITHHELD_STATES[state]
+    return f"the video's state {str(state)[:40]!r} is not one Brightcove documents as playable"
+
+
+def _epoch(seconds: int) -> datetime | None:
+    try:
+        return datetime.fromtimestamp(seconds, UTC)
+    except (ValueError, OverflowError, OSError):
+        return None
+
+
+def _fastly_expiry(token: str) -> datetime | None:
+    """The expiry of Brightcove's `fastly_token`: base64 of `<expiry, hex epoch seconds>_<hmac>`."""
+    try:
+        text = base64.b64decode(token + "=" * (-len(token) % 4), altchars=b"-_").decode("ascii")
+        return _epoch(int(text.split("_", 1)[0], 16))
+    except (ValueError, UnicodeDecodeError):
+        return None
+
+
+def link_expiry(url: str, read_at: datetime | None) -> datetime | None:
+    """When a signed source link stops working; None for a link that carries no signature.
+
+    The expiry is read from the token where its format says it (Brightcove's Fastly token, Akamai's `exp=`,
+    CloudFront's `Expires`, a plain `expires`/`exp`); a signed link whose expiry cannot be read is taken to expire
+    when it was read (`read_at`): it is renewed by every import rather than trusted for longer than Brightcove
+    vouched for it.
+    """
+    query = parse_qs(urlsplit(url).query)
+    params = {name.lower(): values for name, values in query.items()}
+    found: datetime | None = None
+    for name, values in params.items():
+        for value in values:
+            if name == "fastly_token":
+                found = found or _fastly_expiry(value)
+            elif name in ("hdnea", "hdnts", "hdntl", "__token__"):
+                match = _AKAMAI_EXP.search(value)
+                found = found or (_epoch(int(match.group(1))) if match else None)
+            elif name in ("expires", "exp") and value.isdigit() and len(value) <= 11:
+                found = found or _epoch(int(value))
+    if found is not None:
+        return found
+    return read_at if SIGNATURE_PARAMS & set(params) else None
+
+
+def _address(url: str) -> str:
+    """Where a link points, whatever its scheme and signature: an http copy of an https source is the same file."""
+    return url.split("://", 1)[-1].split("?", 1)[0].split("#", 1)[0]
+
+
+def _drm(key_systems: Any, where: str, notes: list[str]) -> list[tuple[str | None, dict[str, Any] | None]]:
+    """The DRM of a source, one (asset model name, what a player needs) per key system; [(None, None)] in clear."""
+    if not key_systems:
+        return [(None, None)]
+    if not isinstance(key_systems, dict):
+        raise TypeError(f"{where}: key_systems is a {type(key_systems).__name__}, not an object of key systems")
+    found: list[tuple[str | None, dict[str, Any] | None]] = []
+    for system, data in key_systems.items():
+        name = KEY_SYSTEMS.get(str(system).lower())
+        if name is None:
+            notes.append(f"{where}: the key system {str(system)[:60]!r} is not one the asset model names: kept as is")
+            name = str(system)[:60]
+        found.append((name, dict(data) if isinstance(data, dict) and data else None))
+    return found
+
+
+def _streams(sources: Any, read_at: datetime | None, notes: list[str]) -> list[Stream]:
+    """Playable sources (RTMP ones without `src` are not), https preferred over an http copy of the same file.
+
+    A DRM-protected source gives one stream per key system (the asset model names one DRM per stream), its
+    license and certificate URLs as the stream's DRM data.
+    """
+    if not isinstance(sources, list):
+        raise TypeError(f"the video's sources are a {type(sources).__name__}, not a list")
+    usable = [s for s in sources if isinstance(s, dict) and isinstance(s.get("src"), str) and s["src"]]
+    secure = {_address(s["src"]) for s in usable if s["src"].startswith("https://")}
     streams = []
-    for s in usable:
-        if s["src"].startswith("http://") and s["src"].split("://", 1)[1] in secure:
+    for n, s in enumerate(usable):
+        src = s["src"]
+        if src.startswith("http://") and _address(src) in secure:
             continue
-        mime = s.get("type") or ("video/mp4" if (s.get("container") or "").upper() == "MP4" else None)
-        streams.append(
-            Stream(
-                url=s["src"],
-                type=stream_type(mime, s["src"]),
-                mime=mime,
-                drm=next(iter(s.get("key_systems") or {}), None),
-                bitrate=int(s["encoding_rate"]) // 1000 if s.get("encoding_rate") else None,
-                width=s.get("width"),
-                height=s.get("height"),
+        mime = s.get("type") if isinstance(s.get("type"), str) else None
+        if mime is None and str(s.get("container") or "").upper() == "MP4":
+            mime = "video/mp4"
+        rate = s.get("encoding_rate")
+        for drm, drm_data in _drm(s.get("key_systems"), f"source {n}", notes):
+            streams.append(
+                Stream(
+                    url=src,
+                    type=stream_type(mime, src),
+                    mime=mime,
+                    drm=drm,
+                    bitrate=int(rate) // 1000 if rate else None,
+                    width=s.get("width"),
+                    height=s.get("height"),
+                    expires=link_expiry(src, read_at),
+                    drm_data=drm_data,
+                )
             )
-        )
     return mark_default(streams)
 
 
@@ -159,22 +310,43 @@ def _geoblock(geo: dict[str, Any] | None) -> Geoblock | None:
     return Geoblock(mode="deny" if geo.get("exclude_countries") else "allow", countries=countries)
 
 
+def _instant(value: Any) -> datetime | None:
+    """An instant as the CMS API gives it: ISO 8601 text, or (as its fields reference says) epoch milliseconds."""
+    if isinstance(value, bool) or value in (None, ""):
+        return None
+    if isinstance(value, int | float):
+        return datetime.fromtimestamp(value / 1000, UTC)
+    if isinstance(value, str):
+        return parse_instant(value)
+    raise TypeError(f"{str(value)[:40]!r} is not an instant")
+
+
+def _subtitles(tracks: Any, read_at: datetime | None) -> list[Subtitle]:
+    if not isinstance(tracks, list):
+        raise TypeError(f"text_tracks is a {type(tracks).__name__}, not a list")
+    return [
+        Subtitle(url=t["src"], language=t.get("srclang"), label=t.get("label"), expires=link_expiry(t["src"], read_at))
+        for t in tracks
+        if isinstance(t, dict) and isinstance(t.get("src"), str) and t["src"] and t.get("kind") in CAPTION_KINDS
+    ]
+
+
+CAPTION_KINDS = ("captions", "subtitles")
+
+
 def video_asset(item: dict[str, Any], source: Source) -> Asset:
     """One CMS API video (with its `sources`) as an asset."""
     schedule = item.get("schedule") or {}
-    start, end = parse_instant(schedule.get("starts_at")), parse_instant(schedule.get("ends_at"))
+    start, end = _instant(schedule.get("starts_at")), _instant(schedule.get("ends_at"))
     images = item.get("images") or {}
     custom = {str(k): str(v) for k, v in (item.get("custom_fields") or {}).items() if v is not None}
-    if item.get("reference_id"):
-        custom["reference_id"] = str(item["reference_id"])
-    if item.get("state"):
-        custom["state"] = str(item["state"])
-    subtitles = [
-        Subtitle(url=t["src"], language=t.get("srclang"), label=t.get("label"))
-        for t in item.get("text_tracks") or []
-        if t.get("src") and t.get("kind") in ("captions", "subtitles")
-    ]
+    for name in ("reference_id", "state", "playback_rights_id"):
+        if item.get(name):
+            custom[name] = str(item[name])
+    read_at = _instant(item.get(READ_AT))
+    notes: list[str] = []
     duration_ms = item.get("duration")
+    streams = _streams(item.get("sources") or [], read_at, notes)
     return Asset(
         external_id=str(item["id"]),
         type=source.asset_type,
@@ -182,7 +354,7 @@ def video_asset(item: dict[str, Any], source: Source) -> Asset:
         description=item.get("long_description") or item.get("description") or None,
         short_description=item.get("description") if item.get("long_description") else None,
         duration=round(int(duration_ms) / 1000) if duration_ms else None,
-        published_at=parse_instant(item.get("published_at")),
+        published_at=_instant(item.get("published_at")),
         availability=Availability(start=start, end=end) if start or end else None,
         images=[
             Image(url=images[name]["src"], role=role)
@@ -191,6 +363,8 @@ def video_asset(item: dict[str, Any], source: Source) -> Asset:
         ],
         tags=[str(t) for t in item.get("tags") or [] if str(t).strip()],
         geoblock=_geoblock(item.get("geo")),
-        editions=[Edition(name="full", streams=_streams(item.get("sources") or []), subtitles=subtitles)],
+        editions=[Edition(name="full", streams=streams, subtitles=_subtitles(item.get("text_tracks") or [], read_at))],
         custom=custom,
+        notes=notes,
+        unpublished=_withheld(item),
     )

@@ -3,7 +3,10 @@
 - `POST /v4/access_token`: HTTP Basic `client_id:client_secret`, form body `grant_type=client_credentials`; answers
   `{"access_token", "token_type": "Bearer", "expires_in": 300}`. A token is refused (401) once it is 300 s old.
 - `GET /v1/accounts/{account_id}/counts/videos` -> `{"count": N}`; `GET …/videos` with `limit` (at most 100,
-  else 400), `offset`, `sort` and `q` (`updated_at:FROM..`); `GET …/videos/{id}/sources`.
+  else 400), `offset`, `sort` and `q` (`updated_at:FROM..`); `GET …/videos/{id}/sources`: the documented list of
+  source objects (`src`, `type`, `container`, `encoding_rate`…, `key_systems` for DRM), their links signed with a
+  fresh `fastly_token` at every call when `token_expiry` is set.
+- Videos carry `state` (ACTIVE, INACTIVE, PENDING, DELETED) and `playback_rights_id` as the CMS API gives them.
 - Errors are JSON arrays `[{"error_code", "message"}]`.
 """
 
@@ -12,6 +15,7 @@ from __future__ import annotations
 import base64
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import quote
 
 from .apiserver import Faults, Reply, Request
 
@@ -37,24 +41,66 @@ def video(video_id: str, created_at: str, **fields: Any) -> dict[str, Any]:
         "images": {},
         "text_tracks": [],
         "geo": None,
+        "playback_rights_id": None,
         **fields,
     }
 
 
-def sources_of(video_id: str) -> list[dict[str, Any]]:
-    return [
+def fastly_token(expires_at: int, signature: str) -> str:
+    """A token as Brightcove's manifests carry it: base64 of `<expiry, hex epoch seconds>_<hmac>`."""
+    return base64.b64encode(f"{expires_at:x}_{signature}".encode()).decode()
+
+
+def sources_of(video_id: str, token: str | None = None, drm: bool = False) -> list[dict[str, Any]]:
+    """The `videos/{id}/sources` answer: HLS (http and https), an MP4 rendition and an RTMP-only one; with `drm`,
+    a Widevine/PlayReady DASH manifest and a FairPlay HLS one as Dynamic Delivery lists them. With `token`, every
+    https link is signed as Brightcove signs them (`?fastly_token=`)."""
+    signed = f"?fastly_token={quote(token)}" if token else ""
+    sources: list[dict[str, Any]] = [
         {"type": "application/x-mpegURL", "src": f"http://bcbolt.example/{video_id}/master.m3u8"},
-        {"type": "application/x-mpegURL", "src": f"https://bcbolt.example/{video_id}/master.m3u8"},
         {
-            "container": "MP4",
+            "codecs": "avc1,mp4a",
+            "ext_x_version": "4",
+            "type": "application/x-mpegURL",
+            "src": f"https://bcbolt.example/{video_id}/master.m3u8{signed}",
+        },
+        {
+            "avg_bitrate": 1_480_221,
             "codec": "H264",
+            "container": "MP4",
+            "duration": 61_499,
             "encoding_rate": 1_500_000,
             "width": 1280,
             "height": 720,
-            "src": f"https://bcbolt.example/{video_id}/720.mp4",
+            "size": 11_378_262,
+            "src": f"https://bcbolt.example/{video_id}/720.mp4{signed}",
         },
         {"container": "MP4", "stream_name": "mp4:rtmp-only", "app_name": "rtmp://cp1.example/ondemand"},
     ]
+    if drm:
+        license_base = f"https://bcbolt.example/license/v1/{video_id}"
+        sources += [
+            {
+                "codecs": "avc1,mp4a",
+                "type": "application/dash+xml",
+                "src": f"https://bcbolt.example/{video_id}/cenc/manifest.mpd{signed}",
+                "key_systems": {
+                    "com.widevine.alpha": {"license_url": f"{license_base}/widevine"},
+                    "com.microsoft.playready": {"license_url": f"{license_base}/playready"},
+                },
+            },
+            {
+                "type": "application/x-mpegURL",
+                "src": f"https://bcbolt.example/{video_id}/fairplay/master.m3u8{signed}",
+                "key_systems": {
+                    "com.apple.fps.1_0": {
+                        "key_request_url": f"{license_base}/fairplay",
+                        "certificate_url": f"{license_base}/fairplay_cert",
+                    }
+                },
+            },
+        ]
+    return sources
 
 
 class FakeBrightcove:
@@ -67,6 +113,10 @@ class FakeBrightcove:
         self.tokens: dict[str, float] = {}  # token -> issued at
         self.refused = 0
         self.faults = Faults()
+        self.token_expiry: int | None = None  # epoch seconds: links are signed with this expiry (a new hmac per call)
+        self.drm: set[str] = set()  # ids of videos packaged with DRM
+        self.sources: dict[str, Any] = {}  # an answer to give for a video's sources instead of the documented one
+        self._signatures = 0
 
     def __call__(self, request: Request) -> Reply:
         fault = self.faults.take(request)
@@ -90,7 +140,14 @@ class FakeBrightcove:
             offset = int(request.query.get("offset", 0))
             return Reply(self._matching(request)[offset : offset + limit])
         if rest.startswith("videos/") and rest.endswith("/sources"):
-            return Reply(sources_of(rest.split("/")[1]))
+            video_id = rest.split("/")[1]
+            if video_id in self.sources:
+                return Reply(self.sources[video_id])
+            token = None
+            if self.token_expiry is not None:
+                self._signatures += 1
+                token = fastly_token(self.token_expiry, f"{self._signatures:064x}")
+            return Reply(sources_of(video_id, token, drm=video_id in self.drm))
         return Reply([{"error_code": "RESOURCE_NOT_FOUND"}], 404)
 
     def _token(self, request: Request) -> Reply:

@@ -5,7 +5,13 @@
 - `POST /api_v3/service/media/action/list` with `ks`, `filter` (`orderBy`, `createdAtGreaterThanOrEqual`,
   `updatedAtGreaterThanOrEqual`) and `pager` (`pageSize` at most 500, `pageIndex` from 1):
   `{"objectType": "KalturaMediaListResponse", "objects", "totalCount"}`; no entry past the 10,000th of a filter.
-- `POST /api_v3/service/flavorasset/action/list` with `filter.entryIdIn`, `filter.statusEqual`.
+- `POST /api_v3/service/flavorasset/action/list` with `filter.entryIdIn`, `filter.statusEqual`: two web flavors per
+  entry and the original upload (`isOriginal`, tagged `source`).
+- `POST /api_v3/service/caption_captionasset/action/list` with `filter.entryIdIn`: `KalturaCaptionAsset` objects
+  (`languageCode`, `language`, `label`, `format` — KalturaCaptionType, a string enum — `status`, `fileExt`).
+- `POST /api_v3/service/metadata_metadata/action/list` with `filter.objectIdIn`, `metadataObjectTypeEqual` 1:
+  `KalturaMetadata` objects whose `xml` is the profile's `<metadata>…</metadata>`.
+- Entries carry `mediaType` (1 video, 2 image, 5 audio), `status` (KalturaEntryStatus) and `accessControlId`.
 - Errors are HTTP 200 with `{"objectType": "KalturaAPIException", "code", "message"}`; `INVALID_KS` echoes the KS.
 """
 
@@ -28,6 +34,7 @@ def entry(entry_id: str, created_at: int, **fields: Any) -> dict[str, Any]:
         "msDuration": 95_120,
         "mediaType": 1,
         "status": 2,
+        "accessControlId": 4_711,
         "createdAt": created_at,
         "updatedAt": fields.pop("updatedAt", created_at),
         "thumbnailUrl": f"https://cfvod.example/p/555/thumbnail/entry_id/{entry_id}/version/100002",
@@ -49,6 +56,9 @@ class FakeKaltura:
         self.calls_per_session: int | None = None  # a KS expires after this many calls
         self._calls = 0
         self.faults = Faults()
+        self.captions: dict[str, list[dict[str, Any]]] = {}  # caption assets by entry id
+        self.metadata: dict[str, list[dict[str, Any]]] = {}  # metadata objects by entry id
+        self.plugins_off: set[str] = set()  # actions the partner has no plugin for (answered SERVICE_FORBIDDEN)
 
     def __call__(self, request: Request) -> Reply:
         fault = self.faults.take(request)
@@ -78,6 +88,8 @@ class FakeKaltura:
         if size > 500:
             return Reply(exception("INVALID_PAGER", "pageSize must be 500 or less"))
         flt = params.get("filter") or {}
+        if action in self.plugins_off:
+            return Reply(exception("SERVICE_FORBIDDEN", f"The access to service [{action}] is forbidden"))
         if action == "media/action/list":
             found = [
                 e
@@ -86,7 +98,7 @@ class FakeKaltura:
                 and e["updatedAt"] >= flt.get("updatedAtGreaterThanOrEqual", 0)
             ]
             if flt.get("orderBy") == "+createdAt":
-                found.sort(key=lambda e: (e["createdAt"], e["id"]))
+                found.sort(key=lambda e: (e["createdAt"], str(e.get("id"))))
             start = (index - 1) * size
             chunk = found[start : min(start + size, self.cap)]
             return Reply({"objectType": "KalturaMediaListResponse", "objects": chunk, "totalCount": len(found)})
@@ -107,6 +119,21 @@ class FakeKaltura:
                 for i in ids
                 for h in (360, 720)
             ]
+            flavors += [
+                {
+                    "objectType": "KalturaFlavorAsset",
+                    "id": f"{i}-source",
+                    "entryId": i,
+                    "bitrate": 8_000,
+                    "width": 1920,
+                    "height": 1080,
+                    "fileExt": "mp4",
+                    "tags": "source",
+                    "isOriginal": True,
+                    "status": 2,
+                }
+                for i in ids
+            ]
             start = (index - 1) * size
             return Reply(
                 {
@@ -115,4 +142,62 @@ class FakeKaltura:
                     "totalCount": len(flavors),
                 }
             )
+        if action == "caption_captionasset/action/list":
+            ids = str(flt.get("entryIdIn", "")).split(",")
+            return self._listed("KalturaCaptionAssetListResponse", self.captions, ids, size, index)
+        if action == "metadata_metadata/action/list":
+            if str(flt.get("metadataObjectTypeEqual")) != "1":
+                return Reply(exception("PROPERTY_VALIDATION_CANNOT_BE_NULL", "metadataObjectTypeEqual"))
+            ids = str(flt.get("objectIdIn", "")).split(",")
+            return self._listed("KalturaMetadataListResponse", self.metadata, ids, size, index)
         return Reply(exception("SERVICE_DOES_NOT_EXISTS", "no such service"))
+
+    @staticmethod
+    def _listed(kind: str, by_entry: dict[str, list[dict[str, Any]]], ids: list[str], size: int, index: int) -> Reply:
+        found = [obj for i in ids for obj in by_entry.get(i, [])]
+        start = (index - 1) * size
+        return Reply({"objectType": kind, "objects": found[start : start + size], "totalCount": len(found)})
+
+
+def caption(entry_id: str, n: int, language_code: str, language: str, **fields: Any) -> dict[str, Any]:
+    """A KalturaCaptionAsset as `caption_captionasset.list` returns it."""
+    return {
+        "objectType": "KalturaCaptionAsset",
+        "id": f"1_cap{n}",
+        "entryId": entry_id,
+        "partnerId": 555,
+        "version": "1",
+        "size": 2_048,
+        "tags": "",
+        "fileExt": "srt",
+        "createdAt": 1_700_000_000,
+        "updatedAt": 1_700_000_000,
+        "captionParamsId": 0,
+        "language": language,
+        "languageCode": language_code,
+        "isDefault": False,
+        "label": language,
+        "format": "1",
+        "status": 2,
+        "displayOnPlayer": True,
+        "accuracy": 100,
+        **fields,
+    }
+
+
+def metadata(entry_id: str, profile_id: int, xml: str) -> dict[str, Any]:
+    """A KalturaMetadata (custom metadata of one profile) as `metadata_metadata.list` returns it."""
+    return {
+        "objectType": "KalturaMetadata",
+        "id": 9_000 + profile_id,
+        "partnerId": 555,
+        "metadataProfileId": profile_id,
+        "metadataProfileVersion": 3,
+        "metadataObjectType": "1",
+        "objectId": entry_id,
+        "version": 2,
+        "createdAt": 1_700_000_000,
+        "updatedAt": 1_700_000_000,
+        "status": 1,
+        "xml": xml,
+    }

@@ -14,6 +14,8 @@ from ..base import Fetched
 from .paging import Collected
 from .sweep import Sweep
 
+SKIPPED_IDS_SHOWN = 10  # ids a note on skipped items names before it stops listing them
+
 
 class PageStore:
     """Items of a paginated fetch, one JSON document a line in the run's work folder, with a digest of them all."""
@@ -72,7 +74,11 @@ def fetched_from(store: PageStore, collected: Collected, sweep: Sweep | None, ur
 
 
 class StoredItems:
-    """The Parse of a paginated fetch: each stored item mapped to an Asset; an item that cannot be mapped fails."""
+    """The Parse of a paginated fetch: each stored item mapped to an Asset; an item that cannot be mapped fails.
+
+    `skip` names why an item is no asset at all (a platform's image entry, a deleted video): such an item is not
+    yielded, so it counts as gone from the origin, and the notes say how many were skipped, why, and which.
+    """
 
     def __init__(
         self,
@@ -80,6 +86,7 @@ class StoredItems:
         parser: str,
         map_item: Callable[[dict[str, Any]], Asset],
         item_id: Callable[[dict[str, Any]], Any],
+        skip: Callable[[dict[str, Any]], str | None] | None = None,
     ) -> None:
         self.parser = parser
         self.notes: list[str] = []
@@ -87,13 +94,21 @@ class StoredItems:
         self._path = path
         self._map = map_item
         self._id = item_id
+        self._skip = skip
 
     def __iter__(self) -> Iterator[Asset | ItemFailure]:
+        skipped: dict[str, list[str]] = {}
         for raw in PageStore.read(self._path):
-            external_id = self._id(raw)
+            external_id = self._id(raw) if isinstance(raw, dict) else None
             try:
+                if not isinstance(raw, dict):
+                    raise TypeError(f"the item is a {type(raw).__name__}, not an object")
                 if not external_id:
                     raise ValueError("the item has no id")
+                reason = self._skip(raw) if self._skip is not None else None
+                if reason is not None:
+                    skipped.setdefault(reason, []).append(str(external_id))
+                    continue
                 asset = self._map(raw)
             except (KeyError, TypeError, ValueError, AttributeError, OverflowError) as exc:
                 yield ItemFailure(
@@ -104,3 +119,6 @@ class StoredItems:
                 )
                 continue
             yield asset
+        for reason, ids in skipped.items():
+            shown = ", ".join(ids[:SKIPPED_IDS_SHOWN]) + (", …" if len(ids) > SKIPPED_IDS_SHOWN else "")
+            self.notes.append(f"{len(ids)} item{'s' if len(ids) != 1 else ''} skipped, {reason}: {shown}")
