@@ -227,3 +227,33 @@ def test_a_bad_webhook_exits_2_and_stores_nothing(
     done = run_cli(capsys, "services", "notify", "acme", *args)
     assert done.code == 2 and message in done.err and len(done.err.strip().splitlines()) == 1
     assert run_cli(capsys, "services", "webhooks", "acme", "--json").json() == []
+
+
+def test_the_verification_snippet_in_the_docs_accepts_our_signatures_and_refuses_replays() -> None:
+    text = (Path(__file__).resolve().parents[1] / "docs" / "operations.md").read_text()
+    snippet = text.split("```python\n", 1)[1].split("```", 1)[0]
+    assert "def verify(" in snippet
+    namespace: dict = {}
+    exec(snippet, namespace)  # the documentation's own code, run as a receiver would
+    verify = namespace["verify"]
+    body = b'{"event":"paused","id":"dlv_1"}'
+    now = int(time.time())
+    assert verify("whsec_k", body, notifications.sign("whsec_k", body, now))
+    assert not verify("whsec_k", body, notifications.sign("whsec_k", body, now - 301))
+    assert not verify("whsec_k", b"{}", notifications.sign("whsec_k", body, now))
+
+
+def test_the_webhook_deliveries_sensor_sends_what_is_due(receiver: WebhookReceiver, notifying_catalog: Catalog) -> None:
+    from dagster import SkipReason, build_sensor_context
+
+    from data_agent_pipelines.orchestration.notifications import webhook_deliveries
+    from data_agent_pipelines.orchestration.resources import CatalogResource
+
+    catalog = notifying_catalog
+    source_id = add_feed_source(catalog, "https://feeds.example.com/a.xml")
+    receiver.secret = notifications.add_webhook(catalog, "acme", receiver.url, "failed")[1] or ""
+    catalog.record_failed_run(catalog.get_source(source_id), run_id=None, error="boom", dry_run=False)
+    with build_sensor_context(resources={"catalog": CatalogResource()}) as context:
+        outcome = webhook_deliveries(context)
+    assert isinstance(outcome, SkipReason) and outcome.skip_message.startswith("1 delivered")
+    assert receiver.events() == ["failed"] and receiver.deliveries[0].signature_valid
