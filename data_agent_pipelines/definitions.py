@@ -11,6 +11,7 @@ from .orchestration.exports import ExportStorage, export_service, exports_spec
 from .orchestration.failures import import_failures
 from .orchestration.heartbeat import heartbeat
 from .orchestration.imports import import_results, import_source
+from .orchestration.notifications import webhook_deliveries
 from .orchestration.resources import CatalogResource, HttpResource
 
 # Dagster 1.13.27 re-creates a sensor whose job takes the top-level resources (the heartbeat, for export_service)
@@ -21,7 +22,7 @@ warnings.filterwarnings("ignore", message=r"Parameter `owners` of initializer `S
 defs = Definitions(
     assets=[import_results, exports_spec],
     jobs=[import_source, export_service],
-    sensors=[heartbeat, import_failures],
+    sensors=[heartbeat, import_failures, webhook_deliveries],
     # Ops hand each other small state objects (the bulk sits in the run's scratch files) within one process.
     resources={
         "catalog": CatalogResource(),

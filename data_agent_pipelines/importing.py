@@ -39,6 +39,7 @@ from .model import (
     ItemOutcome,
     KnownAsset,
     Outcome,
+    RunRecorded,
     Source,
     canonical_json,
     empty_counts,
@@ -103,6 +104,8 @@ class ImportState:
     counts: dict[str, int] = field(default_factory=empty_counts)
     # By external id: the writes the catalog refused (the item fails alone; see Catalog.write_assets).
     refused: dict[str, str] = field(default_factory=dict)
+    # What recording the import on its source changed (streak, pause, recovery); set by `write`.
+    recorded: RunRecorded | None = None
 
     def fail(self, message: str) -> ImportState:
         self.error = message
@@ -491,7 +494,8 @@ def _as_refused(outcome: ItemOutcome, refused: dict[str, str]) -> ItemOutcome:
 
 
 def write(catalog: Catalog, state: ImportState) -> ImportResult:
-    """Apply the plan, record the ImportResult and the source's bookkeeping; return the result."""
+    """Apply the plan, record the ImportResult and the source's bookkeeping (which queues the import's
+    notifications and says in `state.recorded` whether it paused or recovered the source); return the result."""
     source = state.source
     try:
         if not state.error and not state.unchanged and state.outcomes is not None:
@@ -535,13 +539,14 @@ def write(catalog: Catalog, state: ImportState) -> ImportResult:
                 }
                 if state.fetched.sync_state is not None:  # incremental cursors advance only after a good import
                     validators["sync_state"] = state.fetched.sync_state
-            catalog.record_run(
+            state.recorded = catalog.record_run(
                 source.id,
                 status=str(result.status),
                 error=state.error,
                 ran_at=catalog.clock(),
                 validators=validators,
                 started_at=state.started_at,  # a manual import of a due source moves its next run on
+                result_id=result.id,  # its notifications are queued with the bookkeeping
             )
         return result  # without its items: they stay in the catalog, there may be millions
     finally:

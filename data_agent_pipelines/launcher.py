@@ -13,6 +13,7 @@ from typing import Any, Generic, TypeVar
 
 from dagster import DagsterInstance, DagsterRunStatus, JobExecutionResult, RunsFilter
 
+from . import notifications
 from .catalog import locks
 from .catalog.export_targets import ExportTargets
 from .catalog.store import Catalog
@@ -25,6 +26,7 @@ from .orchestration.imports import hold_source, import_tags
 from .orchestration.instance import HOST_TAG, PID_TAG, ensure_partition, run_error
 from .orchestration.partitions import SOURCES_PARTITIONS_NAME
 from .orchestration.run_queue import execute_partition_run, submit_partition_run
+from .reporting import Reporter
 from .settings import get_settings
 
 R = TypeVar("R", ImportResult, ExportResult)
@@ -99,7 +101,8 @@ def _execute(
     if result is None:
         # The run died before `write` could record anything: record that, so the failure is in the history.
         error = run_error(outcome) or "the import run failed before it recorded a result"
-        result = catalog.record_failed_run(source, run_id=run_id, error=error, dry_run=dry_run)
+        result, recorded = catalog.record_failed_run(source, run_id=run_id, error=error, dry_run=dry_run)
+        notifications.report_transition(Reporter.from_settings(), source, recorded, result)
     return LaunchedRun(success=outcome.success, run_id=run_id, result=result)
 
 

@@ -44,6 +44,14 @@ class ImportRunFailed(Exception):
     """An import run that failed as a whole (the import failed, the run crashed or timed out)."""
 
 
+class SourcePaused(Exception):
+    """A source failed so many imports in a row that it was paused."""
+
+
+class SourceRecovered(Exception):
+    """A source whose imports had been failing imported again without failing."""
+
+
 class _BoundedDelivery(Delivery):
     """Posts each payload from a daemon thread with timeouts; `flush` waits for them up to a deadline."""
 
@@ -221,6 +229,43 @@ class Reporter:
                 context=f"{job_name} {service or '-'}/{source_id or '-'}",
                 severity="error",
                 metadata={"run": tab},
+                scrub=_scrubber(secrets),
+            )
+        )
+
+    def report_source_state(
+        self,
+        *,
+        service: str,
+        source_id: str,
+        kind: str,
+        paused: bool,
+        reason: str,
+        failures_in_a_row: int,
+        result: ImportResult | None = None,
+        secrets: Iterable[str] = (),
+    ) -> bool:
+        """Report that a source was paused (an error) or has recovered (an info event); the caller reports each
+        transition once. Returns whether a report was sent."""
+        if self._client is None:
+            return False
+        tab: dict[str, Any] = {
+            "service": service,
+            "source_id": source_id,
+            "source_kind": kind,
+            "failures_in_a_row": failures_in_a_row,
+        }
+        if result is not None:
+            tab.update(_import_tab(result, kind))
+        exception = SourcePaused(_first_line(reason)) if paused else SourceRecovered(_first_line(reason))
+        return bool(
+            self._notify(
+                exception,
+                # One group per source and state: each pause of a source adds an event to its group.
+                grouping=("source-paused" if paused else "source-recovered", service, source_id),
+                context=f"source {service}/{source_id}",
+                severity="error" if paused else "info",
+                metadata={"source": tab},
                 scrub=_scrubber(secrets),
             )
         )

@@ -14,7 +14,7 @@ from . import net
 from .catalog.store import Catalog
 from .connectors.registry import kind_names, source_kind, source_kinds
 from .errors import InvalidInput
-from .model import ASSET_TYPES, Source
+from .model import ASSET_TYPES, DEFAULT_PAUSE_AFTER, Source
 from .schedule import schedule_values
 from .signing import SCHEMES as SIGNING_SCHEMES
 from .signing import SIGNING_OPTIONS, validate_signing
@@ -42,6 +42,7 @@ class SourceChanges:
     sign_streams: str | None = None
     credentials: dict[str, str] = field(default_factory=dict)
     options: dict[str, str] = field(default_factory=dict)
+    pause_after: str | int | None = None
 
 
 MAX_URL_CHARS = 4096
@@ -110,6 +111,19 @@ def _fraction(value: str | float) -> float:
     return fraction
 
 
+MAX_PAUSE_AFTER = 10_000
+
+
+def _pause_after(value: str | int) -> int:
+    text = str(value).strip()
+    if not text.isdigit() or int(text) > MAX_PAUSE_AFTER:
+        raise InvalidInput(
+            f"invalid --pause-after {value!r}: give how many failed imports in a row pause the source, a whole"
+            f" number from 1 to {MAX_PAUSE_AFTER:,}, or 0 never to pause it"
+        )
+    return int(text)
+
+
 def url_options() -> tuple[str, ...]:
     """Options whose value is an address the importer calls (with the source's credentials), of any kind."""
     return tuple(dict.fromkeys(key for spec in source_kinds().values() for key in spec.url_options()))
@@ -167,6 +181,8 @@ def validate_changes(changes: SourceChanges, *, creating: bool) -> dict[str, Any
             if changes.sign_streams in ("", "none")
             else one_of(changes.sign_streams, SIGNING_SCHEMES, "signing scheme")
         )
+    if changes.pause_after is not None:
+        values["pause_after"] = _pause_after(changes.pause_after)
     _check_settings(changes.options, "--option")
     for key in url_options():
         if changes.options.get(key):
@@ -178,6 +194,7 @@ def validate_changes(changes: SourceChanges, *, creating: bool) -> dict[str, Any
         values.setdefault("max_removal_fraction", 0.2)
         values.setdefault("asset_type", "movie")
         values.setdefault("sign_streams", None)
+        values.setdefault("pause_after", DEFAULT_PAUSE_AFTER)
         validate_source(values["kind"], changes.options, changes.credentials, values["sign_streams"])
     return values
 

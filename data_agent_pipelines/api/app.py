@@ -15,7 +15,7 @@ from ..settings import Settings, get_settings
 from . import errors
 from .context import ApiContext
 from .limits import MAX_BODY_BYTES, BodyLimit
-from .routes import assets, exports, results, sources
+from .routes import assets, exports, results, sources, webhooks
 
 DESCRIPTION = """The data agent's API for the CMS and the front end.
 
@@ -57,6 +57,6 @@ def create_app(settings: Settings | None = None, *, catalog: Catalog | None = No
             return JSONResponse({"status": "unavailable", "catalog": "unreachable"}, status_code=503)
         return {"status": "ok"}
 
-    for module in (sources, results, assets, exports):
+    for module in (sources, results, assets, exports, webhooks):
         app.include_router(module.router)
     return app

@@ -55,6 +55,9 @@ class SourceSettings(_Body):
     )
     credentials: dict[str, str] = Field(default_factory=dict, description=_CREDENTIALS)
     options: dict[str, str] = Field(default_factory=dict, description=_OPTIONS)
+    pause_after: int | None = Field(
+        None, ge=0, le=10_000, description="Failed imports in a row that pause the source (default 10; 0: never)."
+    )
 
     def changes(self) -> SourceChanges:
         """The settings as the catalog's validation takes them."""
@@ -70,6 +73,7 @@ class SourceSettings(_Body):
             max_removal_fraction=self.max_removal_fraction,
             credentials=_pairs(self.credentials, "credentials"),
             options=_pairs(self.options, "options"),
+            pause_after=self.pause_after,
         )
 
 
@@ -116,3 +120,14 @@ class ExportTargetCreate(ExportTargetSettings):
 
 class ExportTargetUpdate(ExportTargetSettings):
     enabled: bool | None = Field(None, description="false stops scheduled exports; true resumes them.")
+
+
+class WebhookCreate(_Body):
+    """A webhook, as `services notify` takes it."""
+
+    url: str = Field(..., max_length=4096, description="Where the events are POSTed (http or https).")
+    events: list[str] | None = Field(
+        None,
+        max_length=4,
+        description="failed, partial, recovered, paused (default: failed, recovered, paused).",
+    )

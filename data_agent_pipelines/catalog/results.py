@@ -13,7 +13,6 @@ from ..model import HeldBack, ImportResult, ImportStatus, ItemOutcome, Outcome, 
 from .bulk import Parameters, ResultItemInsert, execute_many
 from .database import WRITE_BATCH, Database
 from .schema import import_result_items, import_results
-from .sources import Sources
 
 _COUNT_COLUMNS = ("created", "updated", "unchanged", "skipped", "failed", "unpublished", "deleted")
 
@@ -40,10 +39,9 @@ def _header(row: Any) -> ImportResult:
 class ImportResults:
     """The import results of a catalog (used through `Catalog`)."""
 
-    def __init__(self, database: Database, clock: Clock, sources: Sources) -> None:
+    def __init__(self, database: Database, clock: Clock) -> None:
         self.database = database
         self.clock = clock
-        self.sources = sources
         self._item_insert: ResultItemInsert | None = None  # compiled on the first result recorded, then reused
 
     def record(self, result: ImportResult, items: Iterable[ItemOutcome]) -> None:
@@ -102,7 +100,8 @@ class ImportResults:
         return None if result_id is None else self.get(result_id, items=items)
 
     def record_failed_run(self, source: Source, *, run_id: str | None, error: str, dry_run: bool) -> ImportResult:
-        """Record a failed ImportResult for a run that died before it could record its own."""
+        """Record a failed ImportResult for a run that died before it could record its own (the source's
+        bookkeeping is `Catalog.record_failed_run`'s)."""
         now = self.clock()
         result = ImportResult(
             id=new_id("res"),
@@ -116,8 +115,6 @@ class ImportResults:
             error=error,
         )
         self.record(result, ())
-        if not dry_run:
-            self.sources.record_run(source.id, status=str(ImportStatus.FAILED), error=error, ran_at=now)
         return result
 
     def iter_items(

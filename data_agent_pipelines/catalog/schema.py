@@ -100,6 +100,12 @@ sources = Table(
     Column("content_digest", String(64)),
     # Per-connector cursors (time of the last full sweep, updated-since mark) for incremental fetching.
     Column("sync_state", _json()),
+    # Auto-pause: after `pause_after` failed imports in a row (0: never) the heartbeat skips the source until it
+    # is resumed; `paused_at` and `paused_reason` say since when and why.
+    Column("pause_after", Integer, nullable=False, server_default="10"),
+    Column("failures_in_a_row", Integer, nullable=False, server_default="0"),
+    Column("paused_at", UTCDateTime()),
+    Column("paused_reason", Text),
     UniqueConstraint("service", "name"),
     Index("ix_sources_due", "enabled", "next_run_at"),
 )
@@ -260,4 +266,54 @@ api_keys = Table(
     Column("revoked_at", UTCDateTime()),
     UniqueConstraint("key_hash"),
     Index("ix_api_keys_service", "service"),
+)
+
+# Where a service's notifications go: an HTTPS endpoint, the events it wants, and the secret its deliveries are
+# signed with (a Fernet token, like source credentials: the secret itself is shown once, when it is made).
+webhooks = Table(
+    "webhooks",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("service", String(100), ForeignKey("services.name"), nullable=False),
+    Column("url", Text, nullable=False),
+    Column("events", _json(), nullable=False),
+    Column("secret", Text, nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("updated_at", UTCDateTime(), nullable=False),
+    UniqueConstraint("service", "url"),
+)
+
+# The outbox: one row per event and webhook, written in the transaction that records the import's bookkeeping, so
+# an event is never lost and never sent twice by a crash; whoever delivers (the `webhook_deliveries` sensor,
+# `data-agent services deliver`) claims due rows by moving `next_attempt_at` on, then records the attempt.
+webhook_deliveries = Table(
+    "webhook_deliveries",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("webhook_id", String(40), ForeignKey("webhooks.id", ondelete="CASCADE"), nullable=False),
+    Column("service", String(100), nullable=False),
+    Column("event", String(20), nullable=False),
+    Column("source_id", String(40)),
+    Column("result_id", String(40)),
+    Column("body", _json(), nullable=False),
+    Column("status", String(20), nullable=False),  # pending, delivered, failed (gave up)
+    Column("attempts", Integer, nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("next_attempt_at", UTCDateTime()),
+    Column("delivered_at", UTCDateTime()),
+    Column("last_error", Text),
+    Index("ix_webhook_deliveries_due", "status", "next_attempt_at"),
+    Index("ix_webhook_deliveries_service_created", "service", "created_at"),
+)
+
+# Every attempt at a delivery: when, what the endpoint answered (or why nothing came back), how long it took.
+webhook_attempts = Table(
+    "webhook_attempts",
+    metadata,
+    Column("delivery_id", String(40), ForeignKey("webhook_deliveries.id", ondelete="CASCADE"), primary_key=True),
+    Column("number", Integer, primary_key=True),
+    Column("at", UTCDateTime(), nullable=False),
+    Column("status_code", Integer),
+    Column("error", Text),
+    Column("duration_ms", Integer, nullable=False),
 )

@@ -7,12 +7,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, case, delete, insert, select, update
+from sqlalchemy import Connection, bindparam, case, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from ..clock import Clock, new_id
 from ..errors import Conflict, NotFound
-from ..model import REDACTED, Source, isoformat
+from ..model import REDACTED, RunRecorded, Source, isoformat
 from ..schedule import format_duration, next_run_after
 from .crypto import CredentialCipher
 from .database import LOOKUP_CHUNK, Database
@@ -60,6 +60,11 @@ def source_to_json(source: Source) -> dict[str, Any]:
         "last_error": source.last_error,
         "etag": source.etag,
         "last_modified": source.last_modified,
+        "pause_after": source.pause_after,
+        "failures_in_a_row": source.failures_in_a_row,
+        "paused": source.paused_at is not None,
+        "paused_at": isoformat(source.paused_at),
+        "paused_reason": source.paused_reason,
     }
 
 
@@ -111,6 +116,10 @@ class Sources:
             last_modified=m["last_modified"],
             content_digest=m["content_digest"],
             sync_state=dict(m["sync_state"] or {}),
+            pause_after=m["pause_after"],
+            failures_in_a_row=m["failures_in_a_row"],
+            paused_at=m["paused_at"],
+            paused_reason=m["paused_reason"],
         )
 
     def add(self, service: str, values: Mapping[str, Any]) -> Source:
@@ -189,6 +198,7 @@ class Sources:
 
     def record_run(
         self,
+        conn: Connection,
         source_id: str,
         *,
         status: str,
@@ -196,8 +206,9 @@ class Sources:
         ran_at: datetime,
         validators: dict[str, str | None] | None = None,
         started_at: datetime | None = None,
-    ) -> None:
-        """Bookkeeping after an import: last run, status, error and (when given) the HTTP validators.
+    ) -> RunRecorded:
+        """Bookkeeping after an import, in `conn`: last run, status, error, (when given) the HTTP validators, the
+        streak of failures, and the pause it reaches or the recovery that ends it.
 
         An import started at `started_at` that served a due slot moves the schedule on to the next slot, whoever
         launched it (an export does the same): a manual import of a due source is not repeated by the heartbeat.
@@ -205,18 +216,45 @@ class Sources:
         values: dict[str, Any] = {"last_run_at": ran_at, "last_status": status, "last_error": error}
         if validators is not None:
             values.update(validators)
+        columns = (
+            sources.c.every_seconds,
+            sources.c.cron,
+            sources.c.next_run_at,
+            sources.c.pause_after,
+            sources.c.failures_in_a_row,
+            sources.c.paused_at,
+        )
+        # FOR UPDATE (PostgreSQL): the streak is read and written back in one step, whoever else records a run.
+        current = conn.execute(select(*columns).where(sources.c.id == source_id).with_for_update()).first()
+        if current is None:  # deleted meanwhile: its history stays, there is nothing to mark
+            return RunRecorded(source_id, status, failures_in_a_row=0, previous_failures=0)
+        if started_at is not None and current.next_run_at is not None and current.next_run_at <= started_at:
+            values["next_run_at"] = next_run_after(started_at, every_seconds=current.every_seconds, cron=current.cron)
+        recorded = _streak(source_id, status, error, current)
+        values["failures_in_a_row"] = recorded.failures_in_a_row
+        if recorded.paused:
+            values.update(paused_at=ran_at, paused_reason=recorded.paused_reason)
+        elif recorded.recovered:
+            values.update(paused_at=None, paused_reason=None)
+        conn.execute(update(sources).where(sources.c.id == source_id).values(**values))
+        return recorded
+
+    def resume(self, source_id: str) -> Source:
+        """Lift a source's pause: it is due at once (an unpaused source just becomes due).
+
+        Its streak of failures stays: the next import that does not fail is its recovery (and says so), and one
+        that fails again pauses it again at once, since nothing has changed for the better.
+        """
+        now = self.clock()
         with self.database.write() as conn:
-            if started_at is not None:
-                schedule = conn.execute(
-                    select(sources.c.every_seconds, sources.c.cron, sources.c.next_run_at).where(
-                        sources.c.id == source_id
-                    )
-                ).first()
-                if schedule is not None and schedule.next_run_at is not None and schedule.next_run_at <= started_at:
-                    values["next_run_at"] = next_run_after(
-                        started_at, every_seconds=schedule.every_seconds, cron=schedule.cron
-                    )
-            conn.execute(update(sources).where(sources.c.id == source_id).values(**values))
+            done = conn.execute(
+                update(sources)
+                .where(sources.c.id == source_id)
+                .values(paused_at=None, paused_reason=None, next_run_at=now, updated_at=now)
+            )
+        if done.rowcount == 0:
+            raise _not_found(source_id)
+        return self.get(source_id)
 
     def ids(self) -> list[str]:
         """The id of every source, enabled or not (the heartbeat keeps one Dagster partition per source)."""
@@ -224,7 +262,7 @@ class Sources:
             return list(conn.execute(select(sources.c.id)).scalars())
 
     def due(self, now: datetime, *, limit: int) -> list[DueSource]:
-        """Enabled sources whose `next_run_at` has come, oldest first, at most `limit` (one indexed query)."""
+        """Enabled, unpaused sources whose `next_run_at` has come, oldest first, at most `limit` (one indexed query)."""
         columns = (
             sources.c.id,
             sources.c.service,
@@ -236,7 +274,7 @@ class Sources:
         )
         query = (
             select(*columns)
-            .where(sources.c.enabled.is_(True), sources.c.next_run_at <= now)
+            .where(sources.c.enabled.is_(True), sources.c.paused_at.is_(None), sources.c.next_run_at <= now)
             .order_by(sources.c.next_run_at, sources.c.id)
             .limit(limit)
         )
@@ -252,3 +290,22 @@ class Sources:
                 column_type = sources.c.next_run_at.type
                 when = case({key: bindparam(None, next_runs[key], column_type) for key in chunk}, value=sources.c.id)
                 conn.execute(update(sources).where(sources.c.id.in_(chunk)).values(next_run_at=when))
+
+
+MAX_PAUSE_REASON_CHARS = 1000
+
+
+def _streak(source_id: str, status: str, error: str | None, current: Any) -> RunRecorded:
+    """The streak after an import of `status`: a failure adds one and pauses at `pause_after`; anything else ends
+    it (a recovery, when there was one)."""
+    previous = current.failures_in_a_row or 0
+    if status != "failed":
+        return RunRecorded(source_id, status, failures_in_a_row=0, previous_failures=previous, recovered=previous > 0)
+    failures = previous + 1
+    if current.paused_at is None and current.pause_after and failures >= current.pause_after:
+        last = (error or "no error was recorded").strip()[:MAX_PAUSE_REASON_CHARS]
+        reason = f"paused after {failures} failed imports in a row; the last one: {last}"
+        return RunRecorded(
+            source_id, status, failures_in_a_row=failures, previous_failures=previous, paused=True, paused_reason=reason
+        )
+    return RunRecorded(source_id, status, failures_in_a_row=failures, previous_failures=previous)

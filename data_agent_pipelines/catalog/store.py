@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine
 
 from ..clock import Clock, utc_now
-from ..model import AssetWrite, ExistingAsset, ImportResult, ItemOutcome, KnownAsset, Source
+from ..model import AssetWrite, ExistingAsset, ImportResult, ImportStatus, ItemOutcome, KnownAsset, RunRecorded, Source
 from ..settings import Settings
 from .assets import Assets
 from .crypto import CredentialCipher
@@ -23,6 +23,7 @@ from .cursor import AssetQuery
 from .database import WRITE_BATCH, Database
 from .engine import make_engine
 from .migrate import ensure_current
+from .outbox import enqueue_events
 from .results import ImportResults
 from .services import Services
 from .sources import DueSource, Sources
@@ -42,7 +43,7 @@ class Catalog:
         self._services = Services(self.database, clock)
         self._sources = Sources(self.database, cipher, clock, self._services)
         self._assets = Assets(self.database, clock, self._services, self._sources)
-        self._results = ImportResults(self.database, clock, self._sources)
+        self._results = ImportResults(self.database, clock)
 
     @classmethod
     def open(cls, settings: Settings, *, clock: Clock = utc_now, migrate: bool = True) -> Catalog:
@@ -105,19 +106,35 @@ class Catalog:
         ran_at: datetime,
         validators: dict[str, str | None] | None = None,
         started_at: datetime | None = None,
-    ) -> None:
-        """Bookkeeping after an import: last run, status, error, (when given) the HTTP validators, and the next
-        run moved on when the import started at `started_at` served a due slot."""
-        self._sources.record_run(
-            source_id, status=status, error=error, ran_at=ran_at, validators=validators, started_at=started_at
-        )
+        result_id: str | None = None,
+    ) -> RunRecorded:
+        """Bookkeeping after an import: last run, status, error, (when given) the HTTP validators, the next run
+        moved on when the import started at `started_at` served a due slot, the streak of failures with the pause
+        or recovery it brings; and, in the same transaction, the notifications of the import (of `result_id`)
+        queued for the service's webhooks."""
+        with self.database.write() as conn:
+            recorded = self._sources.record_run(
+                conn,
+                source_id,
+                status=status,
+                error=error,
+                ran_at=ran_at,
+                validators=validators,
+                started_at=started_at,
+            )
+            enqueue_events(conn, recorded, result_id=result_id, now=ran_at)
+        return recorded
+
+    def resume_source(self, source_id: str) -> Source:
+        """Lift a source's pause; it is due at once (its failures in a row are kept: see `Sources.resume`)."""
+        return self._sources.resume(source_id)
 
     def source_ids(self) -> list[str]:
         """The id of every source, enabled or not (the heartbeat keeps one Dagster partition per source)."""
         return self._sources.ids()
 
     def due_sources(self, now: datetime, *, limit: int) -> list[DueSource]:
-        """Enabled sources whose `next_run_at` has come, oldest first, at most `limit`."""
+        """Enabled, unpaused sources whose `next_run_at` has come, oldest first, at most `limit`."""
         return self._sources.due(now, limit=limit)
 
     def schedule_sources(self, next_runs: Mapping[str, datetime]) -> None:
@@ -223,9 +240,18 @@ class Catalog:
         """The ImportResult a Dagster run recorded (with its items unless told not to); None if it recorded none."""
         return self._results.for_run(run_id, items=items)
 
-    def record_failed_run(self, source: Source, *, run_id: str | None, error: str, dry_run: bool) -> ImportResult:
-        """Record a failed ImportResult for a run that died before it could record its own."""
-        return self._results.record_failed_run(source, run_id=run_id, error=error, dry_run=dry_run)
+    def record_failed_run(
+        self, source: Source, *, run_id: str | None, error: str, dry_run: bool
+    ) -> tuple[ImportResult, RunRecorded | None]:
+        """Record a failed ImportResult for a run that died before it could record its own, and (unless it was a
+        dry run) the failure on the source, as `record_run` does."""
+        result = self._results.record_failed_run(source, run_id=run_id, error=error, dry_run=dry_run)
+        if dry_run:
+            return result, None
+        recorded = self.record_run(
+            source.id, status=str(ImportStatus.FAILED), error=error, ran_at=result.started_at, result_id=result.id
+        )
+        return result, recorded
 
     def iter_result_items(
         self, result_id: str, *, outcomes: Sequence[str] = (), limit: int | None = None, offset: int = 0

@@ -31,6 +31,9 @@ def source_options(func: Callable[..., Any]) -> Callable[..., Any]:
         click.option("--sign-streams", help="cloudfront, akamai or nginx-secure-link ('none' to stop signing)."),
         click.option("--credential", "credentials", multiple=True, help="KEY=VALUE, stored encrypted (KEY= removes)."),
         click.option("--option", "options", multiple=True, help="KEY=VALUE connector setting (KEY= removes)."),
+        click.option(
+            "--pause-after", help="Failed imports in a row that pause the source (default 10; 0 never pauses)."
+        ),
     ]
     for option in reversed(options):
         func = option(func)
@@ -82,6 +85,7 @@ def _changes(options: dict[str, Any]) -> SourceChanges:
         sign_streams=options["sign_streams"],
         credentials=parse_pairs(options["credentials"], "--credential"),
         options=parse_pairs(options["options"], "--option"),
+        pause_after=options["pause_after"],
     )
 
 
@@ -106,7 +110,7 @@ def sources_add(ctx: Context, service: str, **options: Any) -> None:
 def sources_list(ctx: Context, service: str | None) -> None:
     """List sources."""
     rows = [source_to_json(s) for s in ctx.catalog.list_sources(service)]
-    columns = ["id", "service", "name", "kind", "enabled", "every", "cron", "last_status", "next_run_at"]
+    columns = ["id", "service", "name", "kind", "enabled", "paused", "every", "cron", "last_status", "next_run_at"]
     emit(ctx, rows, lambda r: table(r, columns, "no sources yet"))
 
 
@@ -148,3 +152,11 @@ def sources_enable(ctx: Context, source_id: str) -> None:
 def sources_disable(ctx: Context, source_id: str) -> None:
     """Stop scheduled imports of the source (it can still be imported by hand)."""
     emit(ctx, source_to_json(ctx.catalog.set_enabled(source_id, False)), as_pairs)
+
+
+@command(sources, "resume")
+@click.argument("source_id")
+def sources_resume(ctx: Context, source_id: str) -> None:
+    """Lift a source's pause (after too many failed imports in a row): it is due at once. Its next import that
+    does not fail is its recovery; one that fails pauses it again."""
+    emit(ctx, source_to_json(ctx.catalog.resume_source(source_id)), as_pairs)

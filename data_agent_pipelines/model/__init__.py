@@ -47,13 +47,15 @@ from .imports import (
     empty_counts,
 )
 from .results import ExportResult, HeldBack, ImportResult
-from .sources import REDACTED, Source
+from .sources import DEFAULT_PAUSE_AFTER, NOTIFICATION_EVENTS, REDACTED, RunRecorded, Source
 
 __all__ = [
     "ASSET_FIELDS",
     "ASSET_TYPES",
+    "DEFAULT_PAUSE_AFTER",
     "FIELD_HASH_LENGTH",
     "JSON_FIELDS",
+    "NOTIFICATION_EVENTS",
     "REDACTED",
     "Asset",
     "AssetWrite",
@@ -74,6 +76,7 @@ __all__ = [
     "KnownAsset",
     "Outcome",
     "Rating",
+    "RunRecorded",
     "Source",
     "Stream",
     "Subtitle",

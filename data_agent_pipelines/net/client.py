@@ -97,6 +97,7 @@ class _RequestSpec:
     params: Any = None
     json: Any = None
     data: Any = None
+    content: bytes | None = None  # a body sent as these exact bytes (a signed webhook body)
     handled: frozenset[int] = frozenset()  # statuses the caller answers itself: returned, neither raised nor retried
 
 
@@ -187,6 +188,7 @@ class HttpClient:
         headers: Mapping[str, str] | None = None,
         json: Any = None,
         data: Any = None,
+        content: bytes | None = None,
         timeout: float | None = None,
         max_bytes: int | None = None,
         handled: Collection[int] = (),
@@ -203,6 +205,7 @@ class HttpClient:
             params=params,
             json=json,
             data=data,
+            content=content,
             handled=frozenset(handled),
         )
         limit = self._policy.max_bytes if max_bytes is None else max_bytes
@@ -281,6 +284,7 @@ class HttpClient:
             headers=dict(spec.headers),
             json=spec.json,
             data=spec.data,
+            content=spec.content,
             extensions={"timeout": budget.timeouts(self._policy.connect_timeout)},
         )
         with self._transport_errors(spec.url, budget):
@@ -411,7 +415,9 @@ def _redirected(spec: _RequestSpec, response: httpx.Response) -> _RequestSpec | 
     if (response.status_code == 303 and spec.method != "HEAD") or (
         response.status_code in (301, 302) and spec.method == "POST"
     ):
-        return replace(spec, method="GET", url=str(target), headers=headers, params=None, json=None, data=None)
+        return replace(
+            spec, method="GET", url=str(target), headers=headers, params=None, json=None, data=None, content=None
+        )
     return replace(spec, url=str(target), headers=headers, params=None)
 
 

@@ -14,11 +14,11 @@ from typing import Any
 
 from dagster import DagsterEvent, DagsterRun, DefaultSensorStatus, RunFailureSensorContext, run_failure_sensor
 
-from .. import importing
+from .. import importing, notifications
 from ..catalog import locks
 from ..catalog.store import Catalog
 from ..errors import NotFound
-from ..model import ImportResult, Source
+from ..model import ImportResult, RunRecorded, Source
 from ..reporting import Reporter
 from .imports import FETCH_CONFIG_PATH, SOURCE_BUSY, import_source, op_name
 from .resources import CatalogResource
@@ -71,6 +71,7 @@ def handle_import_failure(
     source: Source | None = None
     result: ImportResult | None = None
     recorded = False
+    transition: RunRecorded | None = None
     if source_id:
         try:
             source = catalog.get_source(source_id)
@@ -78,11 +79,15 @@ def handle_import_failure(
             source = None  # deleted since: its history stays, there is nothing to mark
         result = catalog.result_for_run(run.run_id, items=False)
         if source is not None and result is None:
-            result = catalog.record_failed_run(source, run_id=run.run_id, error=error, dry_run=_dry_run(run))
+            result, transition = catalog.record_failed_run(
+                source, run_id=run.run_id, error=error, dry_run=_dry_run(run)
+            )
             recorded = True
         elif source is not None and result is not None and not result.failed and not result.dry_run:
             # The import finished but the run failed after it (say, on its output): the source says so.
-            catalog.record_run(source.id, status="failed", error=error, ran_at=catalog.clock())
+            transition = catalog.record_run(
+                source.id, status="failed", error=error, ran_at=catalog.clock(), result_id=result.id
+            )
             recorded = True
     reported = reporter.report_run_failure(
         run_id=run.run_id,
@@ -96,6 +101,8 @@ def handle_import_failure(
     )
     if reported:
         reporter.flush()
+    if source is not None:
+        notifications.report_transition(reporter, source, transition, result)
     return FailureHandled(source_id, recorded=recorded, reported=reported, error=error)
 
 

@@ -37,7 +37,7 @@ from dagster import (
     op,
 )
 
-from .. import importing
+from .. import importing, notifications
 from ..catalog import locks
 from ..catalog.sources import DueSource
 from ..catalog.store import Catalog
@@ -141,6 +141,7 @@ def _record(context: OpExecutionContext, state: ImportState, catalog: Catalog) -
     try:
         result = importing.write(catalog, state)
         report_collected_errors(context, state, result, catalog.iter_result_items(result.id, outcomes=("failed",)))
+        report_source_state(context, state, result)
     finally:
         locks.release(catalog, context.run_id, source_id=context.partition_key)
     return result
@@ -247,6 +248,19 @@ def report_collected_errors(
     )
     if sent and not reporter.flush():
         context.log.warning("Bugsnag did not confirm every error report in time; the import goes on")
+
+
+def report_source_state(context: OpExecutionContext, state: ImportState, result: ImportResult) -> None:
+    """When this import paused its source or ended its failures, say so in the run's log and tell Bugsnag (once:
+    the transition happens once)."""
+    recorded = state.recorded
+    if recorded is None:
+        return
+    if recorded.paused:
+        context.log.warning(f"source {state.source.id} is paused: {recorded.paused_reason}")
+    elif recorded.recovered:
+        context.log.info(f"source {state.source.id} recovered after {recorded.previous_failures} failed imports")
+    notifications.report_transition(Reporter.from_settings(), state.source, recorded, result)
 
 
 @failure_hook(required_resource_keys={"catalog"})

@@ -46,6 +46,12 @@ def delete_source(service: Service, context: Context, source_id: str) -> dict[st
     return {"id": source.id, "deleted": True}
 
 
+@router.post("/{source_id}/resume", summary="Lift the source's pause; it is due at once")
+def resume_source(service: Service, context: Context, source_id: str) -> dict[str, Any]:
+    context.source(service, source_id)
+    return source_to_json(context.catalog.resume_source(source_id))
+
+
 @router.post("/{source_id}/imports", status_code=202, summary="Queue an import of the source now")
 def queue_import(service: Service, context: Context, source_id: str) -> dict[str, Any]:
     """Puts an import run on the Dagster instance's queue and answers at once with its run id; the run's
