@@ -37,8 +37,9 @@ def submit_partition_run(instance: DagsterInstance, job_name: str, partition_key
     """Create a run of one partition of a job of this code location and put it on the instance's run queue."""
     if not isinstance(instance.run_coordinator, QueuedRunCoordinator):
         raise DataAgentError(
-            "runs can only be queued on an instance with the QueuedRunCoordinator (set run_coordinator in"
-            " $DAGSTER_HOME/dagster.yaml as the packaged instance and deploy/dagster.yaml do) and a running daemon"
+            "runs can only be queued on an instance with Dagster's run queue (the default: remove the"
+            " run_coordinator entry from $DAGSTER_HOME/dagster.yaml, whose limits go under `concurrency: runs:` as in"
+            " the packaged instance and deploy/dagster.yaml) and a running daemon"
         )
     run = _create_partition_run(instance, job_name, partition_key, tags, run_config={}, run_id=None)
     # The queued coordinator only enqueues: it needs no workspace (the daemon brings its own).
