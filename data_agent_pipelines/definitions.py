@@ -7,20 +7,26 @@ import warnings
 from dagster import Definitions, mem_io_manager
 
 from .orchestration.console import one_line_console
-from .orchestration.exports import ExportStorage, export_service, exports_spec
+from .orchestration.conventions import with_code_references
+from .orchestration.exports import ExportStorage, export_service, exports
 from .orchestration.failures import import_failures
 from .orchestration.heartbeat import heartbeat
 from .orchestration.imports import import_results, import_source
 from .orchestration.notifications import webhook_deliveries
 from .orchestration.resources import CatalogResource, HttpResource
+from .orchestration.run_queue import require_code_location_name
+from .settings import get_settings
+
+require_code_location_name()
 
 # Dagster 1.13.27 re-creates a sensor whose job takes the top-level resources (the heartbeat, for export_service)
 # passing the sensor's empty `owners` on, then warns that `owners` is in beta although no sensor here sets it: one
-# BetaWarning per process that loads these definitions, a dozen under `dagster dev`. Only that warning is silenced.
+# BetaWarning per process that loads these definitions, a dozen under `dg dev`. Only that warning is silenced; the
+# sensors set no owners while the parameter is in beta (the assets, where `owners` is stable, name theirs).
 warnings.filterwarnings("ignore", message=r"Parameter `owners` of initializer `SensorDefinition.__init__`")
 
 defs = Definitions(
-    assets=[import_results, exports_spec],
+    assets=with_code_references([import_results, exports], get_settings().code_git_url, get_settings().code_git_ref),
     jobs=[import_source, export_service],
     sensors=[heartbeat, import_failures, webhook_deliveries],
     # Ops hand each other small state objects (the bulk sits in the run's scratch files) within one process.

@@ -23,6 +23,9 @@ class Settings:
     bugsnag_release_stage: str | None
     # Run requests one heartbeat tick may emit; the rest wait for the next tick.
     heartbeat_max_runs: int = 500
+    # Where the UI's code references of the assets point: the repository and its branch or tag (local files if unset).
+    code_git_url: str | None = None
+    code_git_ref: str = "main"
 
     @property
     def secret_key_file(self) -> Path:
@@ -57,6 +60,8 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         bugsnag_sessions_endpoint=env.get("BUGSNAG_SESSIONS_ENDPOINT") or None,
         bugsnag_release_stage=env.get("BUGSNAG_RELEASE_STAGE") or None,
         heartbeat_max_runs=max(1, int(env.get("DATA_AGENT_HEARTBEAT_MAX_RUNS") or 500)),
+        code_git_url=env.get("DATA_AGENT_CODE_GIT_URL") or None,
+        code_git_ref=env.get("DATA_AGENT_CODE_GIT_REF") or "main",
     )
 
 

@@ -33,7 +33,7 @@ def test_the_demo_imports_and_every_command_it_prints_works(
     assert (
         ui[0] == f"DATA_AGENT_HOME={sqlite_settings.home}" and ui[1] == f"DAGSTER_HOME={sqlite_settings.dagster_home}"
     )
-    assert ui[2:4] == ["dagster", "dev"] and ui[4] == "-w"
+    assert ui[2:4] == ["dg", "dev"] and ui[4] == "-w"
     workspace = yaml.safe_load(Path(ui[5]).read_text())
     (entry,) = workspace["load_from"]
     assert entry["python_module"] == {"module_name": "data_agent_pipelines.definitions", "location_name": "data_agent"}

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 import yaml
-from dagster import AssetKey, DagsterInstance, DagsterRunStatus
+from dagster import AssetKey, DagsterInstance, DagsterRunStatus, QueuedRunCoordinator
 from dagster._config import process_config
 from dagster._core.instance.config import dagster_instance_config
 from dagster._core.workspace.config_schema import process_workspace_config
@@ -57,6 +57,31 @@ def pg_env(monkeypatch: pytest.MonkeyPatch) -> None:
         monkeypatch.setenv(name, value)
 
 
+PER_PARTITION_LIMIT = [{"key": "dagster/partition", "value": {"applyLimitPerUniqueValue": True}, "limit": 1}]
+# Every instance file of the project, and the run limit each sets.
+INSTANCE_FILES = {
+    "dagster.yaml": 4,  # a checkout's own instance (a link to the packaged one)
+    "data_agent_pipelines/instance/dagster.yaml": 4,  # the embedded default, copied into $DAGSTER_HOME
+    "deploy/dagster.yaml": 20,
+    "deploy/k8s/dagster.yaml": 20,
+    "deploy/ecs/dagster.yaml": 20,
+}
+
+
+def instance_with_concurrency_of(path: Path, home: Path) -> DagsterInstance:
+    """A Dagster instance with the run queue and limits of the instance file `path`, on SQLite under `home`.
+
+    Storage, launcher and the launcher's monitoring settings are left out (a PostgreSQL server and a cluster are
+    not needed to know where Dagster reads the limits from); everything else is the file as written.
+    """
+    config = yaml.safe_load(path.read_text())
+    for launcher_bound in ("storage", "run_launcher", "run_monitoring"):
+        config.pop(launcher_bound, None)
+    home.mkdir(parents=True, exist_ok=True)
+    (home / "dagster.yaml").write_text(yaml.safe_dump(config))
+    return DagsterInstance.from_config(str(home))
+
+
 @pytest.mark.parametrize("name", CONFIGS)
 def test_each_instance_config_validates_against_dagsters_schemas(name: str, pg_env: None) -> None:
     path = DEPLOY / name
@@ -66,11 +91,6 @@ def test_each_instance_config_validates_against_dagsters_schemas(name: str, pg_e
     storage = process_config(DagsterPostgresStorage.config_type(), config["storage"]["postgres"])
     assert storage.success, storage.errors
     assert storage.value["postgres_db"]["hostname"] == "db.internal" and storage.value["postgres_db"]["port"] == 5432
-    coordinator = class_config(config["run_coordinator"])
-    assert coordinator.success, coordinator.errors
-    assert coordinator.value["tag_concurrency_limits"] == [
-        {"key": "dagster/partition", "value": {"applyLimitPerUniqueValue": True}, "limit": 1}
-    ]
     checked = class_config(config["run_launcher"])  # dagster-k8s is a dev dependency for this check
     assert checked.success, checked.errors
     assert config["run_monitoring"]["enabled"] and config["run_retries"]["enabled"]
@@ -78,6 +98,31 @@ def test_each_instance_config_validates_against_dagsters_schemas(name: str, pg_e
     assert config["sensors"]["use_threads"] and config["retention"]["sensor"]["purge_after_days"]["skipped"] == 7
     # No credential is written into the config itself: they come from the environment or secrets.
     assert "pw" not in path.read_text()
+
+
+@pytest.mark.parametrize("name", list(INSTANCE_FILES))
+def test_each_instance_file_sets_run_concurrency_where_dagster_reads_it(
+    name: str, pg_env: None, tmp_path: Path
+) -> None:
+    path = ROOT / name
+    config, _ = dagster_instance_config(str(path.parent), path.name)  # schema and Dagster's concurrency checks
+    # The current documented form: limits under `concurrency: runs:`, the queue Dagster's default coordinator.
+    assert "run_coordinator" not in config
+    assert config["concurrency"]["runs"]["tag_concurrency_limits"] == PER_PARTITION_LIMIT
+
+    instance = instance_with_concurrency_of(path, tmp_path / "home")
+    try:
+        # What the daemon's run queue reads for every dequeue.
+        queue = instance.get_concurrency_config().run_queue_config
+        assert queue is not None
+        assert queue.max_concurrent_runs == INSTANCE_FILES[name]
+        assert [dict(limit) for limit in queue.tag_concurrency_limits] == PER_PARTITION_LIMIT
+        # The API's `submit_partition_run` needs the queue: it refuses an instance without one.
+        assert isinstance(instance.run_coordinator, QueuedRunCoordinator)
+        if name.startswith("deploy/"):
+            assert instance.run_coordinator.dequeue_use_threads and instance.run_coordinator.dequeue_num_workers == 4
+    finally:
+        instance.dispose()
 
 
 def test_the_variants_differ_from_the_base_only_in_the_launcher_and_monitoring(pg_env: None) -> None:
@@ -88,15 +133,22 @@ def test_the_variants_differ_from_the_base_only_in_the_launcher_and_monitoring(p
     for name, launcher in (("k8s/dagster.yaml", "K8sRunLauncher"), ("ecs/dagster.yaml", "EcsRunLauncher")):
         variant = load(name)
         assert variant["run_launcher"]["class"] == launcher
-        for key in ("storage", "run_coordinator", "run_retries", "sensors", "schedules", "retention", "telemetry"):
+        for key in (
+            "storage",
+            "concurrency",
+            "run_queue",
+            "run_retries",
+            "sensors",
+            "schedules",
+            "retention",
+            "telemetry",
+        ):
             assert variant[key] == base[key], f"{name}: {key}"
 
 
-def test_the_embedded_default_keeps_the_queue_and_the_per_source_limit() -> None:
+def test_the_embedded_default_keeps_monitoring_and_retries() -> None:
     folder = ROOT / "data_agent_pipelines" / "instance"
     config, _ = dagster_instance_config(str(folder))
-    coordinator = class_config(config["run_coordinator"])
-    assert coordinator.success and coordinator.value["tag_concurrency_limits"][0]["key"] == "dagster/partition"
     assert config["run_monitoring"]["enabled"] and config["run_retries"]["enabled"]
 
 

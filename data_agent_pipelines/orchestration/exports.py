@@ -1,28 +1,27 @@
-"""The `export_service` job: one export of a target to S3, one run per `exports` partition (= target id).
+"""The `exports` asset and the `export_service` job that materializes it, one run per partition (= target id).
 
-The heartbeat sensor schedules exports like imports (`heartbeat.TargetExports`).
+The asset is executable: Dagster knows from the start of a run which `exports` partition it is for, so an export
+that fails is shown failed on the asset (partitions, events) as on the job. The heartbeat sensor schedules
+exports like imports (`heartbeat.TargetExports`).
 
 No `from __future__ import annotations` here: Dagster reads the op annotations at definition time.
 """
 
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 from dagster import (
+    AssetExecutionContext,
     AssetKey,
-    AssetMaterialization,
-    AssetSpec,
     DynamicPartitionsDefinition,
     Failure,
+    MaterializeResult,
     MetadataValue,
-    OpExecutionContext,
-    Output,
+    asset,
+    define_asset_job,
     in_process_executor,
-    job,
-    op,
 )
 from dagster_aws.s3 import S3Resource
 from pydantic import Field
@@ -32,21 +31,14 @@ from ..export.run import run_export
 from ..export.s3 import DEFAULT_PART_SIZE, S3WriteError
 from ..export_settings import platform_external_id
 from ..model import ExportResult, ExportTarget
-from .console import one_line_console
+from .conventions import OWNERS
 from .resources import CatalogResource
+from .run_queue import tag_run
 
 EXPORTS = AssetKey("exports")
 EXPORTS_PARTITIONS_NAME = "exports"
 EXPORT_JOB_NAME = "export_service"
 exports_partitions = DynamicPartitionsDefinition(name=EXPORTS_PARTITIONS_NAME)
-
-exports_spec = AssetSpec(
-    EXPORTS,
-    partitions_def=exports_partitions,
-    description="A service's catalog exported to S3 (partition = export target): data object and manifest.",
-    group_name="exports",
-    kinds={"s3"},
-)
 
 
 class ExportStorage(S3Resource):
@@ -120,8 +112,22 @@ class ExportStorage(S3Resource):
         }
 
 
-@op(description="Export the target's assets to S3: data object under a new key, then the manifest.")
-def export(context: OpExecutionContext, catalog: CatalogResource, export_storage: ExportStorage) -> Iterator[Any]:
+@asset(
+    key=EXPORTS,
+    partitions_def=exports_partitions,
+    description=(
+        "A service's catalog written to S3, one partition per export target: each materialization is one export,"
+        " with its count, bytes, object keys and manifest key; a failed export marks its partition failed."
+    ),
+    group_name="exports",
+    kinds={"s3"},
+    owners=OWNERS,
+    tags={"data_agent/direction": "export"},
+)
+def exports(
+    context: AssetExecutionContext, catalog: CatalogResource, export_storage: ExportStorage
+) -> MaterializeResult:
+    """Export the target's assets to S3: data object under a new key, then the manifest."""
     began = time.monotonic()
     result = run_export(
         catalog.catalog,
@@ -130,19 +136,21 @@ def export(context: OpExecutionContext, catalog: CatalogResource, export_storage
         run_id=context.run_id,
         part_size=export_storage.part_size_bytes,
     )
+    # A run started from the launchpad or a backfill was created with its partition key alone: it gets the tags
+    # every other export run is created with, so filtering runs by service finds it.
+    tags = {"data_agent/service": result.service, "data_agent/export_target": result.target_id}
+    tags["data_agent/format"] = result.format
+    missing = {key: value for key, value in tags.items() if context.run.tags.get(key) != value}
+    if missing:
+        tag_run(context.instance, context.run_id, missing)
     if not result.succeeded:
         raise Failure(
             description=f"export of target {result.target_id} failed: {result.error}",
-            metadata={"result_id": result.id, "error": result.error},
+            metadata={"result_id": result.id or "", "error": result.error or ""},
+            allow_retries=False,
         )
     context.log.info(f"exported {result.count} assets to {result.manifest_key}")
-    yield AssetMaterialization(
-        asset_key=EXPORTS,
-        partition=context.partition_key,
-        description=f"{result.count} assets as {result.format}",
-        metadata=result_metadata(result, time.monotonic() - began),
-    )
-    yield Output(result.id)
+    return MaterializeResult(metadata=result_metadata(result, time.monotonic() - began))
 
 
 def result_metadata(result: ExportResult, duration_seconds: float) -> dict[str, Any]:
@@ -159,16 +167,17 @@ def result_metadata(result: ExportResult, duration_seconds: float) -> dict[str, 
     }
 
 
-@job(
-    partitions_def=exports_partitions,
+export_service = define_asset_job(
+    EXPORT_JOB_NAME,
+    selection=[EXPORTS],
     executor_def=in_process_executor,
-    description="Export a service's catalog to S3 (partition = export target id).",
-    tags={"data_agent/job": "export"},
-    # Used when a run is configured for it, as the CLI's are (see launcher.execute_now).
-    logger_defs={"console": one_line_console},
+    description="Export one target's catalog to S3 (partition = export target id).",
+    tags={
+        "data_agent/job": "export",
+        # Who started the run: every launcher but the UI (launchpad, backfill, re-execution) sets its own.
+        "data_agent/launched_by": "ui",
+    },
 )
-def export_service() -> None:
-    export()
 
 
 def export_tags(target: ExportTarget | DueTarget) -> dict[str, str]:

@@ -44,6 +44,7 @@ from ..catalog.store import Catalog
 from ..importing import ImportState
 from ..model import ImportResult, ItemOutcome, Source
 from ..reporting import Reporter
+from .conventions import OWNERS
 from .instance import HOST_TAG, PID_TAG
 from .partitions import sources_partitions
 from .resources import CatalogResource, HttpResource
@@ -305,9 +306,15 @@ def _describe(state: ImportState) -> str:
 @graph_asset(
     name=IMPORT_RESULTS.path[-1],
     partitions_def=sources_partitions,
-    description="The ImportResult of each import of a source: counts by outcome, status and failed items.",
+    description=(
+        "The ImportResult of each import of a source, one partition per source: each materialization is one"
+        " import, with its counts by outcome (plotted), status, duration and a table of the failed items; an"
+        " import that fails as a whole marks its partition failed, at the op where it failed."
+    ),
     group_name="imports",
     kinds={"sqlalchemy"},
+    owners=OWNERS,
+    tags={"data_agent/direction": "import"},
 )
 def import_results() -> Any:
     return write(reconcile(normalise(fetch())))

@@ -15,7 +15,7 @@ from .partitions import SOURCES_PARTITIONS_NAME
 
 def ensure_dagster_home(settings: Settings) -> Path:
     """Create the instance folder with the packaged embedded-default `dagster.yaml` and `workspace.yaml` (the code
-    location `data_agent`, for `dagster dev -w`) where it has none."""
+    location `data_agent`, for `dg dev -w`) where it has none."""
     home = settings.dagster_home
     home.mkdir(parents=True, exist_ok=True)
     for name in ("dagster.yaml", WORKSPACE_FILE):
@@ -30,7 +30,7 @@ def ui_command(settings: Settings) -> str:
     """The command that opens the Dagster UI on this instance, with the code location named as runs name it."""
     return (
         f"DATA_AGENT_HOME={settings.home} DAGSTER_HOME={settings.dagster_home} \\\n"
-        f"    dagster dev -w {settings.dagster_home / WORKSPACE_FILE}"
+        f"    dg dev -w {settings.dagster_home / WORKSPACE_FILE}"
     )
 
 

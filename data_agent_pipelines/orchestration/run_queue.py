@@ -6,7 +6,8 @@ creates such a run without a running webserver (its GraphQL client needs one): t
 (`submit_partition_run`), and the CLI executes one in its own process (`execute_partition_run`; the public
 `execute_in_process` records no code location, so the UI could neither list nor re-execute its runs). What is
 used here (`JobSubsetSelector`, the in-process code location origin, `create_run` with snapshots, `execute_run`,
-`recon_job_from_origin`, and `add_run_tags` for the tags of runs started from the UI) was checked against the
+`recon_job_from_origin`, `add_run_tags` for the tags of runs started from the UI, and `DefinitionsLoadContext` for
+the name the definitions are loaded under) was checked against the
 pinned Dagster version; `test_run_queue.py` fails when that version changes, so they are checked again before an
 upgrade.
 """
@@ -18,6 +19,7 @@ from functools import cache
 from typing import Any
 
 from dagster import DagsterInstance, DagsterRun, JobExecutionResult, QueuedRunCoordinator
+from dagster._core.definitions.definitions_load_context import DefinitionsLoadContext
 from dagster._core.definitions.selector import JobSubsetSelector
 from dagster._core.execution.api import execute_run
 from dagster._core.remote_origin import InProcessCodeLocationOrigin
@@ -33,12 +35,36 @@ CODE_LOCATION_NAME = "data_agent"
 DEFINITIONS_MODULE = "data_agent_pipelines.definitions"
 
 
+class WrongCodeLocationName(DataAgentError):
+    """The definitions are being loaded as a code location of another name than `data_agent`."""
+
+
+def require_code_location_name() -> None:
+    """Refuse to load the definitions under a code location name other than `data_agent`.
+
+    Runs created by the API and the CLI name the location `data_agent`; under another name (`dagster dev -m
+    data_agent_pipelines.definitions` names it after the module, and Dagster has no option to rename it) the
+    daemon would fail every run the API queues. The UI shows this message as the location's load error instead.
+    Loading without a workspace (tests, `python -c`, a code server started without `--location-name`) names no
+    location, and passes.
+    """
+    name = DefinitionsLoadContext.get().code_location_name
+    if name is not None and name != CODE_LOCATION_NAME:
+        raise WrongCodeLocationName(
+            f"this code location is loaded as {name!r}, but every data-agent run is a run of the code location"
+            f" {CODE_LOCATION_NAME!r}: runs queued by the API or the CLI would never start. Start the UI with"
+            " `dg dev` in a checkout, or `dg dev -w $DAGSTER_HOME/workspace.yaml` (any data-agent command writes"
+            f" that file), or name the location {CODE_LOCATION_NAME!r} in your workspace.yaml."
+        )
+
+
 def submit_partition_run(instance: DagsterInstance, job_name: str, partition_key: str, tags: dict[str, str]) -> str:
     """Create a run of one partition of a job of this code location and put it on the instance's run queue."""
     if not isinstance(instance.run_coordinator, QueuedRunCoordinator):
         raise DataAgentError(
-            "runs can only be queued on an instance with the QueuedRunCoordinator (set run_coordinator in"
-            " $DAGSTER_HOME/dagster.yaml as the packaged instance and deploy/dagster.yaml do) and a running daemon"
+            "runs can only be queued on an instance with Dagster's run queue (the default: remove the"
+            " run_coordinator entry from $DAGSTER_HOME/dagster.yaml, whose limits go under `concurrency: runs:` as in"
+            " the packaged instance and deploy/dagster.yaml) and a running daemon"
         )
     run = _create_partition_run(instance, job_name, partition_key, tags, run_config={}, run_id=None)
     # The queued coordinator only enqueues: it needs no workspace (the daemon brings its own).

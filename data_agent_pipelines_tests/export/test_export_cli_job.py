@@ -7,12 +7,13 @@ import json
 from datetime import timedelta
 
 import pytest
-from dagster import AssetKey, DagsterInstance, DagsterRunStatus
+from dagster import AssetKey, AssetPartitionStatus, DagsterInstance, DagsterRunStatus
 
 from data_agent_pipelines.catalog.export_targets import ExportTargets
 from data_agent_pipelines.catalog.store import Catalog
 from data_agent_pipelines.definitions import defs
 from data_agent_pipelines.export_settings import ExportTargetChanges
+from data_agent_pipelines.orchestration.exports import exports_partitions
 from data_agent_pipelines.orchestration.heartbeat import TargetExports, plan_tick
 from data_agent_pipelines.settings import Settings
 
@@ -29,6 +30,11 @@ def service(capsys, catalog: Catalog) -> str:
     data.add_source(catalog, "acme", "src_feed")
     data.seed(catalog, "acme", "src_feed", [data.movie(1), data.episode(2), data.clip(3)])
     return "acme"
+
+
+def export_status(instance: DagsterInstance, target_id: str) -> AssetPartitionStatus | None:
+    """The status of a target's partition of the `exports` asset, as the instance reports it to the UI."""
+    return (instance.get_status_by_partition(AssetKey("exports"), [target_id], exports_partitions) or {}).get(target_id)
 
 
 def add(capsys, *args: str):
@@ -141,6 +147,8 @@ def test_export_runs_the_job_and_prints_the_result(capsys, service: str, s3: S3S
         assert metadata["count"].value == 3 and metadata["bytes"].value == result["objects"][0]["bytes"]
         assert metadata["objects"].value == result["objects"] and metadata["duration_seconds"].value >= 0
         assert metadata["manifest_key"].value == "acme/latest.json"
+        assert export_status(instance, target["id"]) == AssetPartitionStatus.MATERIALIZED
+        assert run.tags["data_agent/service"] == "acme" and run.tags["data_agent/launched_by"] == "cli"
     finally:
         instance.dispose()
     assert run_cli(capsys, "exports", "results", target["id"], "--json").json()[0]["id"] == result["id"]
@@ -170,6 +178,8 @@ def test_a_failed_export_exits_1_and_keeps_credentials_out_of_dagster(
     instance = DagsterInstance.from_config(str(settings.dagster_home))
     try:
         assert instance.get_run_by_id(result["run_id"]).status == DagsterRunStatus.FAILURE
+        # The export asset's partition is failed, as the UI shows it (asset partitions, events), not missing.
+        assert export_status(instance, target["id"]) == AssetPartitionStatus.FAILED
         logs = json.dumps([str(event) for event in instance.all_logs(result["run_id"])])
     finally:
         instance.dispose()
