@@ -14,7 +14,10 @@ entry read. The READY flavors of each page's entries (`flavorAsset.list`, `entry
 The flavor tagged `source` (`isOriginal`, the original upload) is no stream. Only video entries (`mediaType` 1)
 are assets: image, audio and live entries are skipped with the reason, as are deleted ones. An entry that is not
 READY (importing, converting, pending, in moderation, failed, blocked) is imported unpublished, with the reason and
-no stream. Each page's captions (`caption_captionasset.list`, served by `captionAsset.serve`) and custom metadata
+no stream, as is a READY entry pending moderation or rejected in it. The list asks for those entries explicitly
+(`statusIn`, `moderationStatusIn`): without a status filter Kaltura lists only READY, approved entries.
+
+Each page's captions (`caption_captionasset.list`, served by `captionAsset.serve`) and custom metadata
 (`metadata_metadata.list`, each profile's XML) are read too (`--option captions=false` / `metadata=false` skip
 them); a partner without those plugins gets a note, not a failed import.
 """
@@ -180,7 +183,12 @@ class KalturaConnector:
         sweep = Sweep.plan(source, now=self._now())
 
         def fetch_page(request: PageRequest) -> Page:
-            entry_filter: dict[str, Any] = {"objectType": "KalturaMediaEntryFilter", "orderBy": "+createdAt"}
+            entry_filter: dict[str, Any] = {
+                "objectType": "KalturaMediaEntryFilter",
+                "orderBy": "+createdAt",
+                "statusIn": LISTED_STATUSES,
+                "moderationStatusIn": LISTED_MODERATION_STATUSES,
+            }
             if request.window_start is not None:
                 entry_filter["createdAtGreaterThanOrEqual"] = request.window_start
             if sweep.since is not None:
@@ -331,6 +339,22 @@ FAILED = {
     -1: "its conversion failed (status ERROR_CONVERTING)",
     6: "it is blocked (status BLOCKED)",
 }
+# The statuses `media.list` is asked for. Given no status filter, Kaltura lists READY entries only (the API's
+# KalturaBaseEntryFilter sets statusEqual READY when statusEqual, statusIn, statusNotEqual and statusNotIn are all
+# absent), so an entry still converting or failed would be silently absent and fall under --on-missing. Every
+# status the mapping reads is asked for, except DELETED: a deleted entry counts as gone either way, and asking
+# would list every entry the partner ever deleted. The virus-scan plugin's statuses are plugin values, not asked
+# for: such an entry is not playable and counts as gone.
+LISTED_STATUSES = ",".join(str(status) for status in sorted({READY, *NOT_READY, *FAILED}))
+# KalturaEntryModerationStatus. Given no moderation filter, Kaltura leaves out entries pending moderation and
+# rejected ones (moderationStatusNotIn 1,3); both are listed and imported unpublished, since Kaltura's player
+# refuses them to viewers. DELETED (4) is not asked for.
+PENDING_MODERATION, REJECTED = 1, 3
+LISTED_MODERATION_STATUSES = "1,2,3,5,6"
+IN_MODERATION = {
+    PENDING_MODERATION: "it awaits moderation (moderationStatus PENDING_MODERATION)",
+    REJECTED: "it was rejected in moderation (moderationStatus REJECTED)",
+}
 # KalturaCaptionType: the formats a web player reads; CAP and SCC are broadcast formats.
 CAPTION_FORMATS = {1: "SRT", 2: "DFXP", 3: "WebVTT"}
 BROADCAST_CAPTION_FORMATS = {4: "CAP", 5: "SCC"}
@@ -365,7 +389,10 @@ def skip_reason(entry: dict[str, Any]) -> str | None:
 def _withheld(entry: dict[str, Any]) -> str | None:
     """Why Kaltura does not play the entry (None when it is READY, or says nothing)."""
     status = _enum(entry.get("status"), "status")
+    moderation = _enum(entry.get("moderationStatus"), "moderationStatus")
     if status is None or status == READY:
+        if moderation in IN_MODERATION:
+            return f"Kaltura does not play the entry to viewers: {IN_MODERATION[moderation]}"
         return None
     if status in NOT_READY:
         return f"the entry is not ready on Kaltura: {NOT_READY[status]}"

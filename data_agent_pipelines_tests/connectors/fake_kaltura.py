@@ -3,8 +3,12 @@
 - `POST /api_v3/service/session/action/start` with `secret`, `partnerId`, `type` (2 = ADMIN), `expiry`: the KS as a
   JSON string, or a `KalturaAPIException` (`START_SESSION_ERROR`) for a wrong secret.
 - `POST /api_v3/service/media/action/list` with `ks`, `filter` (`orderBy`, `createdAtGreaterThanOrEqual`,
-  `updatedAtGreaterThanOrEqual`) and `pager` (`pageSize` at most 500, `pageIndex` from 1):
+  `updatedAtGreaterThanOrEqual`, `statusEqual` / `statusIn` / `statusNotEqual` / `statusNotIn`, the same four for
+  `moderationStatus`) and `pager` (`pageSize` at most 500, `pageIndex` from 1):
   `{"objectType": "KalturaMediaListResponse", "objects", "totalCount"}`; no entry past the 10,000th of a filter.
+  As the API's KalturaBaseEntryFilter does, a filter with none of the four status fields lists READY entries only
+  (`statusEqual` 2), and one with none of the moderation fields leaves out entries pending moderation or rejected
+  (`moderationStatusNotIn` "1,3").
 - `POST /api_v3/service/flavorasset/action/list` with `filter.entryIdIn`, `filter.statusEqual`: two web flavors per
   entry and the original upload (`isOriginal`, tagged `source`).
 - `POST /api_v3/service/caption_captionasset/action/list` with `filter.entryIdIn`: `KalturaCaptionAsset` objects
@@ -34,12 +38,36 @@ def entry(entry_id: str, created_at: int, **fields: Any) -> dict[str, Any]:
         "msDuration": 95_120,
         "mediaType": 1,
         "status": 2,
+        "moderationStatus": 6,  # AUTO_APPROVED: a partner without moderation
+        "moderationCount": 0,
         "accessControlId": 4_711,
         "createdAt": created_at,
         "updatedAt": fields.pop("updatedAt", created_at),
         "thumbnailUrl": f"https://cfvod.example/p/555/thumbnail/entry_id/{entry_id}/version/100002",
         **fields,
     }
+
+
+def _matches(flt: dict[str, Any], field: str, value: Any, default: dict[str, Any]) -> bool:
+    """Whether an entry's `field` passes the filter's Equal / In / NotEqual / NotIn on it (enum values compared as
+    text, as Kaltura's string enums are), or `default` when the filter has none of them. A value that is no enum
+    value at all (a hostile answer a test plants) passes, so that the client sees it."""
+    if not isinstance(value, str | int) or isinstance(value, bool):
+        return True
+    names = [f"{field}{op}" for op in ("Equal", "In", "NotEqual", "NotIn")]
+    given = {name: flt[name] for name in names if flt.get(name) is not None} or default
+    text = str(value)
+    for name, wanted in given.items():
+        listed = [part.strip() for part in str(wanted).split(",")]
+        if name.endswith("NotEqual") and text == str(wanted):
+            return False
+        if name.endswith("NotIn") and text in listed:
+            return False
+        if name.endswith("Equal") and not name.endswith("NotEqual") and text != str(wanted):
+            return False
+        if name.endswith("In") and not name.endswith("NotIn") and text not in listed:
+            return False
+    return True
 
 
 def exception(code: str, message: str) -> dict[str, Any]:
@@ -96,6 +124,8 @@ class FakeKaltura:
                 for e in self.entries
                 if e["createdAt"] >= flt.get("createdAtGreaterThanOrEqual", 0)
                 and e["updatedAt"] >= flt.get("updatedAtGreaterThanOrEqual", 0)
+                and _matches(flt, "status", e.get("status"), {"statusEqual": 2})
+                and _matches(flt, "moderationStatus", e.get("moderationStatus"), {"moderationStatusNotIn": "1,3"})
             ]
             if flt.get("orderBy") == "+createdAt":
                 found.sort(key=lambda e: (e["createdAt"], str(e.get("id"))))

@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
+from data_agent_pipelines.catalog.store import Catalog
 from data_agent_pipelines.connectors import kaltura
 from data_agent_pipelines.connectors.kaltura import KalturaConnector
 from data_agent_pipelines.errors import PlatformError, SourceAuthError
 from data_agent_pipelines.model import Asset, ItemFailure
+from data_agent_pipelines.settings import Settings, get_settings
 
+from ..clirunner import run_cli
 from .apiserver import ApiServer, Reply
 from .fake_kaltura import FakeKaltura, caption, entry, exception, metadata
 from .ovp import Sleeps, make_source, run
@@ -135,18 +139,23 @@ def test_incremental_fetch_filters_on_updated_at(fake: FakeKaltura, server: ApiS
 def test_only_ready_video_entries_play_others_are_skipped_or_unpublished(
     fake: FakeKaltura, server: ApiServer, tmp_path: Path
 ) -> None:
-    fake.entries = fake.entries[:9]
+    fake.entries = fake.entries[:12]
     fake.entries[1]["mediaType"] = 2  # image
     fake.entries[2]["mediaType"] = "5"  # audio, the enum as text
-    fake.entries[3]["status"] = 3  # deleted
+    fake.entries[3]["status"] = 3  # deleted: not asked for, so not listed
     fake.entries[4]["status"] = 4  # pending
     fake.entries[5]["status"] = -1  # conversion failed
-    fake.entries[6]["status"] = "virusScan.Infected"  # a plugin's status, by name
+    fake.entries[6]["status"] = "virusScan.Infected"  # a plugin's status: not asked for either
     fake.entries[7]["status"] = "2"  # READY as text
     fake.entries[8]["mediaType"] = "1"
+    fake.entries[9]["status"] = 1  # still converting
+    fake.entries[10]["moderationStatus"] = 1  # READY, but awaiting moderation
+    fake.entries[11]["moderationStatus"] = "3"  # READY, but rejected
     fetched, items = run(connector(), source(server), tmp_path, Sleeps())
     found = {i.external_id: i for i in items}
-    assert sorted(found) == ["0_e000", "0_e004", "0_e005", "0_e006", "0_e007", "0_e008"]
+    assert sorted(found) == ["0_e000", "0_e004", "0_e005", "0_e007", "0_e008", "0_e009", "0_e010", "0_e011"]
+    lists = [r.json()["filter"] for r in server.requests if r.path.endswith("media/action/list")]
+    assert {(f["statusIn"], f["moderationStatusIn"]) for f in lists} == {("-2,-1,0,1,2,4,5,6,7", "1,2,3,5,6")}
     for ready in ("0_e000", "0_e007", "0_e008"):
         streams = found[ready].editions[0].streams
         assert found[ready].unpublished is None and streams[0].type == "hls"
@@ -154,17 +163,27 @@ def test_only_ready_video_entries_play_others_are_skipped_or_unpublished(
         assert not any("-source" in s.url for s in streams)
     assert "not ready on Kaltura: it is pending (status PENDING)" in str(found["0_e004"].unpublished)
     assert "its conversion failed (status ERROR_CONVERTING)" in str(found["0_e005"].unpublished)
-    assert "status virusScan.Infected" in str(found["0_e006"].unpublished)
-    assert all(not found[i].editions[0].streams for i in ("0_e004", "0_e005", "0_e006"))
+    assert "still being converted (status PRECONVERT)" in str(found["0_e009"].unpublished)
+    assert "awaits moderation (moderationStatus PENDING_MODERATION)" in str(found["0_e010"].unpublished)
+    assert "rejected in moderation (moderationStatus REJECTED)" in str(found["0_e011"].unpublished)
+    withheld = ("0_e004", "0_e005", "0_e009")
+    assert all(not found[i].editions[0].streams for i in withheld)  # nothing to play yet: no manifest
     flavor_ids = [r.json()["filter"]["entryIdIn"] for r in server.requests if "flavorasset" in r.path]
-    assert not any(skipped in flavor_ids[0] for skipped in ("0_e001", "0_e002", "0_e003"))
+    assert not any(skipped in flavor_ids[0] for skipped in ("0_e001", "0_e002"))
     parse = connector().parse(source(server), fetched)
     list(parse)
     assert sorted(parse.notes) == [
-        "1 item skipped, deleted in Kaltura (status DELETED): 0_e003",
         "1 item skipped, not video entries (mediaType 2, image): 0_e001",
         "1 item skipped, not video entries (mediaType 5, audio): 0_e002",
     ]
+
+
+def test_statuses_not_asked_for_are_still_read_if_listed(server: ApiServer) -> None:
+    """A deleted entry is skipped and a plugin's status withholds the entry, should a listing carry them."""
+    assert kaltura.skip_reason(entry("0_gone", EPOCH, status="3")) == "deleted in Kaltura (status DELETED)"
+    infected = kaltura.entry_asset(entry("0_bad", EPOCH, status="virusScan.Infected"), source(server), "555")
+    assert infected.unpublished == "Kaltura cannot play the entry (status virusScan.Infected)"
+    assert infected.editions[0].streams == []
 
 
 def test_captions_are_read_as_subtitles_served_by_kaltura(fake: FakeKaltura, server: ApiServer, tmp_path: Path):
@@ -240,3 +259,64 @@ def test_hostile_entries_fail_alone(fake: FakeKaltura, server: ApiServer, tmp_pa
     assert "format is True" in failures["0_e004"]
     good = {i.external_id for i in items if isinstance(i, Asset)}
     assert good == {"0_e000", "0_e005"}
+
+
+# --- through the CLI into the catalog (SQLite and PostgreSQL) ---------------------------------------------------
+
+
+@pytest.fixture
+def loopback(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Iterator[Settings]:
+    monkeypatch.setenv("DATA_AGENT_ALLOW_HOSTS", "127.0.0.1")
+    get_settings.cache_clear()
+    yield settings
+    get_settings.cache_clear()
+
+
+def import_items(capsys, source_id: str) -> tuple[dict, dict]:
+    done = run_cli(capsys, "import", source_id, "--json")
+    assert done.code == 0, done.err
+    assert SECRET not in done.out + done.err
+    result = done.json()
+    return result, {i["external_id"]: i for i in result["items"]}
+
+
+def test_kaltura_state_follows_the_entry_through_the_cli_into_the_catalog(
+    loopback: Settings, fake: FakeKaltura, server: ApiServer, capsys, catalog: Catalog
+) -> None:
+    fake.entries = fake.entries[:4]
+    fake.entries[1]["status"] = 1  # still converting: imported, unpublished, without streams
+    fake.entries[3]["mediaType"] = 2  # an image: no asset, said in the notes
+    fake.captions["0_e000"] = [caption("0_e000", 1, "en", "English")]
+    assert run_cli(capsys, "services", "add", "acme").code == 0
+    args = ["--url", server.base + "/", "--option", "partner_id=555", "--option", "incremental=false"]
+    args += ["--credential", f"admin_secret={SECRET}", "--on-missing", "unpublish", "--max-removal-fraction", "1"]
+    added = run_cli(capsys, "sources", "add", "--service", "acme", "--name", "k", "--kind", "kaltura", *args)
+    assert added.code == 0, added.err
+    source_id = catalog.list_sources()[0].id
+
+    first, items = import_items(capsys, source_id)
+    assert first["counts"]["created"] == 3 and sorted(items) == ["0_e000", "0_e001", "0_e002"]
+    assert "1 item skipped, not video entries (mediaType 2, image): 0_e003" in first["notes"]
+    converting = catalog.get_asset(items["0_e001"]["asset_id"])
+    assert converting["status"] == "unpublished" and converting["editions"][0]["streams"] == []
+    assert "still being converted (status PRECONVERT)" in items["0_e001"]["reason"]
+    captioned = catalog.get_asset(items["0_e000"]["asset_id"])
+    assert captioned["status"] == "published"
+    assert captioned["editions"][0]["subtitles"] == [
+        {
+            "url": f"{server.base}/api_v3/service/caption_captionasset/action/serve/captionAssetId/1_cap1",
+            "language": "en",
+            "label": "English",
+        }
+    ]
+
+    deleted_id = items["0_e002"]["asset_id"]
+    fake.entries[1].update(status=2, updatedAt=EPOCH + 9_000)  # converted since: Kaltura plays it now
+    fake.entries[2].update(status=3, updatedAt=EPOCH + 9_000)  # deleted: Kaltura no longer lists it
+    second, items = import_items(capsys, source_id)
+    assert second["counts"]["updated"] == 1 and second["counts"]["unpublished"] == 1
+    ready = catalog.get_asset(items["0_e001"]["asset_id"])
+    assert ready["status"] == "published"
+    assert [s["type"] for s in ready["editions"][0]["streams"]] == ["hls", "mp4", "mp4"]
+    assert catalog.get_asset(deleted_id)["status"] == "unpublished"  # the source's --on-missing rule
+    assert catalog.count_assets(source_id) == 3

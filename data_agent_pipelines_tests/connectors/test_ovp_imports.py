@@ -16,6 +16,7 @@ from sqlalchemy import text
 from data_agent_pipelines.catalog.engine import make_engine
 from data_agent_pipelines.catalog.store import Catalog
 from data_agent_pipelines.connectors import jwplayer
+from data_agent_pipelines.connectors.registry import source_kinds
 from data_agent_pipelines.settings import Settings, get_settings
 
 from ..clirunner import run_cli
@@ -23,13 +24,17 @@ from .apiserver import ApiServer, Reply
 from .fake_brightcove import FakeBrightcove, video
 from .fake_jwplayer import FakeJWPlayer, media
 from .fake_kaltura import FakeKaltura, entry
+from .fake_mux import FakeMux, mux_asset
 from .fake_vimeo import FakeVimeo, vimeo_video
 
 JW_SECRET = "jw-secret-e2e-7Hq2Lm"
 BC_SECRET = "bc-secret-e2e-3Fv8Kx"
 KALTURA_SECRET = "kaltura-secret-e2e-9Pw4"
 VIMEO_TOKEN = "vimeo-token-e2e-5Rt1"
-SECRETS = (JW_SECRET, BC_SECRET, KALTURA_SECRET, VIMEO_TOKEN)
+MUX_SECRET = "mux-secret-e2e-8Zq6+Tn"
+SECRETS = (JW_SECRET, BC_SECRET, KALTURA_SECRET, VIMEO_TOKEN, MUX_SECRET)
+# The items each platform's fake has besides the `extra` ones a test adds.
+EXPECTED = {"jwplayer": 12, "brightcove": 3, "kaltura": 4, "vimeo": 5, "mux": 6}
 
 
 @pytest.fixture
@@ -92,6 +97,9 @@ def platform_fakes(clock: list[float], **extra: list[dict[str, Any]]) -> dict[st
             [vimeo_video(n, play={"hls": {"link": f"https://p.example/{n}.m3u8"}}) for n in range(5)]
             + extra.get("vimeo", []),
         ),
+        "mux": FakeMux(
+            "mux-token-id", MUX_SECRET, [mux_asset(n, 1_700_000_000 + n) for n in range(6)] + extra.get("mux", [])
+        ),
     }
 
 
@@ -120,6 +128,14 @@ def platform_args(kind: str, base: str) -> list[str]:
             f"admin_secret={KALTURA_SECRET}",
         ],
         "vimeo": ["--url", base + "/", "--credential", f"access_token={VIMEO_TOKEN}"],
+        "mux": [
+            "--url",
+            base + "/",
+            "--credential",
+            "token_id=mux-token-id",
+            "--credential",
+            f"token_secret={MUX_SECRET}",
+        ],
     }[kind]
 
 
@@ -135,11 +151,12 @@ def platforms(capsys, fakes: dict[str, Any]) -> Iterator[dict[str, str]]:
 
 def test_every_platform_imports_through_the_cli(loopback: Settings, capsys, catalog: Catalog) -> None:
     with platforms(capsys, platform_fakes([1000.0])) as ids:
-        expected = {"jwplayer": 12, "brightcove": 3, "kaltura": 4, "vimeo": 5}
+        platform_kinds = [kind for kind, spec in source_kinds().items() if spec.default_url is not None]
+        assert sorted(ids) == sorted(platform_kinds)  # a new platform connector joins these tests
         for kind, source_id in ids.items():
             code, result, output = import_json(capsys, source_id)
             assert code == 0 and result["status"] == "succeeded", (kind, result)
-            assert result["counts"]["created"] == expected[kind]
+            assert result["counts"]["created"] == EXPECTED[kind]
             assert all(secret not in output for secret in SECRETS)
             asset = catalog.get_asset(result["items"][0]["asset_id"])
             assert asset["source_id"] == source_id and asset["title"] and asset["editions"][0]["streams"]
@@ -159,15 +176,15 @@ def test_a_hostile_value_from_a_platform_fails_no_other_item(loopback: Settings,
         "brightcove": [video("700", "2024-02-01T00:00:00.000Z", duration=10**30, name=long_title)],
         "kaltura": [entry("0_big", 1_700_000_100, duration=3_000_000_000, name=long_title)],
         "vimeo": [vimeo_video(99, duration=10**25, name=long_title, play={"hls": {"link": "https://p.example/h"}})],
+        "mux": [mux_asset(99, 1_700_000_100, duration=1e25, meta={"title": long_title})],
     }
-    expected = {"jwplayer": 12, "brightcove": 3, "kaltura": 4, "vimeo": 5}
     with platforms(capsys, platform_fakes([1000.0], **hostile)) as ids:
         for kind, source_id in ids.items():
             code, result, _ = import_json(capsys, source_id)
             assert code == 0 and result["status"] in ("succeeded", "partial"), (kind, result["error"])
             items = {entry["external_id"]: entry for entry in result["items"]}
             good = [e for e in items.values() if e["outcome"] == "created" and not e["reason"]]
-            assert len(good) == expected[kind], (kind, result)
+            assert len(good) == EXPECTED[kind], (kind, result)
             hostile_items = [e for e in items.values() if e["reason"]]
             assert hostile_items, (kind, result)
             for entry_ in hostile_items:
