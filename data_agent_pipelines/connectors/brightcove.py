@@ -20,7 +20,6 @@ token where its format says it, else the time it was read, so every import renew
 from __future__ import annotations
 
 import base64
-import re
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -33,6 +32,7 @@ from ..net import AuthRejected, HttpClient
 from .base import Fetched, Parse, source_timeout
 from .ovp.auth import ExpiringToken, auth_error
 from .ovp.client import ApiClient, map_bounded
+from .ovp.links import SIGNATURE_PARAMS, link_expiry
 from .ovp.paging import Page, PageRequest, Paging, collect, item_id_field
 from .ovp.platform import credential, int_option, option
 from .ovp.store import PageStore, StoredItems, fetched_from
@@ -181,13 +181,6 @@ KEY_SYSTEMS = {
     "com.apple.fps.2_0": "fairplay",
     "com.apple.fps.3_0": "fairplay",
 }
-# Query parameters that sign a link (Brightcove's Fastly tokens, Akamai tokens, CloudFront signed URLs…): a link
-# that carries one expires, whether or not its expiry can be read from it.
-SIGNATURE_PARAMS = frozenset(
-    {"fastly_token", "hdnea", "hdnts", "hdntl", "__token__", "token", "signature", "policy", "hmac", "sig"}
-)
-# Akamai-style tokens hold `exp=<epoch seconds>` among `~`-separated fields.
-_AKAMAI_EXP = re.compile(r"(?:^|[~&])exp=(\d{9,11})(?:$|[~&])")
 
 
 def skip_reason(item: dict[str, Any]) -> str | None:
@@ -203,47 +196,6 @@ def _withheld(item: dict[str, Any]) -> str | None:
     if state in WITHHELD_STATES:
         return WITHHELD_STATES[state]
     return f"the video's state {str(state)[:40]!r} is not one Brightcove documents as playable"
-
-
-def _epoch(seconds: int) -> datetime | None:
-    try:
-        return datetime.fromtimestamp(seconds, UTC)
-    except (ValueError, OverflowError, OSError):
-        return None
-
-
-def _fastly_expiry(token: str) -> datetime | None:
-    """The expiry of Brightcove's `fastly_token`: base64 of `<expiry, hex epoch seconds>_<hmac>`."""
-    try:
-        text = base64.b64decode(token + "=" * (-len(token) % 4), altchars=b"-_").decode("ascii")
-        return _epoch(int(text.split("_", 1)[0], 16))
-    except (ValueError, UnicodeDecodeError):
-        return None
-
-
-def link_expiry(url: str, read_at: datetime | None) -> datetime | None:
-    """When a signed source link stops working; None for a link that carries no signature.
-
-    The expiry is read from the token where its format says it (Brightcove's Fastly token, Akamai's `exp=`,
-    CloudFront's `Expires`, a plain `expires`/`exp`); a signed link whose expiry cannot be read is taken to expire
-    when it was read (`read_at`): it is renewed by every import rather than trusted for longer than Brightcove
-    vouched for it.
-    """
-    query = parse_qs(urlsplit(url).query)
-    params = {name.lower(): values for name, values in query.items()}
-    found: datetime | None = None
-    for name, values in params.items():
-        for value in values:
-            if name == "fastly_token":
-                found = found or _fastly_expiry(value)
-            elif name in ("hdnea", "hdnts", "hdntl", "__token__"):
-                match = _AKAMAI_EXP.search(value)
-                found = found or (_epoch(int(match.group(1))) if match else None)
-            elif name in ("expires", "exp") and value.isdigit() and len(value) <= 11:
-                found = found or _epoch(int(value))
-    if found is not None:
-        return found
-    return read_at if SIGNATURE_PARAMS & set(params) else None
 
 
 def _address(url: str) -> str:

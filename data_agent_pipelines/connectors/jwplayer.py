@@ -34,6 +34,7 @@ from .base import Fetched, Parse
 from .languages import language_of_label
 from .ovp.auth import BearerSecret, NoAuth
 from .ovp.client import ApiClient, map_bounded
+from .ovp.links import link_expiry
 from .ovp.paging import Page, PageRequest, Paging, collect
 from .ovp.platform import bool_option, credential, int_option, option
 from .ovp.rate_limit import RateLimitHeaders
@@ -212,6 +213,8 @@ def _stream(url: str, mime: str | None, bitrate_bps: Any, width: Any, height: An
         bitrate=int(bitrate_bps) // 1000 if bitrate_bps else None,
         width=int(width) if width else None,
         height=int(height) if height else None,
+        # JW signs links of a property with URL signing on (`exp`/`sig`, or a JWT `token`): they expire.
+        expires=link_expiry(url, None),
     )
 
 
@@ -255,7 +258,7 @@ def _management_subtitles(item: dict[str, Any], notes: list[str]) -> list[Subtit
             continue
         label = _text(_first(track, metadata, "label"))
         language = _text(_first(track, metadata, "srclang", "language")) or language_of_label(label)
-        subtitles.append(Subtitle(url=url, language=language, label=label))
+        subtitles.append(Subtitle(url=url, language=language, label=label, expires=link_expiry(url, None)))
     return subtitles
 
 
@@ -335,6 +338,7 @@ def delivery_asset(item: dict[str, Any], source: Source) -> Asset:
             url=t["file"],
             language=_text(t.get("language")) or _text(t.get("srclang")) or language_of_label(t.get("label")),
             label=t.get("label"),
+            expires=link_expiry(t["file"], None),
         )
         for t in item.get("tracks") or []
         if isinstance(t, dict) and t.get("file") and t.get("kind") in ("captions", "subtitles")

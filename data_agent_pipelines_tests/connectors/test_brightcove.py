@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import json
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -9,7 +11,8 @@ from pathlib import Path
 import pytest
 
 from data_agent_pipelines.catalog.store import Catalog
-from data_agent_pipelines.connectors.brightcove import BrightcoveConnector, link_expiry
+from data_agent_pipelines.connectors.brightcove import BrightcoveConnector
+from data_agent_pipelines.connectors.ovp.links import link_expiry
 from data_agent_pipelines.errors import SourceAuthError
 from data_agent_pipelines.model import Asset, Geoblock, ItemFailure
 from data_agent_pipelines.settings import Settings, get_settings
@@ -227,12 +230,23 @@ def test_signed_source_links_carry_the_expiry_of_their_token(
     assert {s.expires for s in streams} == {datetime.fromtimestamp(EXPIRY, UTC)}
 
 
+JWT_HEAD = "eyJhbGciOiJIUzI1NiJ9"
+
+
+def jwt_claims(claims: object) -> str:
+    return base64.urlsafe_b64encode(json.dumps(claims).encode()).decode().rstrip("=")
+
+
 @pytest.mark.parametrize(
     ("query", "expected"),
     [
         (f"fastly_token={fastly_token(EXPIRY, 'ab12')}", EXPIRY),  # Brightcove's own, as its manifests carry it
         (f"hdnea=st=1793530000~exp={EXPIRY}~acl=/*~hmac=9f2c", EXPIRY),  # Akamai
         (f"Expires={EXPIRY}&Signature=Zm9v&Key-Pair-Id=K2ABC", EXPIRY),  # CloudFront
+        (f"exp={EXPIRY}&sig=0f3c9a", EXPIRY),  # JW Player's non-JWT signing
+        (f"token={JWT_HEAD}.{jwt_claims({'exp': EXPIRY})}.c2ln", EXPIRY),  # a JWT (JW Player, Mux): its exp claim
+        (f"token={JWT_HEAD}.{jwt_claims({'exp': 'soon'})}.c2ln", "read"),  # a JWT whose exp is no number
+        (f"token={JWT_HEAD}.{jwt_claims([1, 2])}.c2ln", "read"),  # claims that are no object
         ("token=opaque-4f1c9a", "read"),  # signed, expiry unreadable: as long as it was read
         ("fastly_token=bm90LWhleA%3D%3D", "read"),  # a Fastly token that is not <hex>_<hmac>
         ("pubId=15364602001&videoId=5556100515001", None),  # a query, but no signature: permanent

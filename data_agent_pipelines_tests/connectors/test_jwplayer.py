@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -203,6 +204,7 @@ def test_a_delivery_playlist_is_read_across_links_next(tmp_path: Path) -> None:
     assert mp4.bitrate == 917 and mp4.width == 1280
     assert len(agent.images) == 6 and agent.images[-1].width == 1920
     assert agent.custom["original_mediaid"] == "JfDmsRlE" and agent.custom["genre"] == "Action"
+    assert all(s.expires is None for s in streams)  # unsigned links are permanent
     assert "sources" not in agent.custom and "variations" not in agent.custom
     channel = next(i for i in items if i.external_id == "LEBW145Q")
     assert channel.custom["catchupHours"] == "7" and channel.duration is None
@@ -213,6 +215,26 @@ def test_a_delivery_playlist_behind_url_signing_fails_pointing_at_the_url(tmp_pa
         signed = make_source("jwplayer", server.base + "/v2/playlists/x", options={"api": "delivery"}, credentials={})
         with pytest.raises(SourceAuthError, match=r"Delivery API.*403.*--url"):
             run(connector(Sleeps()), signed, tmp_path, Sleeps())
+
+
+def test_signed_delivery_links_carry_their_expiry(tmp_path: Path) -> None:
+    # A property with URL signing on: the playlist was requested signed, and the links it lists are signed with
+    # `exp`/`sig` (JW's non-JWT form) or a JWT `token` whose `exp` claim says when it stops working.
+    playlist = delivery_playlist("delivery-playlist.json")
+    item = playlist["playlist"][0]
+    claims = base64.urlsafe_b64encode(json.dumps({"resource": "/v2/media/x", "exp": 1893456000}).encode())
+    jwt = "eyJhbGciOiJIUzI1NiJ9." + claims.decode().rstrip("=") + ".c2lnbmF0dXJl"
+    for n, stream in enumerate(item["sources"]):
+        stream["file"] += f"?exp=1893452400&sig=ab{n}"
+    item["tracks"] = [{"file": f"https://cdn.jwplayer.com/tracks/t.vtt?token={jwt}", "kind": "captions"}]
+    playlist["playlist"], playlist["links"] = [item], {}
+    with ApiServer(lambda request: Reply(playlist)).running() as server:
+        url = server.base + f"/v2/playlists/x?token={jwt}"
+        delivery = make_source("jwplayer", url, options={"api": "delivery"}, credentials={})
+        _fetched, (asset,) = run(connector(Sleeps()), delivery, tmp_path, Sleeps())
+    edition = asset.editions[0]
+    assert {s.expires for s in edition.streams} == {datetime.fromtimestamp(1893452400, UTC)}
+    assert [t.expires for t in edition.subtitles] == [datetime.fromtimestamp(1893456000, UTC)]
 
 
 # --- text tracks, external hosting, the media's own state, the author ------------------------------------------
