@@ -133,7 +133,7 @@ def exports(
         catalog.catalog,
         context.partition_key,
         export_storage.client_for,
-        run_id=context.run_id,
+        run_id=context.run.run_id,
         part_size=export_storage.part_size_bytes,
     )
     # A run started from the launchpad or a backfill was created with its partition key alone: it gets the tags
@@ -142,7 +142,7 @@ def exports(
     tags["data_agent/format"] = result.format
     missing = {key: value for key, value in tags.items() if context.run.tags.get(key) != value}
     if missing:
-        tag_run(context.instance, context.run_id, missing)
+        tag_run(context.instance, context.run.run_id, missing)
     if not result.succeeded:
         raise Failure(
             description=f"export of target {result.target_id} failed: {result.error}",
