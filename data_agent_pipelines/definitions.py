@@ -12,6 +12,7 @@ from .orchestration.failures import import_failures
 from .orchestration.heartbeat import heartbeat
 from .orchestration.imports import import_results, import_source
 from .orchestration.resources import CatalogResource, HttpResource
+from .orchestration.retention import prune_results, prune_results_schedule
 
 # Dagster 1.13.27 re-creates a sensor whose job takes the top-level resources (the heartbeat, for export_service)
 # passing the sensor's empty `owners` on, then warns that `owners` is in beta although no sensor here sets it: one
@@ -20,8 +21,9 @@ warnings.filterwarnings("ignore", message=r"Parameter `owners` of initializer `S
 
 defs = Definitions(
     assets=[import_results, exports_spec],
-    jobs=[import_source, export_service],
+    jobs=[import_source, export_service, prune_results],
     sensors=[heartbeat, import_failures],
+    schedules=[prune_results_schedule],
     # Ops hand each other small state objects (the bulk sits in the run's scratch files) within one process.
     resources={
         "catalog": CatalogResource(),

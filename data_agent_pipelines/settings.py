@@ -23,6 +23,10 @@ class Settings:
     bugsnag_release_stage: str | None
     # Run requests one heartbeat tick may emit; the rest wait for the next tick.
     heartbeat_max_runs: int = 500
+    # Retention (catalog/retention.py): import results older than this many days are deleted (each source's
+    # latest result is kept whole), and of every other result only this many `unchanged` items are kept.
+    results_max_age_days: int = 90
+    results_unchanged_items_kept: int = 100
 
     @property
     def secret_key_file(self) -> Path:
@@ -57,6 +61,8 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         bugsnag_sessions_endpoint=env.get("BUGSNAG_SESSIONS_ENDPOINT") or None,
         bugsnag_release_stage=env.get("BUGSNAG_RELEASE_STAGE") or None,
         heartbeat_max_runs=max(1, int(env.get("DATA_AGENT_HEARTBEAT_MAX_RUNS") or 500)),
+        results_max_age_days=max(1, int(env.get("DATA_AGENT_RESULTS_MAX_AGE_DAYS") or 90)),
+        results_unchanged_items_kept=max(0, int(env.get("DATA_AGENT_RESULTS_UNCHANGED_ITEMS_KEPT") or 100)),
     )
 
 
