@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, HTTPException, Query, Response
 
 from ...catalog.sources import source_to_json
 from ...source_settings import add_source, edit_source
 from ..auth import Context, Service
+from ..context import ApiContext
 from ..schemas import SourceCreate, SourceUpdate
 
 router = APIRouter(prefix="/services/{service}/sources", tags=["sources"])
@@ -46,15 +47,52 @@ def delete_source(service: Service, context: Context, source_id: str) -> dict[st
     return {"id": source.id, "deleted": True}
 
 
-@router.post("/{source_id}/imports", status_code=202, summary="Queue an import of the source now")
-def queue_import(service: Service, context: Context, source_id: str) -> dict[str, Any]:
-    """Puts an import run on the Dagster instance's queue and answers at once with its run id; the run's
-    ImportResult appears under the source's imports when it has finished."""
+@router.post(
+    "/{source_id}/imports",
+    status_code=202,
+    summary="Queue an import of the source now; or, with dry_run=true, plan one and answer with the plan",
+)
+def queue_import(
+    service: Service,
+    context: Context,
+    source_id: str,
+    response: Response,
+    dry_run: Annotated[bool, Query(description="Plan now, apply nothing, answer with the plan.")] = False,
+    limit: Annotated[int, Query(ge=1, le=5000, description="Items of the plan in the answer (dry run).")] = 500,
+) -> dict[str, Any]:
+    """Puts an import run on the Dagster instance's queue and answers at once (202) with its run id; the run's
+    ImportResult appears under the source's imports when it has finished.
+
+    With `dry_run=true` the import's steps run in this request instead (at most 60 s, two at a time per API
+    process; 504 and 429 otherwise) and the answer (200) is the recorded dry-run ImportResult with the first
+    `limit` items of its plan, `items_total`, and the rest under `/results/{id}`."""
+    context.source(service, source_id)
+    if dry_run:
+        response.status_code = 200
+        return _preview(context, source_id, limit)
     from ...launcher import queue_import as submit
 
-    context.source(service, source_id)
     run_id = submit(context.instance(), context.catalog, source_id)
     return {"run_id": run_id, "source_id": source_id, "status": "queued"}
+
+
+def _preview(context: ApiContext, source_id: str, limit: int) -> dict[str, Any]:
+    from ...preview import PreviewBusy, PreviewTooLong, preview_import
+
+    try:
+        result = preview_import(context.catalog, context.settings, source_id)
+    except PreviewBusy as busy:
+        raise HTTPException(429, str(busy), headers={"Retry-After": "30"}) from None
+    except PreviewTooLong as slow:
+        raise HTTPException(504, str(slow)) from None
+    items, total = context.catalog.result_items(result.id, limit=limit, offset=0)
+    return {
+        **result.to_json(),
+        "items": [item.to_json() for item in items],
+        "items_total": total,
+        "limit": limit,
+        "offset": 0,
+    }
 
 
 @router.get("/{source_id}/imports", summary="The source's import results, newest first (without items)")
