@@ -5,16 +5,19 @@ Through the CLI (`sources hook-token`), the app (TestClient) and a real `data-ag
 
 from __future__ import annotations
 
+import io
 import time
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
 from dagster import DagsterEvent, DagsterEventType, DagsterRunStatus
 from fastapi.testclient import TestClient
+from sqlalchemy import select
 
-from data_agent_pipelines.api.hook_auth import sign
+from data_agent_pipelines.api.hook_auth import push_is_authentic, sign
 from data_agent_pipelines.catalog.hooks import SourceHooks
+from data_agent_pipelines.catalog.schema import source_hooks
 from data_agent_pipelines.catalog.store import Catalog
 from data_agent_pipelines.orchestration.instance import open_instance
 from data_agent_pipelines.settings import Settings
@@ -51,20 +54,22 @@ def test_the_cli_shows_a_secret_once_and_rotates_it(catalog: Catalog, capsys) ->
     assert rotated["token"] != made["token"]
     assert SourceHooks(catalog).secret(source_id) == rotated["token"]
     # Stored encrypted: the secret is nowhere in the row.
-    from sqlalchemy import select
-
-    from data_agent_pipelines.catalog.schema import source_hooks
-
     with catalog.engine.connect() as conn:
         stored = conn.execute(select(source_hooks.c.secret)).scalar_one()
     assert rotated["token"] not in stored
     unknown = run_cli(capsys, "sources", "hook-token", "src_nope")
     assert unknown.code == 2 and "src_nope" in unknown.err
+    text = run_cli(capsys, "sources", "hook-token", source_id)
+    assert f"POST /hooks/acme/{source_id}" in text.out and "--rotate makes a new one" in text.out
+    assert rotated["token"] not in text.out
+
+
+def test_the_hook_is_in_the_openapi_description_without_an_api_key(app_client: TestClient) -> None:
+    operation = app_client.get("/openapi.json").json()["paths"]["/hooks/{service}/{source_id}"]["post"]
+    assert "security" not in operation and {p["name"] for p in operation["parameters"]} >= {"token"}
 
 
 def test_a_platform_secret_is_read_from_stdin_and_checked(catalog: Catalog, capsys, monkeypatch) -> None:
-    import io
-
     source_id = add_feed_source(catalog, "https://feeds.example.com/a.xml")
     monkeypatch.setattr("sys.stdin", io.StringIO("short\n"))
     refused = run_cli(capsys, "sources", "hook-token", source_id, "--set-secret")
@@ -181,10 +186,6 @@ def test_a_push_to_a_served_api_queues_an_import(settings: Settings, catalog: Ca
 
 @pytest.mark.parametrize("skew", [timedelta(minutes=-4), timedelta(minutes=4)])
 def test_a_signature_within_five_minutes_of_our_clock_is_accepted(skew: timedelta) -> None:
-    from datetime import UTC, datetime
-
-    from data_agent_pipelines.api.hook_auth import push_is_authentic
-
     now = datetime(2026, 11, 1, 12, tzinfo=UTC)
     signed = sign("s" * 20, BODY, int((now + skew).timestamp()))
     headers = httpx.Headers({"X-Data-Agent-Signature": signed})

@@ -6,6 +6,7 @@ platform's webhook can be given. See `hook_auth.py` for how a push proves it hol
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Request
@@ -46,7 +47,7 @@ async def push(
 
 
 def _push(
-    context: ApiContext, service: str, source_id: str, headers: Any, body: bytes, token: str | None
+    context: ApiContext, service: str, source_id: str, headers: Mapping[str, str], body: bytes, token: str | None
 ) -> dict[str, Any]:
     from ...launcher import queue_pushed_import
 
