@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import threading
 import time
-from dataclasses import replace
+from collections.abc import Callable
 
 from . import importing, net
 from .catalog.store import Catalog
@@ -35,13 +35,18 @@ class PreviewTooLong(DataAgentError):
 
 
 def preview_import(
-    catalog: Catalog, settings: Settings, source_id: str, *, budget_seconds: float = PREVIEW_SECONDS
+    catalog: Catalog,
+    settings: Settings,
+    source_id: str,
+    *,
+    budget_seconds: float = PREVIEW_SECONDS,
+    monotonic: Callable[[], float] = time.monotonic,
 ) -> ImportResult:
     """Plan an import of the source now, in this process, and record the plan as a dry-run ImportResult.
 
     Raises NotFound for an unknown source, PreviewBusy when the process runs as many previews as it may, and
     PreviewTooLong when the steps overrun the budget (the fetch's own deadline ends a slow origin as a failed
-    result instead).
+    result instead). `monotonic` is the clock the budget is measured on (a seam for tests).
     """
     catalog.get_source(source_id)  # NotFound before a slot is taken
     if not _slots.acquire(blocking=False):
@@ -50,30 +55,40 @@ def preview_import(
             f" `data-agent import {source_id} --dry-run`"
         )
     try:
-        return _plan(catalog, settings, source_id, budget_seconds)
+        return _plan(catalog, settings, source_id, budget_seconds, monotonic)
     finally:
         _slots.release()
 
 
-def _plan(catalog: Catalog, settings: Settings, source_id: str, budget_seconds: float) -> ImportResult:
-    began = time.monotonic()
+def _plan(
+    catalog: Catalog, settings: Settings, source_id: str, budget_seconds: float, monotonic: Callable[[], float]
+) -> ImportResult:
+    began = monotonic()
     policy = net.FetchPolicy(allow_hosts=settings.allow_hosts, max_bytes=settings.max_document_bytes)
-    policy = replace(policy, timeout=min(policy.timeout, budget_seconds))
     with net.HttpClient(policy) as client:
-        state = importing.fetch(catalog, client, source_id, run_id=None, work_root=settings.work_dir, dry_run=True)
+        state = importing.fetch(
+            catalog,
+            client,
+            source_id,
+            run_id=None,
+            work_root=settings.work_dir,
+            dry_run=True,
+            max_seconds=budget_seconds,
+        )
     try:
         for step in (importing.normalise, importing.reconcile):  # each passes a failed or unchanged state on
-            _within_budget(state, began, budget_seconds)
+            _within_budget(state, monotonic() - began, budget_seconds)
             state = step(catalog, state)
-        _within_budget(state, began, budget_seconds)
+        _within_budget(state, monotonic() - began, budget_seconds)
     except PreviewTooLong:
         importing.remove_workdir(state.workdir.parent, state.workdir.name)
         raise
     return importing.write(catalog, state)  # with dry_run: records the plan, applies nothing
 
 
-def _within_budget(state: ImportState, began: float, budget_seconds: float) -> None:
-    if time.monotonic() - began > budget_seconds:
+def _within_budget(state: ImportState, elapsed: float, budget_seconds: float) -> None:
+    # A failed or unchanged state has no work left: its result (a fetch past its deadline, say) says more.
+    if state.error is None and not state.unchanged and elapsed > budget_seconds:
         raise PreviewTooLong(
             f"the preview of source {state.source.id} took longer than {budget_seconds:.0f} s and was stopped;"
             f" run `data-agent import {state.source.id} --dry-run` for a source this large"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import socket
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -72,8 +74,11 @@ def test_a_preview_is_bounded_in_time_and_in_number(
 ) -> None:
     acme = loopback_allowed
     source_id = add_feed_source(catalog, feed_server.serve("/feed.xml", FEED))
-    with pytest.raises(preview.PreviewTooLong, match="took longer than 0 s"):
-        preview.preview_import(catalog, load_settings(), source_id, budget_seconds=0)
+    readings = iter([0.0, 1.0, 61.0])  # start, before normalise, before reconcile: past the 60 s budget
+
+    with pytest.raises(preview.PreviewTooLong, match="took longer than 60 s"):
+        preview.preview_import(catalog, load_settings(), source_id, monotonic=lambda: next(readings))
+    assert next(readings, None) is None  # stopped before reconcile
     assert catalog.list_results(source_id=source_id) == []  # an overrun records nothing
     assert list((load_settings().work_dir).iterdir()) == []  # and leaves no scratch files
 
@@ -97,3 +102,16 @@ def test_another_services_source_cannot_be_previewed(
     theirs = add_feed_source(catalog, feed_server.serve("/feed.xml", FEED), service="globex")
     answer = acme.client.post(acme.url(f"/sources/{theirs}/imports"), params={"dry_run": "true"})
     assert answer.status_code == 404 and feed_server.requests == []
+
+
+def test_an_origin_that_never_answers_ends_the_preview_at_its_deadline(
+    feed_server: FeedServer, catalog: Catalog, loopback_allowed: Tenant
+) -> None:
+    with socket.create_server(("127.0.0.1", 0)) as silent:  # accepts connections (backlog), never answers
+        source_id = add_feed_source(catalog, f"http://127.0.0.1:{silent.getsockname()[1]}/feed.xml")
+        began = time.monotonic()
+        result = preview.preview_import(catalog, load_settings(), source_id, budget_seconds=1)
+        elapsed = time.monotonic() - began
+    assert result.status == "failed" and result.dry_run
+    assert "1 s" in result.error, result.error
+    assert elapsed < 30  # the source's own deadline is 300 s
