@@ -6,7 +6,9 @@ Through the CLI (`sources hook-token`), the app (TestClient) and a real `data-ag
 from __future__ import annotations
 
 import io
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
 import httpx
@@ -182,6 +184,27 @@ def test_a_push_to_a_served_api_queues_an_import(settings: Settings, catalog: Ca
         assert again.json() == {"status": "already queued", "run_id": first.json()["run_id"], "source_id": source_id}
         assert httpx.post(url, params={"token": "dah_wrong"}, timeout=60).status_code == 401
     assert [run.run_id for run in _queued_runs(settings, source_id)] == [first.json()["run_id"]]
+
+
+def test_pushes_arriving_together_at_two_workers_queue_one_run(settings: Settings, catalog: Catalog, capsys) -> None:
+    source_id = add_feed_source(catalog, "https://feeds.example.com/a.xml")
+    secret = _token(capsys, source_id)["token"]
+    pushes = 8
+    with serving(workers=2) as served:
+        url = f"{served.base}/hooks/acme/{source_id}"
+        httpx.post(f"{served.base}/hooks/acme/src_nope", timeout=60)  # both workers up before the burst
+        start = threading.Barrier(pushes)
+
+        def push(_: int) -> dict:
+            start.wait()
+            return httpx.post(url, params={"token": secret}, timeout=60).json()
+
+        with ThreadPoolExecutor(pushes) as pool:
+            answers = list(pool.map(push, range(pushes)))
+    queued = [answer for answer in answers if answer["status"] == "queued"]
+    assert len(queued) == 1, answers
+    assert {answer["run_id"] for answer in answers} == {queued[0]["run_id"]}
+    assert [run.run_id for run in _queued_runs(settings, source_id)] == [queued[0]["run_id"]]
 
 
 @pytest.mark.parametrize("skew", [timedelta(minutes=-4), timedelta(minutes=4)])
