@@ -85,7 +85,7 @@ def _delete_old(catalog: Catalog, cutoff: Any, report: PruneReport) -> None:
             ids = list(conn.execute(query).scalars())
             if not ids:
                 return
-            # Items first and explicitly: SQLite enforces the cascade only with foreign keys switched on.
+            # Items first and explicitly (the cascade would do the same work), to count them.
             items = conn.execute(delete(import_result_items).where(import_result_items.c.result_id.in_(ids)))
             conn.execute(delete(import_results).where(import_results.c.id.in_(ids)))
         report.results_deleted += len(ids)

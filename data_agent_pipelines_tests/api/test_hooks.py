@@ -26,6 +26,7 @@ from data_agent_pipelines.settings import Settings
 
 from ..clirunner import run_cli
 from ..conftest import FakeClock, add_feed_source
+from .conftest import Tenant
 from .test_serve import serving
 
 BODY = b'{"event": "media_updated", "media_id": "MNYaMSQl"}'
@@ -214,3 +215,23 @@ def test_a_signature_within_five_minutes_of_our_clock_is_accepted(skew: timedelt
     headers = httpx.Headers({"X-Data-Agent-Signature": signed})
     assert push_is_authentic("s" * 20, headers, BODY, query_token=None, now=now)
     assert not push_is_authentic("t" * 20, headers, BODY, query_token=None, now=now)
+
+
+def test_the_api_makes_a_secret_once_per_call_and_only_for_the_keys_service(
+    app_client: TestClient, catalog: Catalog, acme: Tenant, globex: Tenant
+) -> None:
+    source_id = add_feed_source(catalog, "https://feeds.example.com/a.xml")
+    path = acme.url(f"/sources/{source_id}/hook-token")
+    assert acme.client.get(path).status_code == 404
+    made = acme.client.post(path)
+    assert made.status_code == 201 and made.json()["path"] == f"/hooks/acme/{source_id}"
+    secret = made.json()["token"]
+    shown = acme.client.get(path).json()
+    assert "token" not in shown and shown["created_at"] == made.json()["created_at"]
+    assert app_client.post(f"/hooks/acme/{source_id}", params={"token": secret}).status_code == 202
+    assert globex.client.post(globex.url(f"/sources/{source_id}/hook-token")).status_code == 404
+    assert app_client.post(f"/hooks/acme/{source_id}", params={"token": secret}).json()["status"] == "already queued"
+    # Deleting the source takes its secret with it.
+    catalog.delete_source(source_id)
+    assert SourceHooks(catalog).get(source_id) is None
+    assert app_client.post(f"/hooks/acme/{source_id}", params={"token": secret}).status_code == 401

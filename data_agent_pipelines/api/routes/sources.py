@@ -6,7 +6,9 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Query, Response
 
+from ...catalog.hooks import SourceHooks
 from ...catalog.sources import source_to_json
+from ...errors import NotFound
 from ...source_settings import add_source, edit_source
 from ..auth import Context, Service
 from ..context import ApiContext
@@ -106,3 +108,34 @@ def list_imports(
     context.source(service, source_id)
     results = context.catalog.list_results(source_id=source_id, limit=limit, offset=offset)
     return {"items": [result.to_json() for result in results], "limit": limit, "offset": offset}
+
+
+@router.post(
+    "/{source_id}/hook-token",
+    status_code=201,
+    summary="Make a new push-trigger secret of the source (replacing any), shown in this answer only",
+)
+def make_hook_token(service: Service, context: Context, source_id: str) -> dict[str, Any]:
+    """The secret a platform's webhook presents to `POST /hooks/{service}/{source_id}` (docs/connectors.md); the
+    one it replaces stops working at once. It is never shown again: only when it was made and last used."""
+    source = context.source(service, source_id)
+    record, secret = SourceHooks(context.catalog).issue(source_id)
+    return {
+        **record.to_json(),
+        "service": source.service,
+        "path": _hook_path(source.service, source_id),
+        "token": secret,
+    }
+
+
+@router.get("/{source_id}/hook-token", summary="When the source's push-trigger secret was made and last used")
+def read_hook_token(service: Service, context: Context, source_id: str) -> dict[str, Any]:
+    context.source(service, source_id)
+    record = SourceHooks(context.catalog).get(source_id)
+    if record is None:
+        raise NotFound(f"source {source_id} has no push-trigger secret yet (POST to this path makes one)")
+    return {**record.to_json(), "service": service, "path": _hook_path(service, source_id)}
+
+
+def _hook_path(service: str, source_id: str) -> str:
+    return f"/hooks/{service}/{source_id}"
