@@ -80,7 +80,7 @@ def _plan(
             _within_budget(state, monotonic() - began, budget_seconds)
             state = step(catalog, state)
         _within_budget(state, monotonic() - began, budget_seconds)
-    except PreviewTooLong:
+    except BaseException:  # an overrun, or a step that broke: its scratch files are of no more use
         importing.remove_workdir(state.workdir.parent, state.workdir.name)
         raise
     return importing.write(catalog, state)  # with dry_run: records the plan, applies nothing
