@@ -14,6 +14,7 @@ from .orchestration.heartbeat import heartbeat
 from .orchestration.imports import import_results, import_source
 from .orchestration.notifications import webhook_deliveries
 from .orchestration.resources import CatalogResource, HttpResource
+from .orchestration.retention import prune_results, prune_results_schedule
 from .orchestration.run_queue import require_code_location_name
 from .settings import get_settings
 
@@ -27,8 +28,9 @@ warnings.filterwarnings("ignore", message=r"Parameter `owners` of initializer `S
 
 defs = Definitions(
     assets=with_code_references([import_results, exports], get_settings().code_git_url, get_settings().code_git_ref),
-    jobs=[import_source, export_service],
+    jobs=[import_source, export_service, prune_results],
     sensors=[heartbeat, import_failures, webhook_deliveries],
+    schedules=[prune_results_schedule],
     # Ops hand each other small state objects (the bulk sits in the run's scratch files) within one process.
     resources={
         "catalog": CatalogResource(),

@@ -23,7 +23,7 @@ from . import net
 from .catalog.assets import asset_json_to_columns
 from .catalog.store import Catalog
 from .clock import new_id
-from .connectors.base import ConnectorUnavailable, Fetched, KnownItem, SkipsKnownItems
+from .connectors.base import ConnectorUnavailable, Fetched, KnownItem, SkipsKnownItems, source_timeout
 from .connectors.registry import connector_for
 from .connectors.standard_keys import apply_standard_keys
 from .errors import DataAgentError
@@ -176,9 +176,16 @@ def fetch(
     run_id: str | None,
     work_root: Path,
     dry_run: bool = False,
+    max_seconds: float | None = None,
 ) -> ImportState:
-    """Load the source and fetch what its origin has; a 304 or an identical payload ends the import early."""
+    """Load the source and fetch what its origin has; a 304 or an identical payload ends the import early.
+
+    `max_seconds` shortens the source's own fetch deadline (`--option timeout`) for a caller who waits (the API's
+    preview); every connector and the HTTP client honour that deadline.
+    """
     source = catalog.get_source(source_id)
+    if max_seconds is not None and source_timeout(source) > max_seconds:
+        source.options = {**source.options, "timeout": str(max_seconds)}
     workdir = work_root / (run_id or new_id("run"))
     workdir.mkdir(parents=True, exist_ok=True)
     state = ImportState(source=source, run_id=run_id, started_at=catalog.clock(), workdir=workdir, dry_run=dry_run)

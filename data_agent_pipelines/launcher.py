@@ -204,6 +204,23 @@ def queue_export(instance: DagsterInstance, catalog: Catalog, target_id: str, *,
     return submit_partition_run(instance, EXPORT_JOB_NAME, target_id, tags)
 
 
+def queue_pushed_import(instance: DagsterInstance, catalog: Catalog, source_id: str) -> tuple[str, bool]:
+    """Queue an import of the source on a push from its platform, unless one is already waiting to start.
+
+    Returns the run id and whether it was queued now (False: the run that was already waiting). A run that has
+    started does not count: it may have read the origin before the change the push announces, so another run is
+    queued behind it (the instance runs one import per source at a time). The caller serialises the pushes of a
+    source (`SourceHooks.pushing`), so two pushes at once cannot both queue one.
+    """
+    waiting = _run_in(instance, "import_source", source_id, [DagsterRunStatus.NOT_STARTED, DagsterRunStatus.QUEUED])
+    if waiting is not None:
+        return waiting, False
+    source = catalog.get_source(source_id)
+    ensure_partition(instance, source_id)
+    tags = {**import_tags(source), "data_agent/launched_by": "hook"}
+    return submit_partition_run(instance, "import_source", source_id, tags), True
+
+
 def pending_run(instance: DagsterInstance, job_name: str, partition_key: str) -> str | None:
     """The id of a run of this job and partition that is queued or running, if there is one."""
     waiting = [
@@ -212,7 +229,13 @@ def pending_run(instance: DagsterInstance, job_name: str, partition_key: str) ->
         DagsterRunStatus.STARTING,
         DagsterRunStatus.STARTED,
     ]
+    return _run_in(instance, job_name, partition_key, waiting)
+
+
+def _run_in(
+    instance: DagsterInstance, job_name: str, partition_key: str, statuses: list[DagsterRunStatus]
+) -> str | None:
     runs = instance.get_runs(
-        RunsFilter(job_name=job_name, tags={"dagster/partition": partition_key}, statuses=waiting), limit=1
+        RunsFilter(job_name=job_name, tags={"dagster/partition": partition_key}, statuses=statuses), limit=1
     )
     return runs[0].run_id if runs else None

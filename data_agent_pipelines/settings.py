@@ -26,6 +26,10 @@ class Settings:
     # Where the UI's code references of the assets point: the repository and its branch or tag (local files if unset).
     code_git_url: str | None = None
     code_git_ref: str = "main"
+    # Retention (catalog/retention.py): import results older than this many days are deleted (each source's
+    # latest result is kept whole), and of every other result only this many `unchanged` items are kept.
+    results_max_age_days: int = 90
+    results_unchanged_items_kept: int = 100
 
     @property
     def secret_key_file(self) -> Path:
@@ -62,6 +66,8 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         heartbeat_max_runs=max(1, int(env.get("DATA_AGENT_HEARTBEAT_MAX_RUNS") or 500)),
         code_git_url=env.get("DATA_AGENT_CODE_GIT_URL") or None,
         code_git_ref=env.get("DATA_AGENT_CODE_GIT_REF") or "main",
+        results_max_age_days=max(1, int(env.get("DATA_AGENT_RESULTS_MAX_AGE_DAYS") or 90)),
+        results_unchanged_items_kept=max(0, int(env.get("DATA_AGENT_RESULTS_UNCHANGED_ITEMS_KEPT") or 100)),
     )
 
 

@@ -15,12 +15,13 @@ from ..settings import Settings, get_settings
 from . import errors
 from .context import ApiContext
 from .limits import MAX_BODY_BYTES, BodyLimit
-from .routes import assets, exports, results, sources, webhooks
+from .routes import assets, exports, hooks, results, sources, webhooks
 
 DESCRIPTION = """The data agent's API for the CMS and the front end.
 
-Every route but `/health` takes an API key of the service in its path (`Authorization: Bearer KEY`; keys come
-from `data-agent services add-key`). Errors are `{"error": CODE, "detail": TEXT}`.
+Every route but `/health` and `/hooks` takes an API key of the service in its path (`Authorization: Bearer KEY`;
+keys come from `data-agent services add-key`); `/hooks` takes the source's own hook secret instead. Errors are
+`{"error": CODE, "detail": TEXT}`.
 """
 
 
@@ -57,6 +58,6 @@ def create_app(settings: Settings | None = None, *, catalog: Catalog | None = No
             return JSONResponse({"status": "unavailable", "catalog": "unreachable"}, status_code=503)
         return {"status": "ok"}
 
-    for module in (sources, results, assets, exports, webhooks):
+    for module in (sources, results, assets, exports, webhooks, hooks):
         app.include_router(module.router)
     return app

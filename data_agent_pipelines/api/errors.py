@@ -27,6 +27,8 @@ _STATUS_CODES = {
     413: "payload_too_large",
     415: "unsupported_media_type",
     422: "validation_error",
+    429: "too_many_requests",
+    504: "timeout",
 }
 
 

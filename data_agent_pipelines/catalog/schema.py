@@ -188,9 +188,15 @@ import_results = Table(
     Column("failed", Integer, nullable=False),
     Column("unpublished", Integer, nullable=False),
     Column("deleted", Integer, nullable=False),
+    # Retention (catalog/retention.py): how many `unchanged` items a pass removed, and when it looked at the result.
+    # `pruned_at` is set even when nothing was removed, so the next pass does not look again.
+    Column("items_pruned", Integer, nullable=False, server_default="0"),
+    Column("pruned_at", UTCDateTime()),
     Index("ix_import_results_source_started", "source_id", "started_at"),
     Index("ix_import_results_service_started", "service", "started_at"),
     Index("ix_import_results_run_id", "run_id"),
+    Index("ix_import_results_pruned_at", "pruned_at"),
+    Index("ix_import_results_started", "started_at"),
 )
 
 import_result_items = Table(
@@ -316,4 +322,15 @@ webhook_attempts = Table(
     Column("status_code", Integer),
     Column("error", Text),
     Column("duration_ms", Integer, nullable=False),
+)
+
+# A source's push-trigger secret (`POST /hooks/{service}/{source_id}`): Fernet-encrypted like credentials, because
+# checking an HMAC signature of a body needs the secret itself (a hash would not do). Shown once when made.
+source_hooks = Table(
+    "source_hooks",
+    metadata,
+    Column("source_id", String(40), ForeignKey("sources.id", ondelete="CASCADE"), primary_key=True),
+    Column("secret", Text, nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("last_pushed_at", UTCDateTime()),
 )

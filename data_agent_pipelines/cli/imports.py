@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from typing import Any
 
 import click
 
@@ -52,8 +53,31 @@ def results_list(ctx: Context, source_id: str | None, limit: int) -> None:
 @command(results, "show")
 @click.argument("result_id")
 def results_show(ctx: Context, result_id: str) -> None:
-    """Show an import result with its items."""
+    """Show an import result with its items (retention may have removed some unchanged ones: `pruned` says)."""
     emit_import_result(ctx, ctx.catalog.get_result(result_id, items=False))
+
+
+@command(results, "prune")
+def results_prune(ctx: Context) -> None:
+    """Apply the retention rules now (the `prune_results` schedule does it hourly): delete results older than
+    DATA_AGENT_RESULTS_MAX_AGE_DAYS and trim unchanged items beyond DATA_AGENT_RESULTS_UNCHANGED_ITEMS_KEPT."""
+    from datetime import timedelta
+
+    from ..catalog.retention import prune_results
+
+    report = prune_results(
+        ctx.catalog,
+        max_age=timedelta(days=ctx.settings.results_max_age_days),
+        unchanged_kept=ctx.settings.results_unchanged_items_kept,
+    )
+    emit(
+        ctx,
+        report.to_json(),
+        lambda r: (
+            f"deleted {r['results_deleted']} old results ({r['items_deleted']} items); removed"
+            f" {r['items_pruned']} unchanged items from {r['results_trimmed']} results ({r['seconds']} s)"
+        ),
+    )
 
 
 # -- demo -------------------------------------------------------------------------------------------------------
@@ -83,12 +107,16 @@ def import_failed(result: ImportResult) -> DataAgentError:
 
 def emit_import_result(ctx: Context, result: ImportResult) -> None:
     """An ImportResult with its items, streamed from the catalog: an import may list millions of them."""
+    from ..catalog.retention import pruning
+
+    pruned = pruning(ctx.catalog, result.id)
     if not ctx.as_json:
         problems = ctx.catalog.iter_result_items(result.id, outcomes=("failed", "skipped"), limit=SHOWN_PROBLEMS + 1)
-        click.echo(_result_text(result, list(problems)))
+        click.echo(_result_text(result, list(problems), pruned))
         return
     document = result.to_json()
     document.pop("items", None)
+    document["pruned"] = pruned
     header = json.dumps(document, indent=2, ensure_ascii=False, default=str)
     out = sys.stdout
     out.write(header[: -len("\n}")] + ',\n  "items": [')
@@ -100,7 +128,7 @@ def emit_import_result(ctx: Context, result: ImportResult) -> None:
     out.flush()
 
 
-def _result_text(result: ImportResult, problems: list[ItemOutcome]) -> str:
+def _result_text(result: ImportResult, problems: list[ItemOutcome], pruned: dict[str, Any] | None) -> str:
     counts = ", ".join(f"{n} {k}" for k, n in result.counts.items() if n) or "no items"
     lines = [
         f"import {result.id} of source {result.source_id}: {result.status.upper()}"
@@ -114,6 +142,8 @@ def _result_text(result: ImportResult, problems: list[ItemOutcome]) -> str:
         verb = {"unpublish": "unpublished", "delete": "deleted"}[held_back.action]
         lines.append(f"  held back: {held_back.count} assets not {verb}: {held_back.reason}")
     lines.extend(f"  note: {note}" for note in result.notes)
+    if pruned:
+        lines.append(f"  pruned: {pruned['items']} {pruned['outcome']} items removed by retention at {pruned['at']}")
     if problems:
         rows = [item.to_json() for item in problems[:SHOWN_PROBLEMS]]
         lines.append(table(rows, ["outcome", "external_id", "reason"], ""))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -160,3 +161,44 @@ def sources_resume(ctx: Context, source_id: str) -> None:
     """Lift a source's pause (after too many failed imports in a row): it is due at once. Its next import that
     does not fail is its recovery; one that fails pauses it again."""
     emit(ctx, source_to_json(ctx.catalog.resume_source(source_id)), as_pairs)
+
+
+@command(sources, "hook-token")
+@click.argument("source_id")
+@click.option("--rotate", is_flag=True, help="Replace the secret: the old one stops working at once.")
+@click.option(
+    "--set-secret",
+    is_flag=True,
+    help="Use a secret the platform issued (Mux's webhook signing secret), read from stdin, instead of a new one.",
+)
+def sources_hook_token(ctx: Context, source_id: str, rotate: bool, set_secret: bool) -> None:
+    """Make or show the source's push-trigger secret for `POST /hooks/SERVICE/SOURCE_ID` (shown once, when made)."""
+    from ..catalog.hooks import SourceHooks
+
+    source = ctx.catalog.get_source(source_id)
+    hooks = SourceHooks(ctx.catalog)
+    existing = hooks.get(source_id)
+    secret: str | None = None
+    if set_secret:
+        given = sys.stdin.readline().strip()
+        record, secret = hooks.issue(source_id, secret=given)
+    elif existing is None or rotate:
+        record, secret = hooks.issue(source_id)
+    else:
+        record = existing
+    document = {**record.to_json(), "service": source.service, "path": f"/hooks/{source.service}/{source.id}"}
+    if secret is not None:
+        document["token"] = secret
+    emit(ctx, document, _hook_token_text)
+
+
+def _hook_token_text(document: dict[str, Any]) -> str:
+    lines = [f"push trigger of source {document['source_id']}: POST {document['path']}"]
+    if "token" in document:
+        lines.append(f"secret (shown once, keep it safe; docs/connectors.md says where it goes):\n{document['token']}")
+    else:
+        lines.append(
+            f"a secret exists since {document['created_at']} (last push: {document['last_pushed_at'] or 'never'});"
+            " it is shown only when made: --rotate makes a new one"
+        )
+    return "\n".join(lines)
