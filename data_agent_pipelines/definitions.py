@@ -9,6 +9,7 @@ from dagster import Definitions, mem_io_manager
 from .orchestration.console import one_line_console
 from .orchestration.exports import ExportStorage, export_service, exports_spec
 from .orchestration.failures import import_failures
+from .orchestration.freshness import import_freshness
 from .orchestration.heartbeat import heartbeat
 from .orchestration.imports import import_results, import_source
 from .orchestration.resources import CatalogResource, HttpResource
@@ -21,7 +22,7 @@ warnings.filterwarnings("ignore", message=r"Parameter `owners` of initializer `S
 defs = Definitions(
     assets=[import_results, exports_spec],
     jobs=[import_source, export_service],
-    sensors=[heartbeat, import_failures],
+    sensors=[heartbeat, import_failures, import_freshness],
     # Ops hand each other small state objects (the bulk sits in the run's scratch files) within one process.
     resources={
         "catalog": CatalogResource(),

@@ -23,6 +23,8 @@ class Settings:
     bugsnag_release_stage: str | None
     # Run requests one heartbeat tick may emit; the rest wait for the next tick.
     heartbeat_max_runs: int = 500
+    # A source with no successful import for this many of its intervals fails its `imported_recently` check.
+    freshness_intervals: int = 3
 
     @property
     def secret_key_file(self) -> Path:
@@ -57,6 +59,7 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         bugsnag_sessions_endpoint=env.get("BUGSNAG_SESSIONS_ENDPOINT") or None,
         bugsnag_release_stage=env.get("BUGSNAG_RELEASE_STAGE") or None,
         heartbeat_max_runs=max(1, int(env.get("DATA_AGENT_HEARTBEAT_MAX_RUNS") or 500)),
+        freshness_intervals=max(1, int(env.get("DATA_AGENT_FRESHNESS_INTERVALS") or 3)),
     )
 
 
