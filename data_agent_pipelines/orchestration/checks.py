@@ -9,6 +9,7 @@ No `from __future__ import annotations` here: Dagster reads the sensor's annotat
 """
 
 import warnings
+from collections.abc import Collection
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
@@ -16,12 +17,16 @@ from typing import Any
 from dagster import (
     AssetCheckEvaluation,
     AssetCheckKey,
+    AssetCheckResult,
     AssetCheckSeverity,
     AssetCheckSpec,
     AssetKey,
+    AssetRecordsFilter,
+    DagsterEventType,
     DagsterInstance,
     MetadataValue,
 )
+from dagster._core.definitions.asset_checks.asset_check_evaluation import AssetCheckEvaluationTargetMaterializationData
 from dagster._core.storage.asset_check_execution_record import AssetCheckExecutionRecordStatus
 
 from .. import health
@@ -29,6 +34,7 @@ from ..model import ImportResult, Source
 from .partitions import sources_partitions
 
 IMPORT_RESULTS = AssetKey("import_results")
+_CHUNK = 1000  # partitions per query when reading the latest materializations
 
 _DESCRIPTIONS = {
     health.LAST_IMPORT_SUCCEEDED: "ERROR when the source's last import failed as a whole: nothing of it was applied "
@@ -56,8 +62,14 @@ def check_key(name: str) -> AssetCheckKey:
     return AssetCheckKey(IMPORT_RESULTS, name)
 
 
-def evaluation(verdict: health.Verdict, partition: str) -> AssetCheckEvaluation:
-    """The Dagster record of one verdict on one source's partition."""
+def evaluation(
+    verdict: health.Verdict, partition: str, target: AssetCheckEvaluationTargetMaterializationData | None
+) -> AssetCheckEvaluation:
+    """The Dagster record of one verdict on one source's partition.
+
+    `target` is the partition's latest materialization: the UI shows a partition's check status only while the
+    verdict targets it (a verdict about an older one is taken as out of date, the partition as never checked).
+    """
     return AssetCheckEvaluation(
         asset_key=IMPORT_RESULTS,
         check_name=verdict.check,
@@ -66,21 +78,54 @@ def evaluation(verdict: health.Verdict, partition: str) -> AssetCheckEvaluation:
         description=verdict.description,
         metadata={key: _metadata_value(value) for key, value in verdict.metadata.items()},
         partition=partition,
+        target_materialization_data=target,
     )
 
 
-def import_evaluations(
-    result: ImportResult, source: Source, *, now: datetime, intervals: int
-) -> list[AssetCheckEvaluation]:
-    """What an import reports of its source's health: every check on the source's partition.
+def check_result(verdict: health.Verdict) -> AssetCheckResult:
+    """One verdict as the op that materialized the partition yields it (Dagster adds partition and target)."""
+    return AssetCheckResult(
+        asset_key=IMPORT_RESULTS,
+        check_name=verdict.check,
+        passed=verdict.passed,
+        severity=AssetCheckSeverity(verdict.severity.value),
+        description=verdict.description,
+        metadata={key: _metadata_value(value) for key, value in verdict.metadata.items()},
+    )
+
+
+def latest_materializations(
+    instance: DagsterInstance, partitions: Collection[str]
+) -> dict[str, AssetCheckEvaluationTargetMaterializationData]:
+    """The latest materialization of each of `partitions` that has one, as a check's target (two queries a chunk)."""
+    wanted = sorted(partitions)
+    targets: dict[str, AssetCheckEvaluationTargetMaterializationData] = {}
+    for start in range(0, len(wanted), _CHUNK):
+        latest = instance.event_log_storage.get_latest_storage_id_by_partition(
+            IMPORT_RESULTS, DagsterEventType.ASSET_MATERIALIZATION, partitions=set(wanted[start : start + _CHUNK])
+        )
+        if not latest:
+            continue
+        records = instance.fetch_materializations(
+            AssetRecordsFilter(asset_key=IMPORT_RESULTS, storage_ids=sorted(latest.values())), limit=len(latest)
+        ).records
+        for record in records:
+            if record.partition_key is not None:
+                targets[record.partition_key] = AssetCheckEvaluationTargetMaterializationData(
+                    storage_id=record.storage_id, run_id=record.run_id, timestamp=record.timestamp
+                )
+    return targets
+
+
+def import_verdicts(result: ImportResult, source: Source, *, now: datetime, intervals: int) -> list[health.Verdict]:
+    """What an import reports of its source's health: every check of the source's partition.
 
     `source` is as it was when the import started: a result that counts as a success (not failed, not a dry run)
     is the source's last success from now on.
     """
     if not result.failed and not result.dry_run:
         source = replace(source, last_success_at=result.finished_at or now)
-    verdicts = health.import_verdicts(result, source, now=now, intervals=intervals)
-    return [evaluation(verdict, source.id) for verdict in verdicts]
+    return health.import_verdicts(result, source, now=now, intervals=intervals)
 
 
 @dataclass(frozen=True, slots=True)

@@ -36,7 +36,7 @@ from .. import health
 from ..catalog.store import Catalog
 from ..clock import Clock, utc_now
 from ..settings import get_settings
-from .checks import evaluation, recorded_freshness
+from .checks import evaluation, latest_materializations, recorded_freshness
 from .partitions import SOURCES_PARTITIONS_NAME
 from .resources import CatalogResource
 
@@ -72,7 +72,7 @@ def plan_freshness(catalog: Catalog, instance: DagsterInstance, *, now: datetime
         if planners
         else set()
     )
-    changed: list[AssetCheckEvaluation] = []
+    changed: list[tuple[health.Verdict, str]] = []
     for schedule in catalog.source_schedules():
         if schedule.id not in partitions:
             continue  # the heartbeat adds it on its next tick
@@ -83,9 +83,11 @@ def plan_freshness(catalog: Catalog, instance: DagsterInstance, *, now: datetime
         if last is not None and last.planned_by is not None and last.planned_by not in ended:
             continue
         if last is None or last.passed is None or last.passed != verdict.passed:
-            changed.append(evaluation(verdict, schedule.id))
-    plan.evaluations = changed[:MAX_VERDICTS_PER_TICK]
-    plan.more = len(changed) - len(plan.evaluations)
+            changed.append((verdict, schedule.id))
+    recording = changed[:MAX_VERDICTS_PER_TICK]
+    targets = latest_materializations(instance, [partition for _verdict, partition in recording])
+    plan.evaluations = [evaluation(verdict, partition, targets.get(partition)) for verdict, partition in recording]
+    plan.more = len(changed) - len(recording)
     return plan
 
 

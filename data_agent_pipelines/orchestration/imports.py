@@ -18,6 +18,7 @@ from typing import Any
 
 from dagster import (
     AssetCheckEvaluation,
+    AssetCheckResult,
     Config,
     DagsterInstance,
     DagsterRun,
@@ -46,7 +47,7 @@ from ..importing import ImportState
 from ..model import ImportResult, ItemOutcome, Source
 from ..reporting import Reporter
 from ..settings import get_settings
-from .checks import CHECK_SPECS, IMPORT_RESULTS, import_evaluations
+from .checks import CHECK_SPECS, IMPORT_RESULTS, check_result, evaluation, import_verdicts, latest_materializations
 from .instance import HOST_TAG, PID_TAG
 from .partitions import sources_partitions
 from .resources import CatalogResource, HttpResource
@@ -128,8 +129,8 @@ def reconcile(
     yield Output(state)
 
 
-# The graph's outputs for the checks come from `write`; the checks' results themselves are yielded as evaluations
-# by whichever op records the import's result, so the outputs are never produced (hence not required).
+# The graph's outputs for the checks come from `write`, which yields them with its check results; an op where an
+# import fails yields evaluations instead and no outputs (hence not required).
 CHECK_OUTPUTS = [spec.get_python_identifier() for spec in CHECK_SPECS]
 
 
@@ -142,7 +143,7 @@ def write(
 ) -> Iterator[Output[str] | AssetCheckEvaluation]:
     result = _record(context, state, catalog.catalog)
     if result.failed:  # every item failed: nothing was applied
-        yield from report_health(context, state, result)
+        yield from report_health(context, state, result, materialized=False)
         raise _failure(state, result, catalog.catalog)
     metadata = result_metadata(
         result,
@@ -150,7 +151,7 @@ def write(
         source=state.source,
     )
     yield Output(result.id, output_name="result", metadata=metadata)
-    yield from report_health(context, state, result)
+    yield from report_health(context, state, result, materialized=True)
 
 
 def fail_import(context: OpExecutionContext, state: ImportState, catalog: Catalog) -> Iterator[AssetCheckEvaluation]:
@@ -160,21 +161,26 @@ def fail_import(context: OpExecutionContext, state: ImportState, catalog: Catalo
     No materialization follows, so Dagster marks the run's `import_results` partition failed.
     """
     result = _record(context, state, catalog)
-    yield from report_health(context, state, result)
+    yield from report_health(context, state, result, materialized=False)
     raise _failure(state, result, catalog)
 
 
 def report_health(
-    context: OpExecutionContext, state: ImportState, result: ImportResult
-) -> Iterator[AssetCheckEvaluation]:
-    """The source's health checks as this import leaves them, on the run's partition."""
+    context: OpExecutionContext, state: ImportState, result: ImportResult, *, materialized: bool
+) -> Iterator[AssetCheckEvaluation | AssetCheckResult]:
+    """The source's health checks as this import leaves them, on the run's partition.
+
+    After the materialization they are check results (Dagster points them at it); an import that failed made none,
+    so its verdicts point at the partition's latest materialization, which the UI then shows them against.
+    """
     intervals = get_settings().freshness_intervals
     now = result.finished_at or result.started_at
-    for evaluation in import_evaluations(result, state.source, now=now, intervals=intervals):
-        if not evaluation.passed:
-            severity = evaluation.severity.value
-            context.log.warning(f"check {evaluation.check_name} ({severity}): {evaluation.description}")
-        yield evaluation
+    verdicts = import_verdicts(result, state.source, now=now, intervals=intervals)
+    target = None if materialized else latest_materializations(context.instance, [state.source.id]).get(state.source.id)
+    for verdict in verdicts:
+        if not verdict.passed:
+            context.log.warning(f"check {verdict.check} ({verdict.severity}): {verdict.description}")
+        yield check_result(verdict) if materialized else evaluation(verdict, state.source.id, target)
 
 
 def _record(context: OpExecutionContext, state: ImportState, catalog: Catalog) -> ImportResult:

@@ -50,7 +50,11 @@ def instance(settings: Settings) -> Iterator[DagsterInstance]:
 
 
 def recorded(instance: DagsterInstance, partition: str) -> dict[str, tuple[str, str, str]]:
-    """The last recorded verdict of each check on `partition`: (SUCCEEDED | FAILED | PLANNED, severity, description)."""
+    """The last recorded verdict of each check on `partition`: (SUCCEEDED | FAILED | PLANNED, severity, description).
+
+    Each must be current, as the UI resolves it: about the partition's latest materialization (the UI shows a
+    verdict about an older one as no verdict at all).
+    """
     verdicts = {}
     for name in CHECKS:
         records = instance.event_log_storage.get_asset_check_execution_history(
@@ -63,6 +67,10 @@ def recorded(instance: DagsterInstance, partition: str) -> dict[str, tuple[str, 
                 continue
             evaluation = record.event.dagster_event.event_specific_data
             assert isinstance(evaluation, AssetCheckEvaluation) and evaluation.partition == partition
+            (info,) = instance.event_log_storage.get_asset_check_partition_info(
+                [check_key(name)], partition_keys=[partition]
+            )
+            assert info.is_current, f"{name} on {partition} is about an older materialization"
             verdicts[name] = (record.status.value, evaluation.severity.value, evaluation.description)
     return verdicts
 
