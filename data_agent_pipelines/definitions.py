@@ -10,6 +10,7 @@ from .orchestration.console import one_line_console
 from .orchestration.conventions import with_code_references
 from .orchestration.exports import ExportStorage, export_service, exports
 from .orchestration.failures import import_failures
+from .orchestration.freshness import import_freshness
 from .orchestration.heartbeat import heartbeat
 from .orchestration.imports import import_results, import_source
 from .orchestration.notifications import webhook_deliveries
@@ -29,7 +30,7 @@ warnings.filterwarnings("ignore", message=r"Parameter `owners` of initializer `S
 defs = Definitions(
     assets=with_code_references([import_results, exports], get_settings().code_git_url, get_settings().code_git_ref),
     jobs=[import_source, export_service, prune_results],
-    sensors=[heartbeat, import_failures, webhook_deliveries],
+    sensors=[heartbeat, import_failures, webhook_deliveries, import_freshness],
     schedules=[prune_results_schedule],
     # Ops hand each other small state objects (the bulk sits in the run's scratch files) within one process.
     resources={

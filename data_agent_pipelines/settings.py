@@ -30,6 +30,8 @@ class Settings:
     # latest result is kept whole), and of every other result only this many `unchanged` items are kept.
     results_max_age_days: int = 90
     results_unchanged_items_kept: int = 100
+    # A source with no successful import for this many of its intervals fails its `imported_recently` check.
+    freshness_intervals: int = 3
 
     @property
     def secret_key_file(self) -> Path:
@@ -68,6 +70,7 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         code_git_ref=env.get("DATA_AGENT_CODE_GIT_REF") or "main",
         results_max_age_days=max(1, int(env.get("DATA_AGENT_RESULTS_MAX_AGE_DAYS") or 90)),
         results_unchanged_items_kept=max(0, int(env.get("DATA_AGENT_RESULTS_UNCHANGED_ITEMS_KEPT") or 100)),
+        freshness_intervals=max(1, int(env.get("DATA_AGENT_FRESHNESS_INTERVALS") or 3)),
     )
 
 

@@ -23,6 +23,8 @@ from .user_input import SETTING_KEY, merge_settings, one_of
 TRUTH_POLICIES = ("importer", "create-only", "update-unless-edited")
 ON_MISSING = ("keep", "unpublish", "delete")
 DEFAULT_EVERY_SECONDS = 3600
+# The share of an import's items that may fail before the source's `failed_share` check warns.
+DEFAULT_MAX_FAILED_FRACTION = 0.1
 MAX_NAME_CHARS = 200
 
 
@@ -38,6 +40,7 @@ class SourceChanges:
     truth: str | None = None
     on_missing: str | None = None
     max_removal_fraction: str | float | None = None
+    max_failed_fraction: str | float | None = None
     asset_type: str | None = None
     sign_streams: str | None = None
     credentials: dict[str, str] = field(default_factory=dict)
@@ -101,13 +104,13 @@ def validate_name(name: str, what: str = "source name") -> str:
     return name
 
 
-def _fraction(value: str | float) -> float:
+def _fraction(value: str | float, option: str, example: str) -> float:
     try:
         fraction = float(value)
     except (TypeError, ValueError):
-        raise InvalidInput(f"invalid --max-removal-fraction {value!r}: use a number from 0 to 1, like 0.2") from None
+        raise InvalidInput(f"invalid {option} {value!r}: use a number from 0 to 1, like {example}") from None
     if math.isnan(fraction) or not 0 <= fraction <= 1:
-        raise InvalidInput(f"invalid --max-removal-fraction {value!r}: use a number from 0 to 1, like 0.2")
+        raise InvalidInput(f"invalid {option} {value!r}: use a number from 0 to 1, like {example}")
     return fraction
 
 
@@ -172,7 +175,9 @@ def validate_changes(changes: SourceChanges, *, creating: bool) -> dict[str, Any
     if changes.on_missing is not None:
         values["on_missing"] = one_of(changes.on_missing, ON_MISSING, "--on-missing rule")
     if changes.max_removal_fraction is not None:
-        values["max_removal_fraction"] = _fraction(changes.max_removal_fraction)
+        values["max_removal_fraction"] = _fraction(changes.max_removal_fraction, "--max-removal-fraction", "0.2")
+    if changes.max_failed_fraction is not None:
+        values["max_failed_fraction"] = _fraction(changes.max_failed_fraction, "--max-failed-fraction", "0.1")
     if changes.asset_type is not None:
         values["asset_type"] = one_of(changes.asset_type, ASSET_TYPES, "asset type")
     if changes.sign_streams is not None:
@@ -192,6 +197,7 @@ def validate_changes(changes: SourceChanges, *, creating: bool) -> dict[str, Any
         values.setdefault("truth", "importer")
         values.setdefault("on_missing", "keep")
         values.setdefault("max_removal_fraction", 0.2)
+        values.setdefault("max_failed_fraction", DEFAULT_MAX_FAILED_FRACTION)
         values.setdefault("asset_type", "movie")
         values.setdefault("sign_streams", None)
         values.setdefault("pause_after", DEFAULT_PAUSE_AFTER)

@@ -49,6 +49,9 @@ class SourceSettings(_Body):
     truth: str | None = Field(None, max_length=40, description="importer, create-only or update-unless-edited.")
     on_missing: str | None = Field(None, max_length=20, description="keep, unpublish or delete.")
     max_removal_fraction: float | None = Field(None, description="Largest share of assets one import may remove.")
+    max_failed_fraction: float | None = Field(
+        None, description="Share of an import's items that may fail before the source's health check warns (0.1)."
+    )
     asset_type: str | None = Field(None, max_length=40, description="Type of items that do not say (movie).")
     sign_streams: str | None = Field(
         None, max_length=40, description="cloudfront, akamai or nginx-secure-link; null on update stops signing."
@@ -71,6 +74,7 @@ class SourceSettings(_Body):
         return SourceChanges(
             **values,
             max_removal_fraction=self.max_removal_fraction,
+            max_failed_fraction=self.max_failed_fraction,
             credentials=_pairs(self.credentials, "credentials"),
             options=_pairs(self.options, "options"),
             pause_after=self.pause_after,

@@ -84,6 +84,8 @@ sources = Table(
     Column("truth", String(40), nullable=False),
     Column("on_missing", String(20), nullable=False),
     Column("max_removal_fraction", Float, nullable=False),
+    # The largest share of an import's items that may fail before the source's `failed_share` check warns.
+    Column("max_failed_fraction", Float, nullable=False, server_default="0.1"),
     Column("asset_type", String(40), nullable=False),
     Column("options", _json(), nullable=False),
     Column("credentials", Text),  # Fernet token of a JSON object; never stored in clear
@@ -93,6 +95,7 @@ sources = Table(
     Column("updated_at", UTCDateTime(), nullable=False),
     Column("last_run_at", UTCDateTime()),
     Column("next_run_at", UTCDateTime()),
+    Column("last_success_at", UTCDateTime()),  # the last import that was not failed (not a dry run)
     Column("last_status", String(20)),
     Column("last_error", Text),
     Column("etag", Text),

@@ -33,6 +33,20 @@ class DueSource:
     name: str  # for the run's tags
 
 
+@dataclass(frozen=True, slots=True)
+class SourceSchedule:
+    """What the freshness check needs of a source, read for every source at once: no settings, no credentials."""
+
+    id: str
+    service: str
+    name: str
+    enabled: bool
+    every_seconds: int | None
+    cron: str | None
+    created_at: datetime | None
+    last_success_at: datetime | None
+
+
 def source_to_json(source: Source) -> dict[str, Any]:
     """The JSON form of a source; credential values are never included, only their names."""
     keys = sorted(source.credentials)
@@ -47,6 +61,7 @@ def source_to_json(source: Source) -> dict[str, Any]:
         "truth": source.truth,
         "on_missing": source.on_missing,
         "max_removal_fraction": source.max_removal_fraction,
+        "max_failed_fraction": source.max_failed_fraction,
         "asset_type": source.asset_type,
         "sign_streams": source.sign_streams,
         "options": dict(source.options),
@@ -55,6 +70,7 @@ def source_to_json(source: Source) -> dict[str, Any]:
         "created_at": isoformat(source.created_at),
         "updated_at": isoformat(source.updated_at),
         "last_run_at": isoformat(source.last_run_at),
+        "last_success_at": isoformat(source.last_success_at),
         "next_run_at": isoformat(source.next_run_at),
         "last_status": source.last_status,
         "last_error": source.last_error,
@@ -101,6 +117,7 @@ class Sources:
             truth=m["truth"],
             on_missing=m["on_missing"],
             max_removal_fraction=m["max_removal_fraction"],
+            max_failed_fraction=m["max_failed_fraction"],
             asset_type=m["asset_type"],
             options=dict(m["options"] or {}),
             credentials=self.cipher.decrypt(m["credentials"]),
@@ -110,6 +127,7 @@ class Sources:
             updated_at=m["updated_at"],
             last_run_at=m["last_run_at"],
             next_run_at=m["next_run_at"],
+            last_success_at=m["last_success_at"],
             last_status=m["last_status"],
             last_error=m["last_error"],
             etag=m["etag"],
@@ -214,6 +232,8 @@ class Sources:
         launched it (an export does the same): a manual import of a due source is not repeated by the heartbeat.
         """
         values: dict[str, Any] = {"last_run_at": ran_at, "last_status": status, "last_error": error}
+        if status != "failed":
+            values["last_success_at"] = ran_at  # the freshness check measures from here
         if validators is not None:
             values.update(validators)
         columns = (
@@ -260,6 +280,21 @@ class Sources:
         """The id of every source, enabled or not (the heartbeat keeps one Dagster partition per source)."""
         with self.database.read() as conn:
             return list(conn.execute(select(sources.c.id)).scalars())
+
+    def schedules(self) -> list[SourceSchedule]:
+        """Every source's schedule and last success, by id (one query; nothing decrypted)."""
+        columns = (
+            sources.c.id,
+            sources.c.service,
+            sources.c.name,
+            sources.c.enabled,
+            sources.c.every_seconds,
+            sources.c.cron,
+            sources.c.created_at,
+            sources.c.last_success_at,
+        )
+        with self.database.read() as conn:
+            return [SourceSchedule(*row) for row in conn.execute(select(*columns).order_by(sources.c.id))]
 
     def due(self, now: datetime, *, limit: int) -> list[DueSource]:
         """Enabled, unpaused sources whose `next_run_at` has come, oldest first, at most `limit` (one indexed query)."""

@@ -26,7 +26,7 @@ from .migrate import ensure_current
 from .outbox import enqueue_events
 from .results import ImportResults
 from .services import Services
-from .sources import DueSource, Sources
+from .sources import DueSource, Sources, SourceSchedule
 
 
 class Catalog:
@@ -132,6 +132,10 @@ class Catalog:
     def source_ids(self) -> list[str]:
         """The id of every source, enabled or not (the heartbeat keeps one Dagster partition per source)."""
         return self._sources.ids()
+
+    def source_schedules(self) -> list[SourceSchedule]:
+        """Every source's schedule and last success (the freshness sensor reads them all at once)."""
+        return self._sources.schedules()
 
     def due_sources(self, now: datetime, *, limit: int) -> list[DueSource]:
         """Enabled, unpaused sources whose `next_run_at` has come, oldest first, at most `limit`."""

@@ -28,6 +28,10 @@ def source_options(func: Callable[..., Any]) -> Callable[..., Any]:
         click.option("--truth", help="importer (default), create-only or update-unless-edited."),
         click.option("--on-missing", help="keep (default), unpublish or delete assets gone from the origin."),
         click.option("--max-removal-fraction", help="Largest share of the source's assets one import may remove."),
+        click.option(
+            "--max-failed-fraction",
+            help="Share of an import's items that may fail before the source's health check warns (default 0.1).",
+        ),
         click.option("--asset-type", help="Type of assets the items become when they do not say (default movie)."),
         click.option("--sign-streams", help="cloudfront, akamai or nginx-secure-link ('none' to stop signing)."),
         click.option("--credential", "credentials", multiple=True, help="KEY=VALUE, stored encrypted (KEY= removes)."),
@@ -82,6 +86,7 @@ def _changes(options: dict[str, Any]) -> SourceChanges:
         truth=options["truth"],
         on_missing=options["on_missing"],
         max_removal_fraction=options["max_removal_fraction"],
+        max_failed_fraction=options["max_failed_fraction"],
         asset_type=options["asset_type"],
         sign_streams=options["sign_streams"],
         credentials=parse_pairs(options["credentials"], "--credential"),

@@ -26,6 +26,7 @@ class Source:
     truth: str = "importer"
     on_missing: str = "keep"
     max_removal_fraction: float = 0.2
+    max_failed_fraction: float = 0.1
     asset_type: str = "movie"
     options: dict[str, str] = field(default_factory=dict)
     credentials: dict[str, str] = field(default_factory=dict, repr=False)
@@ -35,6 +36,7 @@ class Source:
     updated_at: datetime | None = None
     last_run_at: datetime | None = None
     next_run_at: datetime | None = None
+    last_success_at: datetime | None = None
     last_status: str | None = None
     last_error: str | None = None
     etag: str | None = None

@@ -11,13 +11,14 @@ import os
 import shutil
 import socket
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from datetime import timedelta
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any
 
 from dagster import (
-    AssetKey,
+    AssetCheckEvaluation,
+    AssetCheckResult,
     Config,
     DagsterInstance,
     DagsterRun,
@@ -25,6 +26,7 @@ from dagster import (
     HookContext,
     MetadataValue,
     OpExecutionContext,
+    Out,
     Output,
     RunsFilter,
     TableColumn,
@@ -44,13 +46,14 @@ from ..catalog.store import Catalog
 from ..importing import ImportState
 from ..model import ImportResult, ItemOutcome, Source
 from ..reporting import Reporter
+from ..settings import get_settings
+from .checks import CHECK_SPECS, IMPORT_RESULTS, check_result, evaluation, import_verdicts, latest_materializations
 from .conventions import OWNERS
 from .instance import HOST_TAG, PID_TAG
 from .partitions import sources_partitions
 from .resources import CatalogResource, HttpResource
 from .run_queue import tag_run
 
-IMPORT_RESULTS = AssetKey("import_results")
 MAX_FAILED_ROWS = 100
 # Run monitoring ends an import that runs longer than this; its source lock outlives it a little, so a run that
 # died without releasing its lock blocks the source at most that long (less when the run is known to have ended).
@@ -68,10 +71,12 @@ class ImportConfig(Config):
     dry_run: bool = False
 
 
-@op(description="Load the source and fetch its origin (conditional GET; pages for APIs).")
+# The ops yield (rather than return) so that the one where an import fails can report its source's health checks
+# before it fails: a raised exception would drop events logged with `context.log_event`.
+@op(description="Load the source and fetch its origin (conditional GET; pages for APIs).", out=Out(ImportState))
 def fetch(
     context: OpExecutionContext, config: ImportConfig, catalog: CatalogResource, http: HttpResource
-) -> ImportState:
+) -> Iterator[Output[ImportState] | AssetCheckEvaluation]:
     try:
         hold_source(catalog.catalog, context.instance, context.partition_key, context.run_id)
     except locks.SourceBusy as busy:
@@ -94,47 +99,89 @@ def fetch(
     if missing:
         tag_run(context.instance, context.run_id, missing)
     if state.error:
-        fail_import(context, state, catalog.catalog)
+        yield from fail_import(context, state, catalog.catalog)
     size = f"{state.fetched.size:,} bytes" if state.fetched and state.fetched.path else _describe(state)
     context.log.info(f"fetched {state.source.name!r} ({state.source.kind}): {size}")
-    return state
+    yield Output(state)
 
 
-@op(description="Parse what was fetched into assets, one item at a time; unusable items become failed outcomes.")
-def normalise(context: OpExecutionContext, state: ImportState, catalog: CatalogResource) -> ImportState:
+@op(
+    description="Parse what was fetched into assets, one item at a time; unusable items become failed outcomes.",
+    out=Out(ImportState),
+)
+def normalise(
+    context: OpExecutionContext, state: ImportState, catalog: CatalogResource
+) -> Iterator[Output[ImportState] | AssetCheckEvaluation]:
     state = importing.normalise(catalog.catalog, state)
     if state.error:
-        fail_import(context, state, catalog.catalog)
+        yield from fail_import(context, state, catalog.catalog)
     context.log.info(f"normalised with {state.parser or 'no parser'}: {state.items_read} items read")
-    return state
+    yield Output(state)
 
 
-@op(description="Compare the items with the catalog in bulk and plan creates, updates and skips.")
-def reconcile(context: OpExecutionContext, state: ImportState, catalog: CatalogResource) -> ImportState:
+@op(description="Compare the items with the catalog in bulk and plan creates, updates and skips.", out=Out(ImportState))
+def reconcile(
+    context: OpExecutionContext, state: ImportState, catalog: CatalogResource
+) -> Iterator[Output[ImportState] | AssetCheckEvaluation]:
     state = importing.reconcile(catalog.catalog, state)
     if state.error:
-        fail_import(context, state, catalog.catalog)
+        yield from fail_import(context, state, catalog.catalog)
     context.log.info(f"planned: {_describe(state)}")
-    return state
+    yield Output(state)
 
 
-@op(description="Apply the plan in batches, record the ImportResult; its counts are the materialization's metadata.")
-def write(context: OpExecutionContext, state: ImportState, catalog: CatalogResource) -> Output[str]:
+# The graph's outputs for the checks come from `write`, which yields them with its check results; an op where an
+# import fails yields evaluations instead and no outputs (hence not required).
+CHECK_OUTPUTS = [spec.get_python_identifier() for spec in CHECK_SPECS]
+
+
+@op(
+    description="Apply the plan in batches, record the ImportResult; its counts are the materialization's metadata.",
+    out={"result": Out(str), **{name: Out(is_required=False) for name in CHECK_OUTPUTS}},
+)
+def write(
+    context: OpExecutionContext, state: ImportState, catalog: CatalogResource
+) -> Iterator[Output[str] | AssetCheckEvaluation]:
     result = _record(context, state, catalog.catalog)
     if result.failed:  # every item failed: nothing was applied
+        yield from report_health(context, state, result, materialized=False)
         raise _failure(state, result, catalog.catalog)
     metadata = result_metadata(
-        result, catalog.catalog.iter_result_items(result.id, outcomes=("failed",), limit=MAX_FAILED_ROWS)
+        result,
+        catalog.catalog.iter_result_items(result.id, outcomes=("failed",), limit=MAX_FAILED_ROWS),
+        source=state.source,
     )
-    return Output(result.id, metadata=metadata)
+    yield Output(result.id, output_name="result", metadata=metadata)
+    yield from report_health(context, state, result, materialized=True)
 
 
-def fail_import(context: OpExecutionContext, state: ImportState, catalog: Catalog) -> NoReturn:
-    """End an import that failed as a whole in the op where it failed: record its result, then fail the op.
+def fail_import(context: OpExecutionContext, state: ImportState, catalog: Catalog) -> Iterator[AssetCheckEvaluation]:
+    """End an import that failed as a whole in the op where it failed: record its result, report the source's
+    health checks, then fail the op.
 
     No materialization follows, so Dagster marks the run's `import_results` partition failed.
     """
-    raise _failure(state, _record(context, state, catalog), catalog)
+    result = _record(context, state, catalog)
+    yield from report_health(context, state, result, materialized=False)
+    raise _failure(state, result, catalog)
+
+
+def report_health(
+    context: OpExecutionContext, state: ImportState, result: ImportResult, *, materialized: bool
+) -> Iterator[AssetCheckEvaluation | AssetCheckResult]:
+    """The source's health checks as this import leaves them, on the run's partition.
+
+    After the materialization they are check results (Dagster points them at it); an import that failed made none,
+    so its verdicts point at the partition's latest materialization, which the UI then shows them against.
+    """
+    intervals = get_settings().freshness_intervals
+    now = result.finished_at or result.started_at
+    verdicts = import_verdicts(result, state.source, now=now, intervals=intervals)
+    target = None if materialized else latest_materializations(context.instance, [state.source.id]).get(state.source.id)
+    for verdict in verdicts:
+        if not verdict.passed:
+            context.log.warning(f"check {verdict.check} ({verdict.severity}): {verdict.description}")
+        yield check_result(verdict) if materialized else evaluation(verdict, state.source.id, target)
 
 
 def _record(context: OpExecutionContext, state: ImportState, catalog: Catalog) -> ImportResult:
@@ -153,7 +200,9 @@ def _failure(state: ImportState, result: ImportResult, catalog: Catalog) -> Fail
     return Failure(
         description=f"import of source {state.source.id} failed: {result.error}",
         metadata=result_metadata(
-            result, catalog.iter_result_items(result.id, outcomes=("failed",), limit=MAX_FAILED_ROWS)
+            result,
+            catalog.iter_result_items(result.id, outcomes=("failed",), limit=MAX_FAILED_ROWS),
+            source=state.source,
         ),
         allow_retries=False,
     )
@@ -272,8 +321,11 @@ def release_source_lock(context: HookContext) -> None:
     locks.release(context.resources.catalog.catalog, context.run_id)
 
 
-def result_metadata(result: ImportResult, failed_items: Iterable[ItemOutcome]) -> dict[str, Any]:
-    """Materialization metadata: counts as integers (the UI plots them), status, ids, duration, failed items."""
+def result_metadata(
+    result: ImportResult, failed_items: Iterable[ItemOutcome], *, source: Source | None = None
+) -> dict[str, Any]:
+    """Materialization metadata: counts as integers (the UI plots them), status, ids, duration, failed items, and
+    the source's name and kind, so that a partition (an opaque source id) reads as the source it is."""
     finished = result.finished_at or result.started_at
     metadata: dict[str, Any] = {name: MetadataValue.int(value) for name, value in result.counts.items()}
     metadata.update(
@@ -288,6 +340,8 @@ def result_metadata(result: ImportResult, failed_items: Iterable[ItemOutcome]) -
             schema=TableSchema(columns=[TableColumn("external_id", "string"), TableColumn("reason", "string")]),
         ),
     )
+    if source is not None:
+        metadata.update(source_name=MetadataValue.text(source.name), kind=MetadataValue.text(source.kind))
     if result.error:
         metadata["error"] = MetadataValue.text(result.error)
     if result.notes:
@@ -315,9 +369,11 @@ def _describe(state: ImportState) -> str:
     kinds={"sqlalchemy"},
     owners=OWNERS,
     tags={"data_agent/direction": "import"},
+    check_specs=CHECK_SPECS,
 )
 def import_results() -> Any:
-    return write(reconcile(normalise(fetch())))
+    written = write(reconcile(normalise(fetch())))
+    return {"result": written.result, **{name: getattr(written, name) for name in CHECK_OUTPUTS}}
 
 
 # The ops sit inside the asset's graph: their run config and step keys go through it (`import_results.fetch`).

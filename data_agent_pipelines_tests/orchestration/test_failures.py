@@ -5,24 +5,27 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from dagster import (
-    DagsterEventType,
     DagsterInstance,
     DagsterRun,
     DagsterRunStatus,
     DefaultSensorStatus,
-    build_run_status_sensor_context,
+    build_sensor_context,
 )
+from dagster._core.definitions.run_status_sensor_definition import RunStatusSensorCursor
+from dagster._core.definitions.sensor_definition import SensorExecutionData
 from dagster._core.test_utils import create_run_for_test
 
 from data_agent_pipelines.catalog import locks
 from data_agent_pipelines.catalog.store import Catalog
 from data_agent_pipelines.definitions import defs
-from data_agent_pipelines.orchestration.failures import import_failures
+from data_agent_pipelines.orchestration.failures import handle_failures, import_failures, parse_cursor
 from data_agent_pipelines.orchestration.instance import ensure_partition, open_instance
 from data_agent_pipelines.orchestration.resources import CatalogResource
+from data_agent_pipelines.reporting import Reporter
 from data_agent_pipelines.settings import Settings, get_settings
 from data_agent_pipelines.source_settings import SourceChanges, add_source
 
@@ -59,19 +62,20 @@ def source_id(feed_server: FeedServer, catalog: Catalog) -> str:
     return add_source(catalog, "acme", changes).id
 
 
-def evaluate(instance: DagsterInstance, run: DagsterRun, database_url: str) -> None:
-    """Evaluate the sensor on the run's RUN_FAILURE event, as the daemon would."""
+def evaluate(instance: DagsterInstance, run: DagsterRun, database_url: str, cursor: str | None = None) -> str | None:
+    """One tick of the sensor, as the daemon runs it; the cursor it leaves. It must have dealt with `run`."""
     # The sensor reads the environment's catalog, as in production (the resource has no setting for it).
     assert get_settings().database_url == database_url
-    (record,) = instance.get_records_for_run(run.run_id, of_type=DagsterEventType.RUN_FAILURE).records
-    with build_run_status_sensor_context(
-        sensor_name="import_failures",
-        dagster_event=record.event_log_entry.dagster_event,
-        dagster_instance=instance,
-        dagster_run=instance.get_run_by_id(run.run_id),
-        resources={"catalog": CatalogResource()},
-    ) as context:
-        import_failures(context.for_run_failure())
+    assert instance.get_run_by_id(run.run_id).status == DagsterRunStatus.FAILURE
+
+    def tick(cursor: str | None) -> SensorExecutionData:
+        with build_sensor_context(instance=instance, cursor=cursor, resources={"catalog": CatalogResource()}) as ctx:
+            return import_failures.evaluate_tick(ctx)
+
+    data = tick(cursor)
+    assert not data.run_requests and data.cursor is not None
+    assert tick(data.cursor).skip_message.startswith("0 failed import runs")  # dealt with: not again
+    return data.cursor
 
 
 def test_the_sensor_watches_import_runs_and_runs_by_default() -> None:
@@ -174,3 +178,41 @@ def test_a_hanging_bugsnag_never_holds_the_sensor(
         assert hanging.wait_for(1)
     assert catalog.get_source(source_id).last_status == "failed"
     get_settings.cache_clear()
+
+
+def fail_runs(instance: DagsterInstance, source_id: str, count: int, job_name: str = "import_source") -> list[str]:
+    """`count` runs of the job that run monitoring reported failed (worker lost), oldest first."""
+    run_ids = []
+    for _ in range(count):
+        run = create_run_for_test(
+            instance, job_name=job_name, status=DagsterRunStatus.STARTED, tags={"dagster/partition": source_id}
+        )
+        instance.report_run_failed(run, message="the run worker died")
+        run_ids.append(run.run_id)
+    return run_ids
+
+
+def test_a_tick_handles_failures_in_bulk_and_the_cursor_carries_the_rest(
+    source_id: str, catalog: Catalog, instance: DagsterInstance, database_url: str, tmp_path: Path
+) -> None:
+    failed = fail_runs(instance, source_id, 25)
+    fail_runs(instance, source_id, 3, job_name="export_service")  # not an import: passed over
+    reporter = Reporter.from_settings()
+    first = handle_failures(instance, catalog, reporter, work_root=tmp_path, after=None, now=time.time(), limit=20)
+    assert len(first.handled) == 20 and first.more
+    second = handle_failures(
+        instance, catalog, reporter, work_root=tmp_path, after=first.cursor, now=time.time(), limit=20
+    )
+    assert len(second.handled) == 5 and not second.more
+    assert {result.run_id for result in catalog.list_results(source_id=source_id, limit=100)} == set(failed)
+    third = handle_failures(
+        instance, catalog, reporter, work_root=tmp_path, after=second.cursor, now=time.time(), limit=20
+    )
+    assert third.handled == [] and third.cursor == second.cursor
+
+
+def test_the_cursor_of_dagsters_run_failure_sensor_is_taken_over() -> None:
+    legacy = RunStatusSensorCursor(record_id=1234, update_timestamp=None, record_timestamp=None).to_json()
+    assert parse_cursor(legacy) == 1234
+    assert parse_cursor("1234") == 1234
+    assert parse_cursor(None) is None and parse_cursor("") is None and parse_cursor("{not json") is None
