@@ -7,6 +7,9 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
+# The value of DATA_AGENT_FEED_FOLDER that turns local feed files off.
+FEED_FOLDER_OFF = "off"
+
 
 @dataclass(frozen=True)
 class Settings:
@@ -26,6 +29,8 @@ class Settings:
     # Where the UI's code references of the assets point: the repository and its branch or tag (local files if unset).
     code_git_url: str | None = None
     code_git_ref: str = "main"
+    # The one folder `file://` feed URLs may read (DATA_AGENT_FEED_FOLDER); None: local files are refused.
+    feed_folder: Path | None = None
 
     @property
     def secret_key_file(self) -> Path:
@@ -47,6 +52,12 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
     home = Path(env.get("DATA_AGENT_HOME") or "./.data_agent").expanduser().resolve()
     database_url = env.get("DATA_AGENT_DATABASE_URL") or f"sqlite:///{home / 'catalog.db'}"
     dagster_home = Path(env.get("DAGSTER_HOME") or home / "dagster").expanduser().resolve()
+    feed_folder_setting = (env.get("DATA_AGENT_FEED_FOLDER") or "").strip()
+    feed_folder = (
+        None
+        if feed_folder_setting == FEED_FOLDER_OFF
+        else Path(feed_folder_setting or home / "feeds").expanduser().absolute()
+    )
     return Settings(
         home=home,
         database_url=database_url,
@@ -62,6 +73,7 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         heartbeat_max_runs=max(1, int(env.get("DATA_AGENT_HEARTBEAT_MAX_RUNS") or 500)),
         code_git_url=env.get("DATA_AGENT_CODE_GIT_URL") or None,
         code_git_ref=env.get("DATA_AGENT_CODE_GIT_REF") or "main",
+        feed_folder=feed_folder,
     )
 
 
