@@ -1,5 +1,6 @@
 """Starting runs as the Dagster UI does: through Dagster's GraphQL schema, against the code location `data_agent`
-served by a real code server, on an instance whose runs start at once (no queue, so no daemon to wait for).
+served by a real code server. On an instance with the run queue (the packaged one) the queue daemon's pass runs
+here (`start_queued`), as the daemon under `dg dev` would; on one without, runs start when launched.
 
 - `launch_partition`: the launchpad of a partitioned job, which asks for the partition's tags and launches with them;
 - `backfill`: the job's "Launch backfill", then one pass of the backfill daemon, which submits the runs;
@@ -15,9 +16,11 @@ from pathlib import Path
 from typing import Any
 
 from dagster import DagsterInstance
+from dagster._core.run_coordinator import QueuedRunCoordinator
 from dagster._core.workspace.context import WorkspaceProcessContext
 from dagster._core.workspace.load_target import ModuleTarget
 from dagster._daemon.backfill import execute_backfill_iteration
+from dagster._daemon.run_coordinator.queued_run_coordinator_daemon import QueuedRunCoordinatorDaemon
 from dagster_graphql.test.utils import execute_dagster_graphql
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -83,6 +86,16 @@ def ui_workspace(instance: DagsterInstance) -> Iterator[WorkspaceProcessContext]
         yield workspace
 
 
+def start_queued(workspace: WorkspaceProcessContext) -> None:
+    """Let the queue daemon start what is queued (within the instance's limits), and wait for those runs to end."""
+    instance = workspace.instance
+    if isinstance(instance.run_coordinator, QueuedRunCoordinator):
+        with QueuedRunCoordinatorDaemon(interval_seconds=1) as daemon:
+            errors = [error for error in daemon.run_iteration(workspace) if error]
+        assert not errors, errors
+    instance.run_launcher.join(timeout=120)
+
+
 def _graphql(workspace: WorkspaceProcessContext, query: str, variables: dict[str, Any]) -> dict[str, Any]:
     answer = execute_dagster_graphql(workspace.create_request_context(), query, variables)
     assert answer.errors is None, answer.errors
@@ -110,7 +123,7 @@ def launch_partition(workspace: WorkspaceProcessContext, job_name: str, partitio
         },
     )["launchPipelineExecution"]
     assert launched["__typename"] == "LaunchRunSuccess", launched
-    workspace.instance.run_launcher.join(timeout=120)
+    start_queued(workspace)
     return launched["run"]["runId"]
 
 
@@ -133,7 +146,7 @@ def backfill(workspace: WorkspaceProcessContext, job_name: str, partition_keys: 
     assert launched["__typename"] == "LaunchBackfillSuccess", launched
     errors = [error for error in execute_backfill_iteration(workspace, logging.getLogger("backfill")) if error]
     assert not errors, errors
-    workspace.instance.run_launcher.join(timeout=120)
+    start_queued(workspace)
     backfill_id = launched["backfillId"]
     runs = workspace.instance.get_runs()
     return [run.run_id for run in runs if run.tags.get("dagster/backfill") == backfill_id]
@@ -143,5 +156,5 @@ def reexecute(workspace: WorkspaceProcessContext, parent_run_id: str) -> str:
     """Re-execute all steps of a run, as the UI's "Re-execute all"; wait for the new run to end; return its id."""
     launched = _graphql(workspace, REEXECUTE, {"parentRunId": parent_run_id})["launchPipelineReexecution"]
     assert launched["__typename"] == "LaunchRunSuccess", launched
-    workspace.instance.run_launcher.join(timeout=120)
+    start_queued(workspace)
     return launched["run"]["runId"]
