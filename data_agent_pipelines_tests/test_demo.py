@@ -26,6 +26,9 @@ def test_the_demo_imports_and_every_command_it_prints_works(
 
     commands = [shlex.split(line) for line in lines if line.strip().startswith("data-agent ")]
     assert len(commands) == 2
+    # The last line's command, which imports the demo source again (its feed stays in the local feed folder).
+    commands.append(shlex.split(lines[-1].split("`")[1]))
+    assert commands[-1][:2] == ["data-agent", "import"]
     for command in commands:
         assert run_cli(capsys, *command[1:]).code == 0
 
@@ -42,8 +45,10 @@ def test_the_demo_imports_and_every_command_it_prints_works(
 
     instance = DagsterInstance.from_config(str(sqlite_settings.dagster_home))
     try:
-        (run,) = instance.get_runs()
-        assert run.remote_job_origin is not None and run.remote_job_origin.location_name == "data_agent"
+        runs = instance.get_runs()  # the demo's and the printed `data-agent import`'s
+        assert len(runs) == 2
+        for run in runs:
+            assert run.remote_job_origin is not None and run.remote_job_origin.location_name == "data_agent"
     finally:
         instance.dispose()
 
