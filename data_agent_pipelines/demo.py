@@ -1,22 +1,22 @@
 """`data-agent demo`: a first import on a fresh install, with no network.
 
-The sample feed shipped in the package is served on loopback for the length of the import, so the demo goes
-through the same fetch, parse, reconcile and write as any source. The demo source is then disabled: its URL
-only lives while the demo runs, and the heartbeat must not keep failing on it.
+The sample feed shipped in the package is copied into the local feed folder (`$DATA_AGENT_HOME/feeds` by default)
+and the demo source reads it by its `file:///` URL, so the demo goes through the same fetch, parse, reconcile and
+write as any source, and the source stays importable afterwards: from the UI (materialize its partition, re-execute
+a run), the heartbeat, the API or the CLI.
 """
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager, suppress
+import os
+import tempfile
+from contextlib import suppress
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from importlib.resources import files
-from typing import Any
+from pathlib import Path
 
 from .catalog.store import Catalog
-from .errors import Conflict
+from .errors import Conflict, InvalidInput
 from .launcher import run_import
 from .model import ImportResult
 from .orchestration.instance import open_instance, ui_command
@@ -25,7 +25,7 @@ from .source_settings import SourceChanges, add_source, edit_source
 
 DEMO_SERVICE = "demo"
 DEMO_SOURCE = "Demo feed"
-FEED_PATH = "/demo_feed.xml"
+FEED_FILE = "demo_feed.xml"
 
 
 @dataclass
@@ -35,32 +35,18 @@ class DemoRun:
 
 
 def _feed_bytes() -> bytes:
-    return files("data_agent_pipelines").joinpath("sample_data/demo_feed.xml").read_bytes()
+    return files("data_agent_pipelines").joinpath(f"sample_data/{FEED_FILE}").read_bytes()
 
 
-@contextmanager
-def serve_feed(body: bytes) -> Iterator[str]:
-    """Serve `body` at a loopback URL until the block ends."""
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            self.send_response(200)
-            self.send_header("Content-Type", "application/rss+xml; charset=utf-8")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, format: str, *args: Any) -> None:  # keep the demo's output clean
-            return
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}{FEED_PATH}"
-    finally:
-        server.shutdown()
-        server.server_close()
+def place_feed(folder: Path) -> Path:
+    """Write the sample feed into the local feed folder (atomically: an import may be reading the old copy)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    handle, name = tempfile.mkstemp(dir=folder, prefix=f".{FEED_FILE}.", suffix=".part")
+    with os.fdopen(handle, "wb") as out:
+        out.write(_feed_bytes())
+    target = folder / FEED_FILE
+    Path(name).replace(target)
+    return target
 
 
 def _demo_source_id(catalog: Catalog, url: str) -> str:
@@ -68,32 +54,37 @@ def _demo_source_id(catalog: Catalog, url: str) -> str:
         catalog.add_service(DEMO_SERVICE)
     existing = [s for s in catalog.list_sources(DEMO_SERVICE) if s.name == DEMO_SOURCE]
     if existing:
-        return edit_source(catalog, existing[0].id, SourceChanges(url=url), allow_hosts=("127.0.0.1",)).id
-    changes = SourceChanges(name=DEMO_SOURCE, kind="mrss", url=url, every="1h")
-    return add_source(catalog, DEMO_SERVICE, changes, allow_hosts=("127.0.0.1",)).id
+        # A demo source of an earlier version read a loopback port and was disabled after the demo.
+        source_id = edit_source(catalog, existing[0].id, SourceChanges(url=url)).id
+        catalog.set_enabled(source_id, True)
+        return source_id
+    return add_source(catalog, DEMO_SERVICE, SourceChanges(name=DEMO_SOURCE, kind="mrss", url=url, every="1h")).id
 
 
 def run_demo(settings: Settings, catalog: Catalog) -> DemoRun:
     """Seed the demo service and source, import the sample feed once, and say how to look at it."""
-    with serve_feed(_feed_bytes()) as url:
-        source_id = _demo_source_id(catalog, url)
-        instance = open_instance(settings)
-        try:
-            run = run_import(catalog, instance, source_id, extra_allow_hosts=("127.0.0.1",))
-        finally:
-            instance.dispose()
-    catalog.set_enabled(source_id, False)
+    if settings.feed_folder is None:
+        raise InvalidInput(
+            "the demo reads its sample feed from the local feed folder, which DATA_AGENT_FEED_FOLDER=off turns"
+            " off: unset it (or name a folder) to run the demo"
+        )
+    feed = place_feed(settings.feed_folder)
+    source_id = _demo_source_id(catalog, feed.as_uri())
+    instance = open_instance(settings)
+    try:
+        run = run_import(catalog, instance, source_id)
+    finally:
+        instance.dispose()
     instructions = "\n".join(
         [
             "",
-            f"Demo service {DEMO_SERVICE!r}, source {source_id} ({DEMO_SOURCE}).",
+            f"Demo service {DEMO_SERVICE!r}, source {source_id} ({DEMO_SOURCE}), reading {feed.as_uri()}.",
             f"  data-agent assets list --service {DEMO_SERVICE}",
             f"  data-agent results show {run.result.id}",
             "Open the Dagster UI to see the run and the import_results materialization:",
             "  " + ui_command(settings),
             "  then browse http://127.0.0.1:3000",
-            "The demo source is disabled: its feed was served only while the demo ran (`data-agent demo` again"
-            " imports it again).",
+            f"The source stays importable: materialize its partition in the UI, or `data-agent import {source_id}`.",
         ]
     )
     return DemoRun(result=run.result, instructions=instructions)

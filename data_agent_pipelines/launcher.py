@@ -47,7 +47,6 @@ def run_import(
     source_id: str,
     *,
     dry_run: bool = False,
-    extra_allow_hosts: tuple[str, ...] = (),
     verbose: bool = False,
 ) -> LaunchedRun[ImportResult]:
     """Run `import_source` for one source now and return the ImportResult it recorded.
@@ -62,9 +61,7 @@ def run_import(
     # The run takes the lock as this run id: holding it first makes "busy" an error before any run exists.
     hold_source(catalog, instance, source_id, run_id)
     try:
-        return _execute(
-            catalog, instance, source, run_id, dry_run=dry_run, extra_allow_hosts=extra_allow_hosts, verbose=verbose
-        )
+        return _execute(catalog, instance, source, run_id, dry_run=dry_run, verbose=verbose)
     finally:
         # However the run ended, its scratch files are of no more use (the ops remove them too; this covers a
         # run that failed outside them).
@@ -79,14 +76,11 @@ def _execute(
     run_id: str,
     *,
     dry_run: bool,
-    extra_allow_hosts: tuple[str, ...],
     verbose: bool,
 ) -> LaunchedRun[ImportResult]:
     run_config: dict[str, Any] = {}
     if dry_run:
         run_config = {"ops": {"import_results": {"ops": {"fetch": {"config": {"dry_run": True}}}}}}
-    if extra_allow_hosts:
-        run_config["resources"] = {"http": {"config": {"extra_allow_hosts": list(extra_allow_hosts)}}}
     outcome = execute_now(
         instance,
         "import_source",

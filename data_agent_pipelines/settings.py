@@ -7,6 +7,9 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
+# The value of DATA_AGENT_FEED_FOLDER that turns local feed files off.
+FEED_FOLDER_OFF = "off"
+
 
 @dataclass(frozen=True)
 class Settings:
@@ -32,6 +35,8 @@ class Settings:
     results_unchanged_items_kept: int = 100
     # A source with no successful import for this many of its intervals fails its `imported_recently` check.
     freshness_intervals: int = 3
+    # The one folder `file://` feed URLs may read (DATA_AGENT_FEED_FOLDER); None: local files are refused.
+    feed_folder: Path | None = None
 
     @property
     def secret_key_file(self) -> Path:
@@ -53,6 +58,12 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
     home = Path(env.get("DATA_AGENT_HOME") or "./.data_agent").expanduser().resolve()
     database_url = env.get("DATA_AGENT_DATABASE_URL") or f"sqlite:///{home / 'catalog.db'}"
     dagster_home = Path(env.get("DAGSTER_HOME") or home / "dagster").expanduser().resolve()
+    feed_folder_setting = (env.get("DATA_AGENT_FEED_FOLDER") or "").strip()
+    feed_folder = (
+        None
+        if feed_folder_setting == FEED_FOLDER_OFF
+        else Path(feed_folder_setting or home / "feeds").expanduser().absolute()
+    )
     return Settings(
         home=home,
         database_url=database_url,
@@ -71,6 +82,7 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         results_max_age_days=max(1, int(env.get("DATA_AGENT_RESULTS_MAX_AGE_DAYS") or 90)),
         results_unchanged_items_kept=max(0, int(env.get("DATA_AGENT_RESULTS_UNCHANGED_ITEMS_KEPT") or 100)),
         freshness_intervals=max(1, int(env.get("DATA_AGENT_FRESHNESS_INTERVALS") or 3)),
+        feed_folder=feed_folder,
     )
 
 

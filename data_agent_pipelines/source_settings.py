@@ -7,6 +7,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -53,11 +54,16 @@ MAX_SETTING_CHARS = 4096  # one option or credential value (a PEM private key is
 MAX_SETTINGS = 50  # options, and credentials, of one source
 
 
-def validate_url(url: str, what: str = "URL") -> str:
-    """An absolute http(s) URL with a host; anything else raises InvalidInput."""
+def validate_url(url: str, what: str = "URL", *, local_files: bool = False) -> str:
+    """An absolute http(s) URL with a host, or with `local_files` a `file:///…` URL (which `net` judges when it is
+    checked against the local feed folder); anything else raises InvalidInput."""
     url = (url or "").strip()
     if len(url) > MAX_URL_CHARS:
         raise InvalidInput(f"invalid {what}: it is {len(url):,} characters long; the limit is {MAX_URL_CHARS:,}")
+    if local_files and net.is_file_url(url):
+        if any(ch.isspace() for ch in url):
+            raise InvalidInput(f"invalid {what} {url!r}: it contains white space")
+        return url
     # What urlsplit accepts is parsed again, strictly, by `refuse_unsafe_url` (net's parser) before it is stored.
     try:
         parts = urlsplit(url)
@@ -79,17 +85,18 @@ def validate_url(url: str, what: str = "URL") -> str:
     return url
 
 
-def refuse_unsafe_url(url: str, allow_hosts: Iterable[str] = ()) -> None:
+def refuse_unsafe_url(url: str, allow_hosts: Iterable[str] = (), feed_folder: Path | None = None) -> None:
     """Refuse (InvalidInput) a URL the importer would refuse to fetch, as far as that can be known now.
 
     A literal, decimal or IPv6-mapped private address, "localhost", or a host name that resolves to a refused
     address is refused; a name that does not resolve (yet) is accepted, since `net` checks again at every fetch.
+    A `file:` URL is judged against `feed_folder` (None: refused); a file not there yet is accepted likewise.
     """
     try:
-        net.check_url(url, net.FetchPolicy(allow_hosts=tuple(allow_hosts)), resolve=True)
+        net.check_url(url, net.FetchPolicy(allow_hosts=tuple(allow_hosts), feed_folder=feed_folder), resolve=True)
     except net.HostNotFound:
         return
-    except net.UnsafeURL as exc:
+    except net.FetchError as exc:
         raise InvalidInput(f"refused URL {exc.url}: {exc.reason}. {exc.advice}".strip()) from None
 
 
@@ -168,7 +175,7 @@ def validate_changes(changes: SourceChanges, *, creating: bool) -> dict[str, Any
     if changes.kind is not None:
         values["kind"] = one_of(changes.kind, kind_names(), "kind")
     if changes.url is not None:
-        values["url"] = validate_url(changes.url)
+        values["url"] = validate_url(changes.url, local_files=True)
     values.update(schedule_values(changes.every, changes.cron, creating=creating, default_every=DEFAULT_EVERY_SECONDS))
     if changes.truth is not None:
         values["truth"] = one_of(changes.truth, TRUTH_POLICIES, "source-of-truth policy")
@@ -234,7 +241,8 @@ def url_after_kind_change(current_kind: str, current_url: str, kind: str, option
 def add_source(catalog: Catalog, service: str, changes: SourceChanges, *, allow_hosts: Iterable[str] = ()) -> Source:
     """Check a new source's settings and store it; it is due at once. `allow_hosts` adds to the catalog's."""
     values = validate_changes(changes, creating=True)
-    _refuse_unsafe_urls(values, changes.options, (*catalog.allow_hosts, *allow_hosts))
+    _refuse_unsafe_urls(values, changes.options, (*catalog.allow_hosts, *allow_hosts), catalog.feed_folder)
+    _refuse_local_file_for_kind(values["url"], values["kind"])
     credentials = {key: value for key, value in changes.credentials.items() if value}
     return catalog.insert_source(service, {**values, "options": dict(changes.options), "credentials": credentials})
 
@@ -242,7 +250,7 @@ def add_source(catalog: Catalog, service: str, changes: SourceChanges, *, allow_
 def edit_source(catalog: Catalog, source_id: str, changes: SourceChanges, *, allow_hosts: Iterable[str] = ()) -> Source:
     """Apply a user's changes to a source, held to the checks of `add_source`; `KEY=` removes a setting."""
     values = validate_changes(changes, creating=False)
-    _refuse_unsafe_urls(values, changes.options, (*catalog.allow_hosts, *allow_hosts))
+    _refuse_unsafe_urls(values, changes.options, (*catalog.allow_hosts, *allow_hosts), catalog.feed_folder)
     current = catalog.get_source(source_id)
     credentials = merge_settings(current.credentials, changes.credentials)
     options = merge_settings(current.options, changes.options)
@@ -253,6 +261,7 @@ def edit_source(catalog: Catalog, source_id: str, changes: SourceChanges, *, all
     kind = values.get("kind", current.kind)
     if kind != current.kind and "url" not in values:
         values["url"] = url_after_kind_change(current.kind, current.url, kind, options)
+    _refuse_local_file_for_kind(values.get("url", current.url), kind)
     # The checks of `add`, on the settings the source will have: the change merged into what it has.
     validate_source(kind, options, credentials, values.get("sign_streams", current.sign_streams))
     if _credentials_follow_host_change(current, values, changes):
@@ -267,11 +276,25 @@ def edit_source(catalog: Catalog, source_id: str, changes: SourceChanges, *, all
     return catalog.update_source(source_id, values)
 
 
-def _refuse_unsafe_urls(values: dict[str, Any], options: dict[str, str], allow_hosts: Iterable[str]) -> None:
+def _refuse_unsafe_urls(
+    values: dict[str, Any], options: dict[str, str], allow_hosts: Iterable[str], feed_folder: Path | None
+) -> None:
     """Refuse the addresses a source's settings give (its URL, URL-valued options) that may not be fetched."""
-    for url in (values.get("url"), *(options.get(key) for key in url_options())):
+    if values.get("url"):
+        refuse_unsafe_url(values["url"], allow_hosts, feed_folder)
+    for url in (options.get(key) for key in url_options()):
         if url:
             refuse_unsafe_url(url, allow_hosts)
+
+
+def _refuse_local_file_for_kind(url: str, kind: str) -> None:
+    """A `file:` URL is for the kinds that read one document; a platform's API is never a file."""
+    if net.is_file_url(url) and not source_kind(kind).local_files:
+        readers = ", ".join(name for name, spec in source_kinds().items() if spec.local_files)
+        raise InvalidInput(
+            f"invalid URL {net.safe_url(url)!r}: a {kind} source reads an API over http(s); file:/// URLs of the"
+            f" local feed folder are for {readers} sources"
+        )
 
 
 _IMPORT_SETTINGS = ("kind", "url", "asset_type", "truth", "on_missing", "max_removal_fraction")

@@ -60,12 +60,17 @@ def pg_env(monkeypatch: pytest.MonkeyPatch) -> None:
 PER_PARTITION_LIMIT = [{"key": "dagster/partition", "value": {"applyLimitPerUniqueValue": True}, "limit": 1}]
 # Every instance file of the project, and the run limit each sets.
 INSTANCE_FILES = {
-    "dagster.yaml": 4,  # a checkout's own instance (a link to the packaged one)
     "data_agent_pipelines/instance/dagster.yaml": 4,  # the embedded default, copied into $DAGSTER_HOME
     "deploy/dagster.yaml": 20,
     "deploy/k8s/dagster.yaml": 20,
     "deploy/ecs/dagster.yaml": 20,
 }
+
+
+def test_a_checkout_has_no_instance_file_of_its_own() -> None:
+    """`dg dev` in the project folder with DAGSTER_HOME set (as the README says) warns that a dagster.yaml of the
+    current folder is not used: the instance is $DAGSTER_HOME's, seeded from the packaged file."""
+    assert not (ROOT / "dagster.yaml").exists() and not (ROOT / "dagster.yml").exists()
 
 
 def instance_with_concurrency_of(path: Path, home: Path) -> DagsterInstance:

@@ -44,7 +44,12 @@ def test_dg_list_defs_lists_the_assets_jobs_and_sensors(tmp_path: Path) -> None:
         assert asset["owners"] == [{"team": "data-agent"}] and asset["description"]
         assert asset["is_executable"], asset  # a failed run of an asset's job marks its partition failed
     assert {job["name"] for job in listed["jobs"]} == {"import_source", "export_service", "prune_results"}
-    assert {sensor["name"] for sensor in listed["sensors"]} == {"heartbeat", "import_failures", "webhook_deliveries", "import_freshness"}
+    assert {sensor["name"] for sensor in listed["sensors"]} == {
+        "heartbeat",
+        "import_failures",
+        "webhook_deliveries",
+        "import_freshness",
+    }
 
 
 def test_a_location_named_after_the_module_is_refused_with_the_commands_that_work(tmp_path: Path) -> None:

@@ -43,7 +43,14 @@ class SourceSettings(_Body):
 
     name: str | None = Field(None, max_length=200, description="A name, unique in the service.")
     kind: str | None = Field(None, **_KIND)
-    url: str | None = Field(None, max_length=4096, description="Where the source reads from (http or https).")
+    url: str | None = Field(
+        None,
+        max_length=4096,
+        description=(
+            "Where the source reads from: http or https, or for mrss and backstage-json a file:/// URL in the"
+            " local feed folder."
+        ),
+    )
     every: str | None = Field(None, max_length=40, description="Interval like 5m, 1h, 1d (default 1h).")
     cron: str | None = Field(None, max_length=200, description="Cron expression (five fields, UTC).")
     truth: str | None = Field(None, max_length=40, description="importer, create-only or update-unless-edited.")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Connection, Engine
@@ -33,13 +34,20 @@ class Catalog:
     """The catalog store. Plain Python: no Dagster, no connectors."""
 
     def __init__(
-        self, engine: Engine, cipher: CredentialCipher, *, clock: Clock = utc_now, allow_hosts: Sequence[str] = ()
+        self,
+        engine: Engine,
+        cipher: CredentialCipher,
+        *,
+        clock: Clock = utc_now,
+        allow_hosts: Sequence[str] = (),
+        feed_folder: Path | None = None,
     ):
         self.engine = engine
         self.database = Database(engine)
         self.cipher = cipher
         self.clock = clock
         self.allow_hosts = tuple(allow_hosts)  # DATA_AGENT_ALLOW_HOSTS: URLs a source may point at although private
+        self.feed_folder = feed_folder  # DATA_AGENT_FEED_FOLDER: the one folder a source's file:/// URL may name
         self._services = Services(self.database, clock)
         self._sources = Sources(self.database, cipher, clock, self._services)
         self._assets = Assets(self.database, clock, self._services, self._sources)
@@ -51,7 +59,13 @@ class Catalog:
         engine = make_engine(settings.database_url)
         if migrate:
             ensure_current(engine)
-        return cls(engine, CredentialCipher.from_settings(settings), clock=clock, allow_hosts=settings.allow_hosts)
+        return cls(
+            engine,
+            CredentialCipher.from_settings(settings),
+            clock=clock,
+            allow_hosts=settings.allow_hosts,
+            feed_folder=settings.feed_folder,
+        )
 
     def close(self) -> None:
         """Close the catalog's connections."""

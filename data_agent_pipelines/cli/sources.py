@@ -22,7 +22,9 @@ def source_options(func: Callable[..., Any]) -> Callable[..., Any]:
     options = [
         click.option("--name", help="A name, unique in the service."),
         click.option("--kind", help="What the source reads: one of the kinds below."),
-        click.option("--url", help="Where the source reads from (http or https)."),
+        click.option(
+            "--url", help="Where the source reads from: http(s), or file:/// in the local feed folder (feed kinds)."
+        ),
         click.option("--every", help="Interval like 5m, 1h, 1d (default 1h)."),
         click.option("--cron", help="Cron expression (five fields, UTC) instead of --every."),
         click.option("--truth", help="importer (default), create-only or update-unless-edited."),

@@ -227,6 +227,7 @@ SPEC = SourceKind(
     title="the CMS's standardised JSON feed",
     summary="a JSON document of typed assets in the CMS's own standardised shape",
     connector=BackstageJsonConnector,
+    local_files=True,
     options=(TIMEOUT,),
 )
 

@@ -51,6 +51,9 @@ class SourceKind:
     summary: str  # one line: what a source of this kind reads
     connector: Callable[[], object]  # makes the kind's `connectors.base.Connector`
     default_url: str | None = None
+    # Whether a source of this kind may read a file of the local feed folder (a `file:///…` URL): true for the
+    # kinds that read one document, which is the same bytes on disk as over HTTP.
+    local_files: bool = False
     # What to check when the platform refuses this source's credentials (named, never shown).
     access_hint: str = ""
     options: tuple[Setting, ...] = ()

@@ -5,6 +5,8 @@ Customer URLs are hostile, and so are the answers to them. This package therefor
 - fetches only http and https URLs, and refuses any host with an address that is not public (loopback, private,
   link-local, multicast, reserved, unspecified, shared, cloud metadata, or an IPv4 address of that kind embedded in
   an IPv6 transition form) unless `FetchPolicy.allow_hosts` exempts it;
+- downloads a `file://` URL only when it is a regular file inside `FetchPolicy.feed_folder` (the operator's local
+  feed folder), reached without `..` or symbolic links, within the same size limit;
 - follows redirects itself, checking every hop like the first;
 - bounds the body (announced and decoded size) and the whole fetch (one total deadline over retries, redirects and
   body reading);
@@ -15,9 +17,11 @@ Customer URLs are hostile, and so are the answers to them. This package therefor
 One module per concern:
 
 - `errors`: the `FetchError` family and its customer-facing wording, `safe_url`;
-- `policy`: `FetchPolicy` and the check of a URL and its addresses (`check_url`, `system_resolver`);
+- `policy`: `FetchPolicy` and the check of a URL and its addresses (`check_url`, `system_resolver`), and of a
+  local file (`local_file`);
 - `transport`: the httpcore backend that connects only to the checked addresses (how pinning works is told there);
 - `body`: reading an answer within the size limit and the total deadline, with bounded decoding;
+- `files`: reading an allowed local file like a body;
 - `client`: `HttpClient` (attempts, retries, redirects, Retry-After) and its results `Response` and `Download`.
 
 The rest of the project imports from this package only, never from its modules.
@@ -37,7 +41,7 @@ from .errors import (
     UnsafeURL,
     safe_url,
 )
-from .policy import FetchPolicy, Resolver, check_url, system_resolver
+from .policy import FetchPolicy, Resolver, check_url, is_file_url, system_resolver
 
 __all__ = [
     "AuthRejected",
@@ -56,6 +60,7 @@ __all__ = [
     "TooLarge",
     "UnsafeURL",
     "check_url",
+    "is_file_url",
     "safe_url",
     "system_resolver",
 ]

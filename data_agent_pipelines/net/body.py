@@ -106,10 +106,11 @@ def check_announced_size(response: httpx.Response, max_bytes: int, url: str) -> 
         )
 
 
-def _too_large(url: str, max_bytes: int) -> TooLarge:
+def too_large(url: str, max_bytes: int, what: str = "the body") -> TooLarge:
+    """The error of a body (or, `what`, a local file) past the size limit."""
     return TooLarge(
         url,
-        f"the body is larger than the limit of {_size_text(max_bytes)}",
+        f"{what} is larger than the limit of {_size_text(max_bytes)}",
         "Ask the server's owner for a smaller document (paged or filtered), or an operator to raise the limit.",
     )
 
@@ -131,15 +132,15 @@ def read_body(response: httpx.Response, budget: Budget, max_bytes: int, url: str
         budget.check()
         received += len(raw)
         if received > max_bytes:
-            raise _too_large(url, max_bytes)
+            raise too_large(url, max_bytes)
         for piece in decoder.decode(raw):
             decoded += len(piece)
             if decoded > max_bytes:
-                raise _too_large(url, max_bytes)
+                raise too_large(url, max_bytes)
             yield piece
     tail = decoder.flush()
     if decoded + len(tail) > max_bytes:
-        raise _too_large(url, max_bytes)
+        raise too_large(url, max_bytes)
     budget.check()
     if tail:
         yield tail

@@ -37,7 +37,8 @@ from .errors import (
     RedirectError,
     UnsafeURL,
 )
-from .policy import FetchPolicy, Resolver, check
+from .files import copy_local_file
+from .policy import FetchPolicy, Resolver, check, is_file_url, local_file
 from .transport import PinnedBackend, default_ssl_context, http_transport, no_cookies
 
 T = TypeVar("T")
@@ -165,7 +166,12 @@ class HttpClient:
         With `etag` / `last_modified` (the validators of the last fetch) the GET is conditional, and a 304 returns
         `Download(not_modified=True, path=None)` leaving `dest` alone. `timeout` overrides the policy's total
         deadline.
+
+        A `file://` URL is read from the local feed folder when the policy has one (`policy.local_file`), with
+        the same size limit; a file has no validators, so the importer's content digest tells it is unchanged.
         """
+        if is_file_url(url):
+            return self._read_file(url, Path(dest))
         conditional = {}
         if etag:
             conditional["If-None-Match"] = etag
@@ -216,6 +222,21 @@ class HttpClient:
             return Response(response.status_code, response.headers, content, str(response.url))
 
         return self._fetch(spec, timeout, read)
+
+    def _read_file(self, url: str, dest: Path) -> Download:
+        source = local_file(url, self._policy)
+        sha256, size = copy_local_file(url, source, dest, self._policy.max_bytes)
+        return Download(
+            path=dest,
+            not_modified=False,
+            status_code=200,
+            url=url,
+            content_type=None,
+            etag=None,
+            last_modified=None,
+            sha256=sha256,
+            size=size,
+        )
 
     # --- one fetch: attempts, redirects, status ---
 

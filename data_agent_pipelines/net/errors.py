@@ -107,6 +107,8 @@ def safe_url(url: str) -> str:
     if ":" in host:
         host = f"[{host}]"
     path = parts.path[:200]
+    if parts.scheme == "file" and not parts.netloc:
+        return f"file://{path}"
     if parts.netloc:
         return f"{parts.scheme}://{host}{port}{path}"
     return f"{parts.scheme}:{path}" if parts.scheme else path

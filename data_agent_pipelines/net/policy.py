@@ -4,6 +4,10 @@ Only http and https URLs are fetched, and a host with any address that is not pu
 link-local, multicast, reserved, unspecified, shared, cloud metadata, or an IPv4 address of that kind embedded in
 an IPv6 transition form) is refused unless `FetchPolicy.allow_hosts` exempts it.
 
+A `file://` URL is read only when `FetchPolicy.feed_folder` is set, and only for a regular file inside that
+folder, reached without `..` and without a symbolic link below the folder (`local_file`): an operator drops feed
+files there (the demo's sample feed lives there), and no source can point at the secret key file or anything else.
+
 The host is resolved once, by the resolver of the check (`system_resolver`, i.e. `socket.getaddrinfo`, unless
 injected); numeric hosts such as ``2130706433`` or ``0x7f.1`` are read with ``AI_NUMERICHOST``, exactly as the OS
 reads them. The check returns the addresses it judged (`Target`), which the transport then pins for the host.
@@ -12,14 +16,18 @@ reads them. The check returns the addresses it judged (`Target`), which the tran
 from __future__ import annotations
 
 import ipaddress
+import os
 import re
 import socket
+import stat
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+from urllib.parse import unquote, urlsplit
 
 import httpx
 
-from .errors import HostNotFound, UnsafeURL
+from .errors import FetchError, HostNotFound, UnsafeURL
 
 Resolver = Callable[[str, int], list[str]]
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
@@ -46,6 +54,8 @@ class FetchPolicy:
     max_retry_after: float = 60.0  # cap for Retry-After and for backoff
     proxy: str | None = None  # proxy environment variables are ignored; only this is used
     user_agent: str = "data-agent/0.1 (+video metadata import)"
+    # The one folder `file://` URLs may read (DATA_AGENT_FEED_FOLDER); None refuses every file URL.
+    feed_folder: Path | None = None
 
 
 # Refused whatever Python's `ipaddress` flags say (which change between releases); most also fall under a flag.
@@ -99,9 +109,92 @@ def check_url(url: str, policy: FetchPolicy, *, resolve: bool = True, resolver: 
 
     Used when a source is added or edited and again, with pinning, at fetch time. With `resolve=False` only the
     URL itself is judged (scheme, host syntax, literal addresses, "localhost"), no DNS is asked. With resolution,
-    a host that does not resolve raises `HostNotFound`.
+    a host that does not resolve raises `HostNotFound`. A `file:` URL is judged by `local_file`; a file that does
+    not exist (yet) passes here, as a host that does not resolve does for the callers.
     """
+    if is_file_url(url):
+        local_file(url, policy, must_exist=False)
+        return
     check(url, policy, resolver, resolve=resolve)
+
+
+def is_file_url(url: str | httpx.URL) -> bool:
+    """Whether `url` names a local file (`file:`), which `local_file` judges instead of `check`."""
+    return str(url).strip().lower().startswith("file:")
+
+
+def local_file(url: str, policy: FetchPolicy, *, must_exist: bool = True) -> Path:
+    """The file a `file:///…` URL may read under `policy`, or UnsafeURL saying why not.
+
+    Only a regular file inside `policy.feed_folder`: no host, no `..` (percent-encoded or not), no symbolic link
+    anywhere below the folder (the folder itself may sit behind one: it is resolved first), no directory, fifo or
+    device. A missing file is a FetchError at fetch time; with `must_exist=False` (a source being added before its
+    file is dropped in) it passes.
+    """
+    folder = policy.feed_folder
+    if folder is None:
+        raise UnsafeURL(
+            url,
+            "local files cannot be read: the local feed folder is turned off (DATA_AGENT_FEED_FOLDER=off)",
+            "Use an http(s) URL, or ask an operator to set DATA_AGENT_FEED_FOLDER.",
+        )
+    advice = f"Put the feed file in the local feed folder {folder} and give its file:/// URL."
+    try:
+        parts = urlsplit(url.strip())
+    except ValueError as exc:
+        raise UnsafeURL(url, "it is not a valid URL", "Check the URL for typing errors.") from exc
+    if parts.netloc:
+        raise UnsafeURL(url, f"a file URL names no host (file:///PATH), and this one names {parts.netloc!r}", advice)
+    if parts.query or parts.fragment:
+        raise UnsafeURL(url, "a file URL has no query string or fragment", advice)
+    try:
+        path = unquote(parts.path, errors="strict")
+    except UnicodeDecodeError as exc:
+        raise UnsafeURL(url, "its path is not valid percent-encoded UTF-8", advice) from exc
+    if "\x00" in path or not path.startswith("/"):
+        raise UnsafeURL(url, "it is not an absolute file path", advice)
+    if ".." in PurePosixPath(path).parts:
+        raise UnsafeURL(url, "its path climbs out of a folder with '..'", advice)
+    real_folder = Path(os.path.realpath(folder))
+    relative = _inside(PurePosixPath(path), (PurePosixPath(folder), PurePosixPath(real_folder)))
+    if relative is None or not relative.parts:
+        raise UnsafeURL(url, f"it is outside the local feed folder {folder}", advice)
+    current = real_folder
+    for part in relative.parts:
+        current = current / part
+        try:
+            mode = current.lstat().st_mode
+        except FileNotFoundError:
+            if not must_exist:
+                return current
+            raise FetchError(url, "the file does not exist", advice) from None
+        except OSError as exc:
+            raise FetchError(url, f"the file cannot be read ({exc.strerror})", advice) from exc
+        if stat.S_ISLNK(mode):
+            raise UnsafeURL(url, f"it goes through a symbolic link ({current.name})", advice)
+    if not stat.S_ISREG(mode):
+        raise UnsafeURL(url, f"it is not a regular file but {_file_type(mode)}", advice)
+    return current
+
+
+def _inside(path: PurePosixPath, folders: tuple[PurePosixPath, ...]) -> PurePosixPath | None:
+    """`path` relative to the first of `folders` it lies in, or None."""
+    for folder in folders:
+        if path.is_relative_to(folder):
+            return path.relative_to(folder)
+    return None
+
+
+def _file_type(mode: int) -> str:
+    if stat.S_ISDIR(mode):
+        return "a folder"
+    if stat.S_ISFIFO(mode):
+        return "a named pipe"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "a device"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    return "a special file"
 
 
 @dataclass(frozen=True)

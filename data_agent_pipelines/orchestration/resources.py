@@ -7,7 +7,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from dagster import ConfigurableResource, InitResourceContext
-from pydantic import Field, PrivateAttr
+from pydantic import PrivateAttr
 
 from ..catalog.store import Catalog
 from ..net import FetchPolicy, HttpClient
@@ -42,17 +42,19 @@ class CatalogResource(ConfigurableResource):
 
 
 class HttpResource(ConfigurableResource):
-    """The one HTTP client, with the safety policy of settings (allowed hosts, size limit).
+    """The one HTTP client, with the safety policy of settings (allowed hosts, local feed folder, size limit).
 
-    `extra_allow_hosts` adds to `DATA_AGENT_ALLOW_HOSTS` for one run (the demo serves its feed on loopback).
+    Deliberately without settings, like the catalog: a launchpad setting that allowed more hosts would let anyone
+    starting a run from the UI past the address checks.
     """
-
-    extra_allow_hosts: list[str] = Field(default_factory=list)
 
     @contextmanager
     def client(self) -> Iterator[HttpClient]:
         settings = get_settings()
-        allow_hosts = (*settings.allow_hosts, *self.extra_allow_hosts)
-        policy = FetchPolicy(allow_hosts=allow_hosts, max_bytes=settings.max_document_bytes)
+        policy = FetchPolicy(
+            allow_hosts=settings.allow_hosts,
+            max_bytes=settings.max_document_bytes,
+            feed_folder=settings.feed_folder,
+        )
         with HttpClient(policy) as client:
             yield client

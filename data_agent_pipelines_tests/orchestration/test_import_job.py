@@ -250,6 +250,8 @@ def test_the_launchpad_cannot_point_a_run_at_another_catalog() -> None:
     job = defs.resolve_job_def("import_source")
     resources = job.run_config_schema.config_type.fields["resources"].config_type.fields
     assert resources["catalog"].config_type.fields["config"].config_type.fields == {}  # nothing to set
+    # Nor past the address checks: which hosts a fetch may reach is the deployment's (DATA_AGENT_ALLOW_HOSTS).
+    assert resources["http"].config_type.fields["config"].config_type.fields == {}
 
 
 def test_definitions_load_and_validate() -> None:

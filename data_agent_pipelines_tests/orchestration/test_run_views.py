@@ -8,13 +8,9 @@ code location served by a real code server, as the UI's "Re-execute all" does.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from dagster import AssetKey, AssetPartitionStatus, DagsterEventType, DagsterInstance, DagsterRunStatus, RunsFilter
-from dagster._core.workspace.context import WorkspaceProcessContext
-from dagster._core.workspace.load_target import ModuleTarget
-from dagster_graphql.test.utils import execute_dagster_graphql
 
 from data_agent_pipelines.catalog.store import Catalog
 from data_agent_pipelines.orchestration.instance import open_instance
@@ -25,17 +21,9 @@ from ..clirunner import run_cli
 from ..conftest import add_feed_source
 from ..feeds import item, rss
 from ..feedserver import FeedServer
+from .ui import reexecute, ui_workspace, use_immediate_runs
 
-ROOT = Path(__file__).resolve().parents[2]
 IMPORT_RESULTS = AssetKey("import_results")
-REEXECUTE = """
-mutation Reexecute($parentRunId: String!) {
-  launchPipelineReexecution(reexecutionParams: {parentRunId: $parentRunId, strategy: ALL_STEPS}) {
-    __typename
-    ... on LaunchRunSuccess { run { runId } }
-    ... on PythonError { message stack }
-  }
-}"""
 
 
 @pytest.fixture
@@ -86,11 +74,7 @@ def test_a_cli_run_is_a_run_of_the_code_location_and_the_ui_re_executes_it(
     feed_server: FeedServer, catalog: Catalog, settings: Settings, capsys: pytest.CaptureFixture[str]
 ) -> None:
     # Runs launched from the UI start at once in a run worker (no queue, so no daemon), and the test can wait on them.
-    settings.dagster_home.mkdir(parents=True)
-    (settings.dagster_home / "dagster.yaml").write_text(
-        "run_coordinator:\n  module: dagster._core.run_coordinator\n  class: DefaultRunCoordinator\n"
-        "telemetry:\n  enabled: false\n"
-    )
+    use_immediate_runs(settings.dagster_home)
     url = feed_server.serve("/feed.xml", rss(item("a"), item("b")))
     source_id = add_feed_source(catalog, url, name="Acme's feed")
     done = run_cli(capsys, "import", source_id, "--json")
@@ -110,19 +94,9 @@ def test_a_cli_run_is_a_run_of_the_code_location_and_the_ui_re_executes_it(
         assert parent.tags["data_agent/source_name"] == "Acme's feed"
         assert parent.tags["data_agent/launched_by"] == "cli"
 
-        target = ModuleTarget(
-            module_name="data_agent_pipelines.definitions",
-            attribute=None,
-            working_directory=str(ROOT),
-            location_name="data_agent",
-        )
-        with WorkspaceProcessContext(instance, target) as workspace:
-            answer = execute_dagster_graphql(
-                workspace.create_request_context(), REEXECUTE, {"parentRunId": parent_id}
-            ).data["launchPipelineReexecution"]
-            assert answer["__typename"] == "LaunchRunSuccess", answer
-            instance.run_launcher.join(timeout=120)
-        child = instance.get_run_by_id(answer["run"]["runId"])
+        with ui_workspace(instance) as workspace:
+            child_id = reexecute(workspace, parent_id)
+        child = instance.get_run_by_id(child_id)
         assert child is not None and child.status == DagsterRunStatus.SUCCESS
         assert child.parent_run_id == parent_id
         assert child.tags["data_agent/source"] == source_id and child.tags["data_agent/service"] == "acme"
@@ -130,5 +104,5 @@ def test_a_cli_run_is_a_run_of_the_code_location_and_the_ui_re_executes_it(
     finally:
         instance.dispose()
     results = catalog.list_results(source_id=source_id)
-    assert [r.run_id for r in results] == [answer["run"]["runId"], parent_id]
+    assert [r.run_id for r in results] == [child_id, parent_id]
     assert results[0].status == "unchanged"

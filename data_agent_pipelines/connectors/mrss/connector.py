@@ -33,5 +33,6 @@ SPEC = SourceKind(
     title="Media RSS",
     summary="a Media RSS, RSS 2.0 or Atom feed",
     connector=MediaRssConnector,
+    local_files=True,
     options=(TIMEOUT,),
 )
