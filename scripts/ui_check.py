@@ -5,7 +5,7 @@
 On a fresh home (a temporary folder) it runs `data-agent demo`, then adds two sources served from loopback: one
 whose feed answers 404 (its import fails) and one with an item that has no id (its import is partial), imports
 them, and imports the partial one again (two materializations make a plot). It starts the UI as the README says
-(`dagster dev -w $DAGSTER_HOME/workspace.yaml`), drives Debian's chromium headless over the Chrome DevTools
+(`dg dev -w $DAGSTER_HOME/workspace.yaml`), drives Debian's chromium headless over the Chrome DevTools
 Protocol, and for each view waits until the page shows what it must, asserts it, and writes a PNG:
 
 - `checks.png`: Assets > import_results > Checks, the four checks of the asset, with their partition status;
@@ -233,10 +233,12 @@ def check(out: Path, chromium: str) -> list[Path]:
         ids = seed(env, base, documents)
         ui_port, cdp_port = free_port(), free_port()
         workspace = str(home / "dagster" / "workspace.yaml")
-        dev = [sys.executable, "-m", "dagster", "dev", "-w", workspace, "-p", str(ui_port), "-h", "127.0.0.1"]
+        # `dg dev`, as the README starts the UI (the venv's own, beside this interpreter).
+        dg = str(Path(sys.executable).with_name("dg"))
+        dev = [dg, "dev", "-w", workspace, "-p", str(ui_port), "-h", "127.0.0.1"]
         ui = f"http://127.0.0.1:{ui_port}"
         with process(dev, env, home / "dagster_dev.log") as dagster:
-            wait_for_http(f"{ui}/server_info", "dagster dev", dagster)
+            wait_for_http(f"{ui}/server_info", "dg dev", dagster)
             browser = [
                 chromium,
                 "--headless=new",

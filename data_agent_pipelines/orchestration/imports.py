@@ -43,6 +43,7 @@ from .. import importing, notifications
 from ..catalog import locks
 from ..catalog.sources import DueSource
 from ..catalog.store import Catalog
+from ..health import LAST_IMPORT_SUCCEEDED
 from ..importing import ImportState
 from ..model import ImportResult, ItemOutcome, Source
 from ..reporting import Reporter
@@ -179,7 +180,8 @@ def report_health(
     verdicts = import_verdicts(result, state.source, now=now, intervals=intervals)
     target = None if materialized else latest_materializations(context.instance, [state.source.id]).get(state.source.id)
     for verdict in verdicts:
-        if not verdict.passed:
+        # A failed import already says why, once (CLI failures are one line): its own check adds no log line.
+        if not verdict.passed and verdict.check != LAST_IMPORT_SUCCEEDED:
             context.log.warning(f"check {verdict.check} ({verdict.severity}): {verdict.description}")
         yield check_result(verdict) if materialized else evaluation(verdict, state.source.id, target)
 
