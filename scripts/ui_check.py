@@ -203,15 +203,21 @@ class Page:
         raise AssertionError(f"{url}: never showed {missing}{unclicked}")
 
     def screenshot(self, path: Path) -> None:
+        # The community dialog can open after the view has loaded: wait until it is dismissed, not over the view.
+        deadline = time.monotonic() + VIEW_TIMEOUT
+        while "Join the Dagster community" in self.text() and time.monotonic() < deadline:
+            self.evaluate(_CLICK.replace("TEXT", json.dumps("Skip")))
+            time.sleep(0.5)
         data = self.call("Page.captureScreenshot", format="png", captureBeyondViewport=False)["data"]
         path.write_bytes(base64.b64decode(data))
 
 
-# Clicks the last visible element whose own text is TEXT (a button or a link); true when it found one.
+# Clicks the last visible element whose own text is TEXT (a button or a link); true when it found one. Visible by
+# its boxes, not offsetParent: that is null inside the fixed-position dialogs (the community dialog's Skip).
 _CLICK = """(() => {
   const wanted = TEXT;
   const all = [...document.querySelectorAll('button, a, span, div')]
-    .filter(e => e.offsetParent !== null && e.textContent.trim() === wanted);
+    .filter(e => e.getClientRects().length > 0 && e.textContent.trim() === wanted);
   if (!all.length) return false;
   all[all.length - 1].click();
   return true;
