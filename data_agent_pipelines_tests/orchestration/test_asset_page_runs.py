@@ -31,8 +31,11 @@ from dagster._core.test_utils import create_run_for_test
 from data_agent_pipelines import health
 from data_agent_pipelines.catalog import locks
 from data_agent_pipelines.catalog.store import Catalog
+from data_agent_pipelines.errors import Conflict
+from data_agent_pipelines.launcher import pending_run, queue_import
 from data_agent_pipelines.orchestration.checks import check_key
 from data_agent_pipelines.orchestration.failures import import_failures
+from data_agent_pipelines.orchestration.heartbeat import active_partitions
 from data_agent_pipelines.orchestration.imports import IMPORT_RUN_TAGS
 from data_agent_pipelines.orchestration.instance import ensure_partition, open_instance
 from data_agent_pipelines.orchestration.partitions import sources_partitions
@@ -256,3 +259,24 @@ def test_an_op_that_breaks_releases_the_source_at_once_and_the_sensor_judges_its
         status, judged_by = last_check(instance, name, source_id)
         assert judged_by == run_id and status in ("SUCCEEDED", "FAILED"), name
     assert last_check(instance, health.LAST_IMPORT_SUCCEEDED, source_id) == ("FAILED", run_id)
+
+
+def test_an_asset_page_run_in_progress_keeps_the_heartbeat_and_the_api_from_queueing_another(
+    feed_server: FeedServer, catalog: Catalog, instance: DagsterInstance
+) -> None:
+    url = feed_server.serve("/feed.xml", rss(item("a")))
+    source_id = add_feed_source(catalog, url, name="feed", service="acme")
+    other = add_feed_source(catalog, url, name="other", service="acme")
+    for partition, asset in ((source_id, IMPORT_RESULTS), (other, AssetKey("exports"))):
+        create_run_for_test(
+            instance,
+            job_name=ASSET_JOB,
+            status=DagsterRunStatus.STARTED,
+            asset_selection=frozenset({asset}),
+            tags={"dagster/partition": partition},
+        )
+    # Only the run that materializes import_results counts for imports.
+    assert active_partitions(instance, "import_source", IMPORT_RESULTS) == {source_id}
+    with pytest.raises(Conflict, match="already has an import queued or running"):
+        queue_import(instance, catalog, source_id)
+    assert pending_run(instance, "import_source", other) is None
