@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import warnings
 
-from dagster import Definitions, mem_io_manager
+from dagster import Definitions, in_process_executor, mem_io_manager
 
 from .orchestration.console import one_line_console
 from .orchestration.conventions import with_code_references
@@ -40,6 +40,10 @@ defs = Definitions(
         # The platform's own S3: the standard AWS settings of the environment (AWS_* variables, profile, role).
         "export_storage": ExportStorage(),
     },
+    # The executor of the jobs that set none: the hidden asset job that the UI's "Materialize" (asset page, asset
+    # graph, partitions view) and asset backfills launch. Its ops hand each other state in memory, as in the jobs
+    # that name the in-process executor themselves; Dagster's default (one process per op) refuses to launch them.
+    executor=in_process_executor,
     # Used when a run is configured for it, as the CLI's are (see launcher.py): Dagster's console, one line each.
     loggers={"console": one_line_console},
 )

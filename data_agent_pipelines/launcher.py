@@ -11,7 +11,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
-from dagster import DagsterInstance, DagsterRunStatus, JobExecutionResult, RunsFilter
+from dagster import DagsterInstance, DagsterRunStatus, JobExecutionResult
 
 from . import notifications
 from .catalog import locks
@@ -21,11 +21,12 @@ from .errors import Conflict
 from .export.run import failed_result
 from .importing import remove_workdir
 from .model import ExportResult, ImportResult, Source
-from .orchestration.exports import EXPORT_JOB_NAME, EXPORTS_PARTITIONS_NAME, export_tags
-from .orchestration.imports import hold_source, import_tags
+from .orchestration.checks import IMPORT_RESULTS
+from .orchestration.exports import EXPORT_JOB_NAME, EXPORTS, EXPORTS_PARTITIONS_NAME, export_tags
+from .orchestration.imports import hold_source, import_source, import_tags
 from .orchestration.instance import HOST_TAG, PID_TAG, ensure_partition, run_error
 from .orchestration.partitions import SOURCES_PARTITIONS_NAME
-from .orchestration.run_queue import execute_partition_run, submit_partition_run
+from .orchestration.run_queue import execute_partition_run, runs_of, submit_partition_run
 from .reporting import Reporter
 from .settings import get_settings
 
@@ -216,7 +217,8 @@ def queue_pushed_import(instance: DagsterInstance, catalog: Catalog, source_id: 
 
 
 def pending_run(instance: DagsterInstance, job_name: str, partition_key: str) -> str | None:
-    """The id of a run of this job and partition that is queued or running, if there is one."""
+    """The id of a run of this job's partition that is queued or running, if there is one (a run the UI launched
+    from the asset's page counts)."""
     waiting = [
         DagsterRunStatus.NOT_STARTED,
         DagsterRunStatus.QUEUED,
@@ -229,7 +231,6 @@ def pending_run(instance: DagsterInstance, job_name: str, partition_key: str) ->
 def _run_in(
     instance: DagsterInstance, job_name: str, partition_key: str, statuses: list[DagsterRunStatus]
 ) -> str | None:
-    runs = instance.get_runs(
-        RunsFilter(job_name=job_name, tags={"dagster/partition": partition_key}, statuses=statuses), limit=1
-    )
+    asset = IMPORT_RESULTS if job_name == import_source.name else EXPORTS
+    runs = runs_of(instance, job_name, asset, statuses, partition_key=partition_key, limit=1)
     return runs[0].run_id if runs else None

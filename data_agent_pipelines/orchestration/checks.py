@@ -9,7 +9,7 @@ No `from __future__ import annotations` here: Dagster reads the sensor's annotat
 """
 
 import warnings
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
@@ -22,8 +22,10 @@ from dagster import (
     AssetCheckSpec,
     AssetKey,
     AssetRecordsFilter,
+    DagsterEvent,
     DagsterEventType,
     DagsterInstance,
+    DagsterRun,
     MetadataValue,
 )
 from dagster._core.definitions.asset_checks.asset_check_evaluation import AssetCheckEvaluationTargetMaterializationData
@@ -126,6 +128,26 @@ def import_verdicts(result: ImportResult, source: Source, *, now: datetime, inte
     if not result.failed and not result.dry_run:
         source = replace(source, last_success_at=result.finished_at or now)
     return health.import_verdicts(result, source, now=now, intervals=intervals)
+
+
+def record_run_verdicts(
+    instance: DagsterInstance, run: DagsterRun, partition: str, verdicts: Sequence[health.Verdict]
+) -> None:
+    """Record verdicts on `partition` as checks of `run`, after the run has ended (it died before reporting them).
+
+    Written to the run's own event log, each takes the place of the check the run had planned (Dagster updates the
+    planned record of that check, run and partition), so the UI shows the verdict instead of "Execution failed".
+    Like a failed import's own, they point at the partition's latest materialization.
+    """
+    target = latest_materializations(instance, [partition]).get(partition)
+    for verdict in verdicts:
+        event = DagsterEvent(
+            event_type_value=DagsterEventType.ASSET_CHECK_EVALUATION.value,
+            job_name=run.job_name,
+            event_specific_data=evaluation(verdict, partition, target),
+            message=verdict.description,
+        )
+        instance.report_dagster_event(event, run_id=run.run_id)
 
 
 @dataclass(frozen=True, slots=True)

@@ -136,11 +136,13 @@ def exports(
         run_id=context.run.run_id,
         part_size=export_storage.part_size_bytes,
     )
-    # A run started from the launchpad or a backfill was created with its partition key alone: it gets the tags
-    # every other export run is created with, so filtering runs by service finds it.
+    # A run started from the launchpad, the asset page or a backfill was created with its partition key alone: it
+    # gets the tags every other export run is created with, so filtering runs by service finds it (a run of the
+    # hidden asset job gets export_service's own tags too).
     tags = {"data_agent/service": result.service, "data_agent/export_target": result.target_id}
     tags["data_agent/format"] = result.format
     missing = {key: value for key, value in tags.items() if context.run.tags.get(key) != value}
+    missing.update({key: value for key, value in EXPORT_RUN_TAGS.items() if key not in context.run.tags})
     if missing:
         tag_run(context.instance, context.run.run_id, missing)
     if not result.succeeded:
@@ -167,16 +169,19 @@ def result_metadata(result: ExportResult, duration_seconds: float) -> dict[str, 
     }
 
 
+# The tags of every export run: export_service's own, and added by the asset to a run of the hidden asset job.
+EXPORT_RUN_TAGS = {
+    "data_agent/job": "export",
+    # Who started the run: every launcher but the UI (launchpad, asset page, backfill, re-execution) sets its own.
+    "data_agent/launched_by": "ui",
+}
+
 export_service = define_asset_job(
     EXPORT_JOB_NAME,
     selection=[EXPORTS],
     executor_def=in_process_executor,
     description="Export one target's catalog to S3 (partition = export target id).",
-    tags={
-        "data_agent/job": "export",
-        # Who started the run: every launcher but the UI (launchpad, backfill, re-execution) sets its own.
-        "data_agent/launched_by": "ui",
-    },
+    tags=EXPORT_RUN_TAGS,
 )
 
 

@@ -1,15 +1,19 @@
 """The `import_failures` sensor: an import run that failed leaves its mark on the source and in Bugsnag.
 
-A run can fail without its `write` step recording anything: a step raised, the run worker crashed, run
-monitoring ended it past `dagster/max_runtime`. The sensor then records a failed ImportResult and the source's
-last status and error, releases the source lock the dead run may still hold, and reports the failure to Bugsnag.
-A run that only found its source busy changed nothing and is left alone.
+An import run is a run of `import_source` or a run of Dagster's hidden asset job that materializes
+`import_results` (the UI's "Materialize" on the asset, an asset backfill). A run can fail without its `write`
+step recording anything: a step raised, the run worker crashed, run monitoring ended it past
+`dagster/max_runtime`. The sensor then records a failed ImportResult and the source's last status and error,
+releases the source lock the dead run may still hold, records the source's health checks the run did not get to
+report, and reports the failure to Bugsnag. A run that only found its source busy changed nothing and is left
+alone.
 
 It keeps up with the heartbeat's largest launch rate (500 runs per 5 minutes) with room to spare: each tick (every
 30 s) reads up to 500 failures since its cursor (the storage id of the last RUN_FAILURE event it dealt with) in one
-query, their runs in a second, and stops after 40 s, well inside the 60 s sensor timeout; Bugsnag delivery runs
-in the background and is waited for once a tick. Dagster's `run_failure_sensor` would handle 5 runs an evaluation
-(`DAGSTER_RUN_STATUS_SENSOR_PROCESS_LIMIT`), some 14,400 a day.
+query, their runs in a second, each run's step failures and check results in one more, and stops after 40 s, well
+inside the 60 s sensor timeout; Bugsnag delivery runs in the background and is waited for once a tick. Dagster's
+`run_failure_sensor` would handle 5 runs an evaluation (`DAGSTER_RUN_STATUS_SENSOR_PROCESS_LIMIT`), some 14,400 a
+day.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from dagster import (
+    AssetCheckEvaluation,
     DagsterEvent,
     DagsterEventType,
     DagsterInstance,
@@ -35,15 +40,19 @@ from dagster import (
     sensor,
 )
 
-from .. import importing, notifications
+from .. import health, importing, notifications
 from ..catalog import locks
 from ..catalog.store import Catalog
 from ..errors import NotFound
 from ..model import ImportResult, RunRecorded, Source
 from ..reporting import Reporter
-from .imports import FETCH_CONFIG_PATH, SOURCE_BUSY, import_source, op_name
+from ..settings import get_settings
+from .checks import import_verdicts, record_run_verdicts
+from .imports import FETCH_CONFIG_PATH, SOURCE_BUSY, is_import_run, op_name
 from .resources import CatalogResource
 
+# What the sensor reads of each failed run: its step failures (the error, a busy source) and its check results.
+RUN_EVENTS_READ = {DagsterEventType.STEP_FAILURE, DagsterEventType.ASSET_CHECK_EVALUATION}
 FAILURES_INTERVAL_SECONDS = 30
 MAX_FAILURES_PER_TICK = 500
 TICK_BUDGET_SECONDS = 40
@@ -83,14 +92,21 @@ def found_source_busy(step_failures: Sequence[DagsterEvent]) -> bool:
 
 
 def handle_import_failure(
+    instance: DagsterInstance,
     catalog: Catalog,
     run: DagsterRun,
     *,
     error: str,
     busy: bool,
+    checked: bool,
     reporter: Reporter,
 ) -> FailureHandled:
-    """Record the failure of an `import_source` run on its source (if nothing did) and report it."""
+    """Record the failure of an import run on its source (if nothing did) and report it.
+
+    `checked`: the run reported its source's health checks. A run that died before it did (crashed, timed out, an
+    op failed before the import recorded anything) gets them here, in its own event log: they replace the checks
+    it had planned, which the UI would otherwise show as "Execution failed" until the source's next import.
+    """
     source_id = run.tags.get("dagster/partition")
     if busy:
         return FailureHandled(source_id, recorded=False, reported=False, error=error, busy=True)
@@ -116,6 +132,10 @@ def handle_import_failure(
                 source.id, status="failed", error=error, ran_at=catalog.clock(), result_id=result.id
             )
             recorded = True
+        if source is not None and result is not None and not checked:
+            intervals = get_settings().freshness_intervals
+            verdicts = import_verdicts(result, source, now=catalog.clock(), intervals=intervals)
+            record_run_verdicts(instance, run, source.id, verdicts)
     reported = reporter.report_run_failure(
         run_id=run.run_id,
         job_name=run.job_name,
@@ -170,7 +190,7 @@ def handle_failures(
     budget_seconds: float = TICK_BUDGET_SECONDS,
 ) -> FailuresTick:
     """Deal with the import runs that failed since the RUN_FAILURE event `after` (none: the last hour), oldest
-    first: one query for the failure events, one for their runs, one per run for its step failures."""
+    first: one query for the failure events, one for their runs, one per run for its step failures and checks."""
     started = time.monotonic()
     records_filter = RunStatusChangeRecordsFilter(
         DagsterEventType.RUN_FAILURE,
@@ -189,17 +209,20 @@ def handle_failures(
             break
         run = runs.get(record.event_log_entry.run_id)
         failure = record.event_log_entry.dagster_event
-        if run is not None and run.job_name == import_source.name and failure is not None:
-            step_failures = [
-                step.event_log_entry.dagster_event
-                for step in instance.get_records_for_run(run.run_id, of_type=DagsterEventType.STEP_FAILURE).records
-                if step.event_log_entry.dagster_event is not None
+        if run is not None and is_import_run(run) and failure is not None:
+            events = [
+                record.event_log_entry.dagster_event
+                for record in instance.get_records_for_run(run.run_id, of_type=RUN_EVENTS_READ).records
+                if record.event_log_entry.dagster_event is not None
             ]
+            step_failures = [event for event in events if event.is_step_failure]
             handled = handle_import_failure(
+                instance,
                 catalog,
                 run,
                 error=failure_message(failure, step_failures),
                 busy=found_source_busy(step_failures),
+                checked=reported_health(events),
                 reporter=reporter,
             )
             # A run that crashed left its scratch files behind (on this machine, when it ran here).
@@ -209,6 +232,16 @@ def handle_failures(
     if any(handled.reported for handled in tick.handled):
         reporter.flush()  # once per tick, not per run: delivery runs in the background meanwhile
     return tick
+
+
+def reported_health(events: Sequence[DagsterEvent]) -> bool:
+    """Whether a run reported its source's health: every import that records its result judges the source's last
+    import (`last_import_succeeded`) with the others."""
+    for event in events:
+        data = event.event_specific_data
+        if isinstance(data, AssetCheckEvaluation) and data.check_name == health.LAST_IMPORT_SUCCEEDED:
+            return True
+    return False
 
 
 def parse_cursor(cursor: str | None) -> int | None:

@@ -26,13 +26,13 @@ from typing import Any, Protocol
 
 from dagster import (
     AddDynamicPartitionsRequest,
+    AssetKey,
     DagsterInstance,
     DagsterRunStatus,
     DefaultSensorStatus,
     DeleteDynamicPartitionsRequest,
     DynamicPartitionsDefinition,
     RunRequest,
-    RunsFilter,
     SensorDefinition,
     SensorEvaluationContext,
     SensorResult,
@@ -46,10 +46,12 @@ from ..errors import DataAgentError
 from ..model import isoformat
 from ..schedule import next_run_after
 from ..settings import get_settings
-from .exports import export_service, export_tags, exports_partitions
+from .checks import IMPORT_RESULTS
+from .exports import EXPORTS, export_service, export_tags, exports_partitions
 from .imports import import_source, import_tags
 from .partitions import sources_partitions
 from .resources import CatalogResource
+from .run_queue import runs_of
 
 HEARTBEAT_INTERVAL_SECONDS = 300
 MAX_PARTITION_DELETIONS = 200
@@ -84,6 +86,7 @@ class DueWork(Protocol):
 
     kind: str
     job: Any  # a JobDefinition, or an asset job (`define_asset_job`, whose class Dagster does not export)
+    asset: AssetKey  # what the job materializes (the UI's "Materialize" runs it in Dagster's hidden asset job)
     partitions: DynamicPartitionsDefinition
 
     def keys(self, catalog: Catalog) -> Iterable[str]:
@@ -104,6 +107,7 @@ class SourceImports:
 
     kind = "import"
     job = import_source
+    asset = IMPORT_RESULTS
     partitions = sources_partitions
 
     def keys(self, catalog: Catalog) -> Iterable[str]:
@@ -130,6 +134,7 @@ class TargetExports:
 
     kind = "export"
     job = export_service
+    asset = EXPORTS
     partitions = exports_partitions
 
     def keys(self, catalog: Catalog) -> Iterable[str]:
@@ -195,9 +200,10 @@ def next_slot(item: DueItem, now: datetime) -> datetime:
     return item.due_at + (missed + 1) * step
 
 
-def active_partitions(instance: DagsterInstance, job_name: str) -> set[str]:
-    """Partition keys of the job that have a run queued or in progress (one runs query)."""
-    runs = instance.get_runs(RunsFilter(job_name=job_name, statuses=ACTIVE_RUN_STATUSES))
+def active_partitions(instance: DagsterInstance, job_name: str, asset: AssetKey) -> set[str]:
+    """Partition keys of the asset that have a run queued or in progress: a run of the job, or one the UI launched
+    from the asset's page (two runs queries)."""
+    runs = runs_of(instance, job_name, asset, ACTIVE_RUN_STATUSES)
     return {key for key in (run.tags.get("dagster/partition") for run in runs) if key}
 
 
@@ -226,7 +232,7 @@ def plan_tick(
         if remaining <= 0:
             plan.more_due = plan.more_due or bool(provider.due(catalog, now, 1))
             continue
-        busy = active_partitions(instance, provider.job.name)
+        busy = active_partitions(instance, provider.job.name, provider.asset)
         # Busy items are left out after the query, so ask for enough to fill the cap anyway, plus one to know
         # whether anything is left for the next tick.
         due = provider.due(catalog, now, remaining + len(busy) + 1)

@@ -78,6 +78,12 @@ class ImportConfig(Config):
 def fetch(
     context: OpExecutionContext, config: ImportConfig, catalog: CatalogResource, http: HttpResource
 ) -> Iterator[Output[ImportState] | AssetCheckEvaluation]:
+    # A run of Dagster's hidden asset job (the UI's "Materialize", an asset backfill) has none of import_source's
+    # tags; run monitoring and the retry daemon read a run's tags from storage when they act, so adding them first
+    # thing gives it the same runtime limit and crash retries.
+    missing_job_tags = {key: value for key, value in IMPORT_RUN_TAGS.items() if key not in context.run.tags}
+    if missing_job_tags:
+        tag_run(context.instance, context.run_id, missing_job_tags)
     try:
         hold_source(catalog.catalog, context.instance, context.partition_key, context.run_id)
     except locks.SourceBusy as busy:
@@ -94,8 +100,8 @@ def fetch(
             work_root=catalog.work_root,
             dry_run=config.dry_run,
         )
-    # A run started from the launchpad or a backfill was created with its partition key alone: it gets the tags
-    # every other import run is created with, so filtering runs by service or source finds it.
+    # A run started from the launchpad, the asset page or a backfill was created with its partition key alone: it
+    # gets the tags every other import run is created with, so filtering runs by service or source finds it.
     missing = {key: value for key, value in import_tags(state.source).items() if context.run.tags.get(key) != value}
     if missing:
         tag_run(context.instance, context.run_id, missing)
@@ -374,7 +380,12 @@ def _describe(state: ImportState) -> str:
     check_specs=CHECK_SPECS,
 )
 def import_results() -> Any:
-    written = write(reconcile(normalise(fetch())))
+    # The hook is on the ops, not on a job: it then fires in every job that materializes the asset, Dagster's
+    # hidden asset job included.
+    hooks = {release_source_lock}
+    written = write.with_hooks(hooks)(
+        reconcile.with_hooks(hooks)(normalise.with_hooks(hooks)(fetch.with_hooks(hooks)()))
+    )
     return {"result": written.result, **{name: getattr(written, name) for name in CHECK_OUTPUTS}}
 
 
@@ -387,21 +398,29 @@ def op_name(step_key: str) -> str:
     return step_key.rsplit(".", 1)[-1]
 
 
+# The tags of every import run: import_source's own, and added by `fetch` to a run of the hidden asset job.
+IMPORT_RUN_TAGS = {
+    "data_agent/job": "import",
+    # Who started the run: every launcher but the UI (launchpad, asset page, backfill, re-execution) sets its own.
+    "data_agent/launched_by": "ui",
+    "dagster/max_runtime": str(IMPORT_MAX_RUNTIME_SECONDS),
+    # Retry runs that crashed (worker lost, run monitoring), never imports that failed on their own: those would
+    # fail the same way. A retry re-runs every step; the write step's upserts make that converge.
+    "dagster/max_retries": "2",
+    "dagster/retry_on_asset_or_op_failure": "false",
+    "dagster/retry_strategy": "ALL_STEPS",
+}
+
 import_source = define_asset_job(
     "import_source",
     selection=[IMPORT_RESULTS],
     executor_def=in_process_executor,
     description="Import one source into the catalog (partition = source id).",
-    tags={
-        "data_agent/job": "import",
-        # Who started the run: every launcher but the UI (launchpad, backfill, re-execution) sets its own.
-        "data_agent/launched_by": "ui",
-        "dagster/max_runtime": str(IMPORT_MAX_RUNTIME_SECONDS),
-        # Retry runs that crashed (worker lost, run monitoring), never imports that failed on their own: those
-        # would fail the same way. A retry re-runs every step; the write step's upserts make that converge.
-        "dagster/max_retries": "2",
-        "dagster/retry_on_asset_or_op_failure": "false",
-        "dagster/retry_strategy": "ALL_STEPS",
-    },
-    hooks={release_source_lock},
+    tags=IMPORT_RUN_TAGS,
 )
+
+
+def is_import_run(run: DagsterRun) -> bool:
+    """Whether a run imports a source: a run of import_source, or of Dagster's hidden asset job that materializes
+    `import_results` (the UI's "Materialize", an asset backfill, their re-executions)."""
+    return run.job_name == import_source.name or IMPORT_RESULTS in (run.asset_selection or ())

@@ -6,19 +6,29 @@ creates such a run without a running webserver (its GraphQL client needs one): t
 (`submit_partition_run`), and the CLI executes one in its own process (`execute_partition_run`; the public
 `execute_in_process` records no code location, so the UI could neither list nor re-execute its runs). What is
 used here (`JobSubsetSelector`, the in-process code location origin, `create_run` with snapshots, `execute_run`,
-`recon_job_from_origin`, `add_run_tags` for the tags of runs started from the UI, and `DefinitionsLoadContext` for
-the name the definitions are loaded under) was checked against the
-pinned Dagster version; `test_run_queue.py` fails when that version changes, so they are checked again before an
-upgrade.
+`recon_job_from_origin`, `add_run_tags` for the tags of runs started from the UI, `DefinitionsLoadContext` for
+the name the definitions are loaded under, and the name of the hidden asset job the UI's "Materialize" launches)
+was checked against the pinned Dagster version; `test_run_queue.py` fails when that version changes, so they are
+checked again before an upgrade.
 """
 
 from __future__ import annotations
 
 import sys
+from collections.abc import Sequence
 from functools import cache
 from typing import Any
 
-from dagster import DagsterInstance, DagsterRun, JobExecutionResult, QueuedRunCoordinator
+from dagster import (
+    AssetKey,
+    DagsterInstance,
+    DagsterRun,
+    DagsterRunStatus,
+    JobExecutionResult,
+    QueuedRunCoordinator,
+    RunsFilter,
+)
+from dagster._core.definitions.assets.job.asset_job import IMPLICIT_ASSET_JOB_NAME
 from dagster._core.definitions.definitions_load_context import DefinitionsLoadContext
 from dagster._core.definitions.selector import JobSubsetSelector
 from dagster._core.execution.api import execute_run
@@ -131,6 +141,25 @@ def tag_run(instance: DagsterInstance, run_id: str, tags: dict[str, str]) -> Non
     """Add tags to a run that has started: a launchpad or backfill run knows only its partition key when it is
     created, its source's tags are added once its first op has loaded the source."""
     instance.add_run_tags(run_id, tags)
+
+
+def runs_of(
+    instance: DagsterInstance,
+    job_name: str,
+    asset: AssetKey,
+    statuses: Sequence[DagsterRunStatus],
+    *,
+    partition_key: str | None = None,
+    limit: int | None = None,
+) -> list[DagsterRun]:
+    """Runs in `statuses` (of one partition, if given) that materialize `asset`: runs of `job_name`, and runs of
+    Dagster's hidden asset job that the UI's "Materialize" (asset page, asset graph, asset backfills) launches for
+    the asset instead. Two runs queries."""
+    tags = {"dagster/partition": partition_key} if partition_key is not None else {}
+    runs = instance.get_runs(RunsFilter(job_name=job_name, statuses=list(statuses), tags=tags), limit=limit)
+    hidden = instance.get_runs(RunsFilter(job_name=IMPLICIT_ASSET_JOB_NAME, statuses=list(statuses), tags=tags))
+    runs.extend(run for run in hidden if asset in (run.asset_selection or ()))
+    return runs if limit is None else runs[:limit]
 
 
 @cache

@@ -10,7 +10,7 @@ here (`start_queued`), as the daemon under `dg dev` would; on one without, runs 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -158,3 +158,66 @@ def reexecute(workspace: WorkspaceProcessContext, parent_run_id: str) -> str:
     assert launched["__typename"] == "LaunchRunSuccess", launched
     start_queued(workspace)
     return launched["run"]["runId"]
+
+
+ASSET_JOB = "__ASSET_JOB"
+# What the asset page asks before it launches one partition (`fetchTagsAndConfigForAssetJob` in Dagster's UI).
+ASSET_JOB_PARTITION = """
+query AssetJobPartition($params: PipelineSelector!, $partition: String!, $assets: [AssetKeyInput!]) {
+  pipelineOrError(params: $params) {
+    __typename
+    ... on Pipeline { partition(partitionName: $partition, selectedAssetKeys: $assets) {
+      tagsOrError { __typename ... on PartitionTags { results { key value } } ... on PythonError { message } }
+      runConfigOrError { __typename ... on PartitionRunConfig { yaml } ... on PythonError { message } }
+    } }
+    ... on PythonError { message }
+  }
+}"""
+
+
+def materialize(
+    workspace: WorkspaceProcessContext, asset: list[str], partition_keys: list[str], checks: Sequence[str] = ()
+) -> list[str]:
+    """The asset page's "Materialize" for `partition_keys` of the asset with key path `asset` (with its checks
+    `checks`), as Dagster's UI does it (LaunchAssetChoosePartitionsDialog): the asset's first job, the hidden
+    asset job; one partition is one run of it with that partition's tags and config; more are an asset backfill
+    (no job named), whose runs the backfill daemon submits. Waits for the runs to end; returns their ids."""
+    selection = [{"path": asset}]
+    if len(partition_keys) == 1:
+        job = {**REPOSITORY, "pipelineName": ASSET_JOB}
+        answer = _graphql(
+            workspace, ASSET_JOB_PARTITION, {"params": job, "partition": partition_keys[0], "assets": selection}
+        )["pipelineOrError"]
+        assert answer["__typename"] == "Pipeline", answer
+        tags, config = answer["partition"]["tagsOrError"], answer["partition"]["runConfigOrError"]
+        assert tags["__typename"] == "PartitionTags" and config["__typename"] == "PartitionRunConfig", answer
+        launched = _graphql(
+            workspace,
+            LAUNCH,
+            {
+                "executionParams": {
+                    "selector": {
+                        **job,
+                        "assetSelection": selection,
+                        "assetCheckSelection": [{"assetKey": {"path": asset}, "name": name} for name in checks],
+                    },
+                    "mode": "default",
+                    "runConfigData": config["yaml"] or "{}",
+                    "executionMetadata": {"tags": tags["results"]},
+                }
+            },
+        )["launchPipelineExecution"]
+        assert launched["__typename"] == "LaunchRunSuccess", launched
+        start_queued(workspace)
+        return [launched["run"]["runId"]]
+    launched = _graphql(
+        workspace,
+        BACKFILL,
+        {"backfillParams": {"tags": [], "assetSelection": selection, "partitionNames": partition_keys}},
+    )["launchPartitionBackfill"]
+    assert launched["__typename"] == "LaunchBackfillSuccess", launched
+    errors = [error for error in execute_backfill_iteration(workspace, logging.getLogger("backfill")) if error]
+    assert not errors, errors
+    start_queued(workspace)
+    backfill_id = launched["backfillId"]
+    return [run.run_id for run in workspace.instance.get_runs() if run.tags.get("dagster/backfill") == backfill_id]
