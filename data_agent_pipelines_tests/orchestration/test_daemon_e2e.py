@@ -88,6 +88,10 @@ def dagster(feed_server: FeedServer, tmp_path: Path) -> Iterator[dict[str, Any]]
         f"      working_directory: {ROOT}\n      location_name: data_agent\n"
     )
     env = {**os.environ, "DAGSTER_HOME": str(home), "DAGSTER_DISABLE_TELEMETRY": "yes"}
+    # The instance's storage is made once before the services start, as a deployment does (`dagster instance
+    # migrate`): two processes creating a fresh SQLite storage at once can both stamp its Alembic version, and
+    # Dagster then refuses it ("more than one head").
+    subprocess.run([str(BIN / "dagster"), "instance", "migrate"], env=env, cwd=ROOT, check=True, capture_output=True)
     port = free_port()
     logs = tmp_path / "logs"
     logs.mkdir()
