@@ -9,7 +9,7 @@ from sqlalchemy import func, insert, select
 
 from ..clock import Clock, new_id
 from ..errors import NotFound
-from ..model import HeldBack, ImportResult, ImportStatus, ItemOutcome, Outcome, Source
+from ..model import HeldBack, ImportResult, ImportStatus, ItemOutcome, Outcome, PlainRun, Source
 from .bulk import Parameters, ResultItemInsert, execute_many
 from .database import WRITE_BATCH, Database
 from .schema import import_result_items, import_results
@@ -59,11 +59,14 @@ def _is_plain(item: ItemOutcome) -> bool:
     return item.reason is None and not item.errors and not item.kept_fields and item.data is None
 
 
-def _rows(item_insert: ResultItemInsert, result_id: str, items: Iterable[ItemOutcome]) -> Iterator[Parameters]:
+def _rows(
+    item_insert: ResultItemInsert, result_id: str, items: Iterable[ItemOutcome | PlainRun]
+) -> Iterator[Parameters]:
     """The rows of a result's items: runs of consecutive plain items of one outcome, and a row for each other."""
     members: list[list[str | None]] = []
     run_outcome = ""
     run_start = 0
+    position = 0
 
     def run() -> Parameters:
         if len(members) == 1:
@@ -72,8 +75,23 @@ def _rows(item_insert: ResultItemInsert, result_id: str, items: Iterable[ItemOut
             return item_insert.parameters(result_id, run_start, single)
         return item_insert.run(result_id, run_start, run_outcome, members)
 
-    for position, item in enumerate(items):
+    for item in items:
         outcome = str(item.outcome)
+        if isinstance(item, PlainRun) and outcome in RUN_OUTCOMES:
+            for external_id, asset_id in item.members:
+                if members and (outcome != run_outcome or len(members) >= MAX_RUN):
+                    yield run()
+                    members = []
+                if not members:
+                    run_start, run_outcome = position, outcome
+                members.append([external_id, asset_id])
+                position += 1
+            continue
+        if isinstance(item, PlainRun):  # of an outcome that is not stored in runs: a row per item
+            for single in item.items():
+                yield item_insert.parameters(result_id, position, single)
+                position += 1
+            continue
         if outcome in RUN_OUTCOMES and _is_plain(item):
             if members and (outcome != run_outcome or len(members) >= MAX_RUN):
                 yield run()
@@ -81,11 +99,13 @@ def _rows(item_insert: ResultItemInsert, result_id: str, items: Iterable[ItemOut
             if not members:
                 run_start, run_outcome = position, outcome
             members.append([item.external_id, item.asset_id])
+            position += 1
             continue
         if members:
             yield run()
             members = []
         yield item_insert.parameters(result_id, position, item)
+        position += 1
     if members:
         yield run()
 
@@ -119,8 +139,9 @@ class ImportResults:
         self.clock = clock
         self._item_insert: ResultItemInsert | None = None  # compiled on the first result recorded, then reused
 
-    def record(self, result: ImportResult, items: Iterable[ItemOutcome]) -> None:
-        """Store an ImportResult header and its items (batched); the result's own `items` are not stored."""
+    def record(self, result: ImportResult, items: Iterable[ItemOutcome | PlainRun]) -> None:
+        """Store an ImportResult header and its items (batched; a PlainRun is one item per member); the result's
+        own `items` are not stored."""
         header = {
             "id": result.id,
             "source_id": result.source_id,

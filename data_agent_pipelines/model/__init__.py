@@ -44,6 +44,7 @@ from .imports import (
     ItemOutcome,
     KnownAsset,
     Outcome,
+    PlainRun,
     empty_counts,
 )
 from .results import ExportResult, HeldBack, ImportResult
@@ -75,6 +76,7 @@ __all__ = [
     "ItemOutcome",
     "KnownAsset",
     "Outcome",
+    "PlainRun",
     "Rating",
     "RunRecorded",
     "Source",
