@@ -39,13 +39,13 @@ from .model import (
     ItemOutcome,
     KnownAsset,
     Outcome,
-    PlainRun,
     RunRecorded,
     Source,
     canonical_json,
     empty_counts,
     encode_asset,
 )
+from .model.item_runs import PlainRun
 from .reconcile import (
     Current,
     Incoming,

@@ -27,10 +27,10 @@ from .model import (
     ExistingAsset,
     ItemOutcome,
     Outcome,
-    PlainRun,
     columns_to_json,
     field_hash_of,
 )
+from .model.item_runs import PlainRun
 
 
 @dataclass(frozen=True)  # no slots: staged to scratch files, and slotted dataclasses pickle slowly

@@ -9,7 +9,8 @@ from sqlalchemy import func, insert, select
 
 from ..clock import Clock, new_id
 from ..errors import NotFound
-from ..model import HeldBack, ImportResult, ImportStatus, ItemOutcome, Outcome, PlainRun, Source
+from ..model import HeldBack, ImportResult, ImportStatus, ItemOutcome, Outcome, Source
+from ..model.item_runs import PlainRun
 from .bulk import Parameters, ResultItemInsert, execute_many
 from .database import WRITE_BATCH, Database
 from .schema import import_result_items, import_results

@@ -22,10 +22,10 @@ from ..model import (
     ImportStatus,
     ItemOutcome,
     KnownAsset,
-    PlainRun,
     RunRecorded,
     Source,
 )
+from ..model.item_runs import PlainRun
 from ..settings import Settings
 from .assets import Assets
 from .crypto import CredentialCipher

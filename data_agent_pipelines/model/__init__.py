@@ -44,7 +44,6 @@ from .imports import (
     ItemOutcome,
     KnownAsset,
     Outcome,
-    PlainRun,
     empty_counts,
 )
 from .results import ExportResult, HeldBack, ImportResult
@@ -76,7 +75,6 @@ __all__ = [
     "ItemOutcome",
     "KnownAsset",
     "Outcome",
-    "PlainRun",
     "Rating",
     "RunRecorded",
     "Source",

@@ -59,21 +59,6 @@ class ItemOutcome:
         }
 
 
-@dataclass  # no slots: staged to scratch files like ItemOutcome
-class PlainRun:
-    """Consecutive items of one import that have one outcome and nothing else to say (no reason, errors, kept
-    fields or data): `members` are their (external id, asset id), in order. It stands for one ItemOutcome per
-    member, and is recorded as such (`Catalog.record_result`); it spares an import that recognises thousands of
-    unchanged items an object per item."""
-
-    outcome: Outcome
-    members: list[tuple[str | None, str | None]]
-
-    def items(self) -> list[ItemOutcome]:
-        """One ItemOutcome per member."""
-        return [ItemOutcome(self.outcome, external_id, asset_id) for external_id, asset_id in self.members]
-
-
 def empty_counts() -> dict[str, int]:
     """A zero count for every outcome, in contract order."""
     return {str(o): 0 for o in Outcome}
