@@ -45,13 +45,16 @@ from .model import (
     empty_counts,
     encode_asset,
 )
+from .model.item_runs import PlainRun
 from .reconcile import (
     Current,
     Incoming,
     Recognised,
+    RecognisedRun,
     Removal,
     decide,
     decide_recognised,
+    decide_recognised_run,
     needs_current,
     plan_removals,
 )
@@ -122,10 +125,21 @@ class DigestUpdate:
 
 # Scratch records are pickled as (kind, field values), a chunk of them per pickle: plain tuples pickle several
 # times faster than dataclass instances, and one pickle per record costs more than the record itself.
-_RECORD_KINDS: tuple[type, ...] = (Incoming, ItemOutcome, AssetWrite, Recognised, DigestUpdate)
-Record = Incoming | ItemOutcome | AssetWrite | Recognised | DigestUpdate
+_RECORD_KINDS: tuple[type, ...] = (
+    Incoming,
+    ItemOutcome,
+    AssetWrite,
+    Recognised,
+    DigestUpdate,
+    RecognisedRun,
+    PlainRun,
+)
+Record = Incoming | ItemOutcome | AssetWrite | Recognised | DigestUpdate | RecognisedRun | PlainRun
 _KIND_NUMBERS = {kind: number for number, kind in enumerate(_RECORD_KINDS)}
 _CHUNK = 500
+# Consecutive recognised items without CMS edits travel as one record of at most this many (an unchanged
+# re-import is nearly all of them: a record each cost more than recognising the item).
+_RUN = 1000
 
 
 class _ScratchWriter:
@@ -297,11 +311,27 @@ def normalise(catalog: Catalog, state: ImportState) -> ImportState:
             known = catalog.known_origin_digests(state.source.id, policy=state.source.truth)
             parse.skip_known(known)
         with _scratch(state.staged) as staged:
+            run: list[tuple[str, str]] = []
             for item in parse:
                 state.items_read += 1
+                if isinstance(item, KnownItem):
+                    asset = known[item.origin_digest]
+                    if not asset.edited_fields:
+                        # The connector applied the first-occurrence rule: a recognised item is the first with its id.
+                        seen.add(item.external_id)
+                        run.append((item.external_id, asset.id))
+                        if len(run) >= _RUN:
+                            staged.add(RecognisedRun(run))
+                            run = []
+                        continue
                 record = _stage(item, seen, reported, known)
                 if record is not None:
+                    if run:
+                        staged.add(RecognisedRun(run))
+                        run = []
                     staged.add(record)
+            if run:
+                staged.add(RecognisedRun(run))
     except DataAgentError as exc:
         return state.fail(str(exc))
     except OSError as exc:
@@ -313,12 +343,16 @@ def normalise(catalog: Catalog, state: ImportState) -> ImportState:
 
 
 def _batches(path: Path) -> Iterator[list[Any]]:
+    """The staged records in batches of about BATCH items (a run of recognised items counts as its items)."""
     batch: list[Any] = []
+    size = 0
     for record in _records(path):
         batch.append(record)
-        if len(batch) >= BATCH:
+        size += len(record.members) if isinstance(record, RecognisedRun) else 1
+        if size >= BATCH:
             yield batch
             batch = []
+            size = 0
     if batch:
         yield batch
 
@@ -351,10 +385,12 @@ def _reconcile(catalog: Catalog, state: ImportState) -> ImportState:
     with _scratch(state.outcomes) as outcomes, _scratch(state.writes) as writes:
         for batch in _batches(state.staged):
             for record in batch:
-                if record.external_id:
+                if isinstance(record, RecognisedRun):
+                    present.update(external_id for external_id, _ in record.members)
+                elif record.external_id:
                     present.add(record.external_id)
             for outcome, write in _decide_batch(catalog, source, batch, make_id):
-                state.counts[str(outcome.outcome)] += 1
+                state.counts[str(outcome.outcome)] += len(outcome.members) if isinstance(outcome, PlainRun) else 1
                 outcomes.add(outcome)
                 if write is not None:
                     writes.add(write)
@@ -377,7 +413,7 @@ def _reconcile(catalog: Catalog, state: ImportState) -> ImportState:
 
 def _decide_batch(
     catalog: Catalog, source: Source, batch: list[Any], make_id: Any
-) -> Iterator[tuple[ItemOutcome, AssetWrite | DigestUpdate | None]]:
+) -> Iterator[tuple[ItemOutcome | PlainRun, AssetWrite | DigestUpdate | None]]:
     incoming = [record for record in batch if isinstance(record, Incoming)]
     existing = catalog.existing_assets(source.id, [item.external_id for item in incoming])
     wanted = [
@@ -394,6 +430,10 @@ def _decide_batch(
             continue
         if isinstance(record, Recognised):
             yield decide_recognised(record, policy=source.truth), None
+            continue
+        if isinstance(record, RecognisedRun):
+            for outcome in decide_recognised_run(record, policy=source.truth):
+                yield outcome, None
             continue
         found = existing.get(record.external_id)
         decision = decide(
@@ -483,13 +523,30 @@ def _apply(catalog: Catalog, state: ImportState) -> None:
     flush()
     catalog.record_origin_digests(digests)
     if state.refused:
-        for outcome in _records(state.outcomes):
-            if outcome.external_id in state.refused and outcome.outcome != Outcome.FAILED:
-                state.counts[str(outcome.outcome)] -= 1
-                state.counts[str(Outcome.FAILED)] += 1
+        for record in _records(state.outcomes):
+            for outcome in record.items() if isinstance(record, PlainRun) else (record,):
+                if outcome.external_id in state.refused and outcome.outcome != Outcome.FAILED:
+                    state.counts[str(outcome.outcome)] -= 1
+                    state.counts[str(Outcome.FAILED)] += 1
     removal = state.removal
     if removal is not None and removal.held_back is None:
         catalog.remove_assets(removal.action, [asset_id for _, asset_id in removal.assets], at=catalog.clock())
+
+
+def _recorded_outcomes(state: ImportState) -> Iterator[ItemOutcome | PlainRun]:
+    """The outcomes to record: a failed import applied nothing, so only its failed items are true of it; an item
+    whose write the catalog refused failed."""
+    for record in _records(state.outcomes):
+        if state.error and record.outcome != Outcome.FAILED:
+            continue
+        if isinstance(record, PlainRun):
+            if not any(external_id in state.refused for external_id, _ in record.members):
+                yield record
+                continue
+            for outcome in record.items():
+                yield _as_refused(outcome, state.refused)
+            continue
+        yield _as_refused(record, state.refused)
 
 
 def _as_refused(outcome: ItemOutcome, refused: dict[str, str]) -> ItemOutcome:
@@ -529,13 +586,7 @@ def write(catalog: Catalog, state: ImportState) -> ImportResult:
             held_back=held_back,
             counts=dict(state.counts) if not state.error else empty_counts() | {"failed": state.counts["failed"]},
         )
-        # A failed import applied nothing: only its failed items are true of it.
-        outcomes = (
-            _as_refused(outcome, state.refused)
-            for outcome in _records(state.outcomes)
-            if not state.error or outcome.outcome == Outcome.FAILED
-        )
-        catalog.record_result(result, outcomes)
+        catalog.record_result(result, _recorded_outcomes(state))
         if not state.dry_run:
             validators = None
             if not state.error and state.fetched is not None and not state.fetched.not_modified:

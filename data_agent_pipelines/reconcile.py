@@ -21,7 +21,16 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from .model import ASSET_FIELDS, AssetWrite, ExistingAsset, ItemOutcome, Outcome, columns_to_json, field_hash_of
+from .model import (
+    ASSET_FIELDS,
+    AssetWrite,
+    ExistingAsset,
+    ItemOutcome,
+    Outcome,
+    columns_to_json,
+    field_hash_of,
+)
+from .model.item_runs import PlainRun
 
 
 @dataclass(frozen=True)  # no slots: staged to scratch files, and slotted dataclasses pickle slowly
@@ -49,6 +58,13 @@ class Recognised:
     external_id: str
     asset_id: str
     edited_fields: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class RecognisedRun:
+    """Consecutive recognised items whose assets have no CMS edits: (external id, asset id) of each, in order."""
+
+    members: list[tuple[str, str]]
 
 
 @dataclass(slots=True)
@@ -246,6 +262,16 @@ def decide_recognised(item: Recognised, *, policy: str) -> ItemOutcome:
     if policy == "create-only":
         return ItemOutcome(Outcome.SKIPPED, item.external_id, item.asset_id, reason="create-only")
     return ItemOutcome(Outcome.UNCHANGED, item.external_id, item.asset_id, kept_fields=sorted(item.edited_fields))
+
+
+def decide_recognised_run(run: RecognisedRun, *, policy: str) -> list[ItemOutcome | PlainRun]:
+    """The outcomes of a run of recognised items without CMS edits: what `decide_recognised` says of each."""
+    if policy == "create-only":
+        return [
+            ItemOutcome(Outcome.SKIPPED, external_id, asset_id, reason="create-only")
+            for external_id, asset_id in run.members
+        ]
+    return [PlainRun(Outcome.UNCHANGED, list(run.members))]
 
 
 @dataclass(frozen=True, slots=True)

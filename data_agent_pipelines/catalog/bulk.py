@@ -115,7 +115,30 @@ class ResultItemInsert(CompiledMany):
             "errors": item.errors or None,
             "kept_fields": item.kept_fields or None,
             "data": item.data,
+            "span": 1,
+            "members": None,
         }
+        return self._converted(values)
+
+    def run(self, result_id: str, position: int, outcome: str, members: list[list[str | None]]) -> Parameters:
+        """The statement's parameters for a run of plain items of one outcome, the first at `position`:
+        `members` are their [external id, asset id] pairs (see `import_result_items` in schema.py)."""
+        values = {
+            "result_id": result_id,
+            "position": position,
+            "external_id": None,
+            "asset_id": None,
+            "outcome": outcome,
+            "reason": None,
+            "errors": None,
+            "kept_fields": None,
+            "data": None,
+            "span": len(members),
+            "members": members,
+        }
+        return self._converted(values)
+
+    def _converted(self, values: dict[str, Any]) -> Parameters:
         for name, processor in self.processors.items():
             if values[name] is not None:
                 values[name] = processor(values[name])

@@ -10,6 +10,7 @@ from sqlalchemy import func, insert, select
 from ..clock import Clock, new_id
 from ..errors import NotFound
 from ..model import HeldBack, ImportResult, ImportStatus, ItemOutcome, Outcome, Source
+from ..model.item_runs import PlainRun
 from .bulk import Parameters, ResultItemInsert, execute_many
 from .database import WRITE_BATCH, Database
 from .schema import import_result_items, import_results
@@ -36,6 +37,101 @@ def _header(row: Any) -> ImportResult:
     )
 
 
+# Consecutive plain items of one of these outcomes are stored as one row of at most MAX_RUN items (schema.py). A
+# failed item always has a row of its own: what reads failed items in SQL (the outbox) sees each of them.
+MAX_RUN = 1000
+RUN_OUTCOMES = frozenset({str(Outcome.CREATED), str(Outcome.UPDATED), str(Outcome.UNCHANGED)})
+_ITEM_COLUMNS = (
+    "position",
+    "outcome",
+    "external_id",
+    "asset_id",
+    "reason",
+    "errors",
+    "kept_fields",
+    "data",
+    "span",
+    "members",
+)
+
+
+def _is_plain(item: ItemOutcome) -> bool:
+    """An item that says nothing but its outcome and ids: it can go in a run."""
+    return item.reason is None and not item.errors and not item.kept_fields and item.data is None
+
+
+def _rows(
+    item_insert: ResultItemInsert, result_id: str, items: Iterable[ItemOutcome | PlainRun]
+) -> Iterator[Parameters]:
+    """The rows of a result's items: runs of consecutive plain items of one outcome, and a row for each other."""
+    members: list[list[str | None]] = []
+    run_outcome = ""
+    run_start = 0
+    position = 0
+
+    def run() -> Parameters:
+        if len(members) == 1:
+            external_id, asset_id = members[0]
+            single = ItemOutcome(Outcome(run_outcome), external_id, asset_id)
+            return item_insert.parameters(result_id, run_start, single)
+        return item_insert.run(result_id, run_start, run_outcome, members)
+
+    for item in items:
+        outcome = str(item.outcome)
+        if isinstance(item, PlainRun) and outcome in RUN_OUTCOMES:
+            for external_id, asset_id in item.members:
+                if members and (outcome != run_outcome or len(members) >= MAX_RUN):
+                    yield run()
+                    members = []
+                if not members:
+                    run_start, run_outcome = position, outcome
+                members.append([external_id, asset_id])
+                position += 1
+            continue
+        if isinstance(item, PlainRun):  # of an outcome that is not stored in runs: a row per item
+            for single in item.items():
+                yield item_insert.parameters(result_id, position, single)
+                position += 1
+            continue
+        if outcome in RUN_OUTCOMES and _is_plain(item):
+            if members and (outcome != run_outcome or len(members) >= MAX_RUN):
+                yield run()
+                members = []
+            if not members:
+                run_start, run_outcome = position, outcome
+            members.append([item.external_id, item.asset_id])
+            position += 1
+            continue
+        if members:
+            yield run()
+            members = []
+        yield item_insert.parameters(result_id, position, item)
+        position += 1
+    if members:
+        yield run()
+
+
+def _expand(row: Any, skip: int = 0) -> Iterator[ItemOutcome]:
+    """The items of one stored row (a run is several), after the first `skip` of them."""
+    m = row._mapping
+    outcome = Outcome(m["outcome"])
+    if m["members"] is not None:
+        for external_id, asset_id in m["members"][skip:]:
+            yield ItemOutcome(outcome, external_id, asset_id)
+        return
+    if skip:
+        return
+    yield ItemOutcome(
+        outcome=outcome,
+        external_id=m["external_id"],
+        asset_id=m["asset_id"],
+        reason=m["reason"],
+        errors=list(m["errors"] or []),
+        kept_fields=list(m["kept_fields"] or []),
+        data=m["data"],
+    )
+
+
 class ImportResults:
     """The import results of a catalog (used through `Catalog`)."""
 
@@ -44,8 +140,9 @@ class ImportResults:
         self.clock = clock
         self._item_insert: ResultItemInsert | None = None  # compiled on the first result recorded, then reused
 
-    def record(self, result: ImportResult, items: Iterable[ItemOutcome]) -> None:
-        """Store an ImportResult header and its items (batched); the result's own `items` are not stored."""
+    def record(self, result: ImportResult, items: Iterable[ItemOutcome | PlainRun]) -> None:
+        """Store an ImportResult header and its items (batched; a PlainRun is one item per member); the result's
+        own `items` are not stored."""
         header = {
             "id": result.id,
             "source_id": result.source_id,
@@ -66,8 +163,8 @@ class ImportResults:
         with self.database.write() as conn:
             conn.execute(insert(import_results).values(**header))
             batch: list[Parameters] = []
-            for position, item in enumerate(items):
-                batch.append(item_insert.parameters(result.id, position, item))
+            for row in _rows(item_insert, result.id, items):
+                batch.append(row)
                 if len(batch) >= WRITE_BATCH:
                     execute_many(conn, item_insert.sql, batch)
                     batch = []
@@ -121,28 +218,56 @@ class ImportResults:
         self, result_id: str, *, outcomes: Sequence[str] = (), limit: int | None = None, offset: int = 0
     ) -> Iterator[ItemOutcome]:
         """A result's items (optionally of some outcomes) in the order the import produced them, streamed."""
-        query = select(import_result_items).where(import_result_items.c.result_id == result_id)
+        items = import_result_items.c
+        query = select(
+            items.position,
+            items.outcome,
+            items.external_id,
+            items.asset_id,
+            items.reason,
+            items.errors,
+            items.kept_fields,
+            items.data,
+            items.span,
+            items.members,
+        ).where(items.result_id == result_id)
         if outcomes:
-            query = query.where(import_result_items.c.outcome.in_(list(outcomes)))
-        query = query.order_by(import_result_items.c.position).offset(offset).limit(limit)
+            query = query.where(items.outcome.in_(list(outcomes)))
+        skip = 0
+        if offset:
+            # A row may be a run of items: the rows from the one that holds the item at `offset` (counting the
+            # items of the rows before each row in the database, over the rows the filter keeps).
+            before = (func.sum(items.span).over(order_by=items.position) - items.span).label("before")
+            ranked = query.add_columns(before).subquery()
+            query = select(*(ranked.c[name] for name in _ITEM_COLUMNS), ranked.c.before).where(
+                ranked.c.before + ranked.c.span > offset
+            )
+            order = ranked.c.position
+        else:
+            order = items.position
+        query = query.order_by(order)
+        if limit is not None:
+            query = query.limit(limit)  # every row is at least one item
+        left = limit
+        if left == 0:
+            return
         with self.database.read() as conn:
             for row in conn.execute(query.execution_options(yield_per=WRITE_BATCH)):
-                m = row._mapping
-                yield ItemOutcome(
-                    outcome=Outcome(m["outcome"]),
-                    external_id=m["external_id"],
-                    asset_id=m["asset_id"],
-                    reason=m["reason"],
-                    errors=list(m["errors"] or []),
-                    kept_fields=list(m["kept_fields"] or []),
-                    data=m["data"],
-                )
+                if offset:
+                    skip = max(0, offset - row.before)
+                for item in _expand(row, skip):
+                    yield item
+                    if left is not None:
+                        left -= 1
+                        if left == 0:
+                            return
 
     def items(self, result_id: str, *, limit: int, offset: int = 0) -> tuple[list[ItemOutcome], int]:
         """One page of a result's items in the order the import produced them, and how many it has in all."""
-        total = select(func.count()).where(import_result_items.c.result_id == result_id)
+        items = import_result_items.c
+        total = select(func.coalesce(func.sum(items.span), 0)).where(items.result_id == result_id)
         with self.database.read() as conn:
-            count = conn.execute(total).scalar_one()
+            count = int(conn.execute(total).scalar_one())
         return list(self.iter_items(result_id, limit=limit, offset=offset)), count
 
     def get(self, result_id: str, *, items: bool = True) -> ImportResult:

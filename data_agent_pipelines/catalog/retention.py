@@ -22,7 +22,7 @@ from dataclasses import asdict, dataclass
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import and_, delete, exists, or_, select, update
+from sqlalchemy import and_, delete, exists, func, or_, select, update
 from sqlalchemy.sql import ColumnElement
 
 from ..model import isoformat
@@ -85,11 +85,15 @@ def _delete_old(catalog: Catalog, cutoff: Any, report: PruneReport) -> None:
             ids = list(conn.execute(query).scalars())
             if not ids:
                 return
-            # Items first and explicitly (the cascade would do the same work), to count them.
-            items = conn.execute(delete(import_result_items).where(import_result_items.c.result_id.in_(ids)))
+            # Items counted as items (a row may be a run of them), then deleted first and explicitly (the cascade
+            # would do the same work).
+            of_ids = import_result_items.c.result_id.in_(ids)
+            count = conn.execute(select(func.coalesce(func.sum(import_result_items.c.span), 0)).where(of_ids))
+            items = int(count.scalar_one())
+            conn.execute(delete(import_result_items).where(of_ids))
             conn.execute(delete(import_results).where(import_results.c.id.in_(ids)))
         report.results_deleted += len(ids)
-        report.items_deleted += items.rowcount
+        report.items_deleted += items
 
 
 def _trim_unchanged(catalog: Catalog, kept: int, report: PruneReport) -> None:
@@ -112,16 +116,13 @@ def _trim_unchanged(catalog: Catalog, kept: int, report: PruneReport) -> None:
 
 
 def _trim_one(catalog: Catalog, result_id: str, kept: int) -> int:
-    """Remove the result's `unchanged` items after the first `kept`; mark it looked at. Returns how many went."""
+    """Remove the result's `unchanged` items after the first `kept`; mark it looked at. Returns how many went.
+
+    A row may be a run of items (schema.py): the run that holds the first item to remove is cut to the items
+    before it, the rows after it go.
+    """
     items = import_result_items.c
-    # The position of the first item to remove: the (kept+1)-th unchanged one, found on the primary key's order.
-    first_removed = (
-        select(items.position)
-        .where(items.result_id == result_id, items.outcome == PRUNED_OUTCOME)
-        .order_by(items.position)
-        .limit(1)
-        .offset(kept)
-    )
+    unchanged = and_(items.result_id == result_id, items.outcome == PRUNED_OUTCOME)
     with catalog.database.write() as conn:
         # Re-checked inside the transaction: a concurrent pass may have trimmed or deleted it meanwhile.
         if (
@@ -133,14 +134,32 @@ def _trim_one(catalog: Catalog, result_id: str, kept: int) -> int:
             is None
         ):
             return 0
-        threshold = conn.execute(first_removed).scalar()
-        removed = 0
-        if threshold is not None:
-            removed = conn.execute(
-                delete(import_result_items).where(
-                    items.result_id == result_id, items.outcome == PRUNED_OUTCOME, items.position >= threshold
+        total = int(conn.execute(select(func.coalesce(func.sum(items.span), 0)).where(unchanged)).scalar_one())
+        removed = max(0, total - kept)
+        if removed:
+            # The rows of the first `kept` items and the one that holds the first removed item (each is 1+ items).
+            rows = conn.execute(
+                select(items.position, items.span).where(unchanged).order_by(items.position).limit(kept + 1)
+            ).all()
+            before, position = 0, 0
+            for row_position, span in rows:  # more than `kept` items in all: some row holds the first removed
+                if before + span > kept:
+                    position = row_position
+                    break
+                before += span
+            kept_here = kept - before  # items of the row at `position` that stay
+            if kept_here:
+                members = conn.execute(
+                    select(items.members).where(items.result_id == result_id, items.position == position)
+                ).scalar_one()
+                conn.execute(
+                    update(import_result_items)
+                    .where(items.result_id == result_id, items.position == position)
+                    .values(span=kept_here, members=members[:kept_here])
                 )
-            ).rowcount
+                conn.execute(delete(import_result_items).where(unchanged, items.position > position))
+            else:
+                conn.execute(delete(import_result_items).where(unchanged, items.position >= position))
         conn.execute(
             update(import_results)
             .where(import_results.c.id == result_id)

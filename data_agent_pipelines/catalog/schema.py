@@ -214,6 +214,12 @@ import_result_items = Table(
     Column("errors", _json()),
     Column("kept_fields", _json()),
     Column("data", _json()),
+    # A row may stand for a run of consecutive plain items (one outcome, no reason, errors, kept fields or data):
+    # `members` lists their [external id, asset id] in order, the first at `position`, and `span` says how many
+    # items the row is (1 for a row of its own item). An unchanged re-import of 100k items then writes 100 rows,
+    # not 100k; readers expand the runs (catalog/results.py), so a result's items read exactly as before.
+    Column("span", Integer, nullable=False, server_default="1"),
+    Column("members", _json()),
 )
 
 # Where a service's catalog is exported to (an S3 location), in which format, how often. `lock_holder` and

@@ -16,7 +16,17 @@ from typing import Any
 from sqlalchemy import Connection, Engine
 
 from ..clock import Clock, utc_now
-from ..model import AssetWrite, ExistingAsset, ImportResult, ImportStatus, ItemOutcome, KnownAsset, RunRecorded, Source
+from ..model import (
+    AssetWrite,
+    ExistingAsset,
+    ImportResult,
+    ImportStatus,
+    ItemOutcome,
+    KnownAsset,
+    RunRecorded,
+    Source,
+)
+from ..model.item_runs import PlainRun
 from ..settings import Settings
 from .assets import Assets
 from .crypto import CredentialCipher
@@ -246,8 +256,8 @@ class Catalog:
 
     # -- import results ---------------------------------------------------------------------------------------
 
-    def record_result(self, result: ImportResult, items: Iterable[ItemOutcome]) -> None:
-        """Store an ImportResult header and its items (batched)."""
+    def record_result(self, result: ImportResult, items: Iterable[ItemOutcome | PlainRun]) -> None:
+        """Store an ImportResult header and its items (batched; a PlainRun stands for one item per member)."""
         self._results.record(result, items)
 
     def list_results(self, *, source_id: str | None = None, limit: int = 20, offset: int = 0) -> list[ImportResult]:

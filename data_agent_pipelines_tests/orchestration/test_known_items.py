@@ -284,3 +284,26 @@ def test_recognising_items_changes_the_work_not_the_outcome(
             states[name] = (code, held, outcomes, values)
         assert states["recognising"] == states["mapping"], f"step {step}"
     assert work["recognising"] < work["mapping"] / 2
+
+
+def test_thousands_of_recognised_items_read_back_one_outcome_each_in_order(
+    feed_server: FeedServer, catalog: Catalog, capsys, mapped: list[str]
+) -> None:
+    """Recognised items travel and are stored in runs (importing._RUN, results.MAX_RUN); what the result says of
+    them is still one outcome per item, in document order, as the CLI and the API page it."""
+    ids = [f"v{n:04d}" for n in range(2300)]
+    source_id = make_source(catalog, feed_server, items(*ids))
+    run_import(capsys, source_id)
+    changed = {ids[1500]: "new title", ids[10]: "another"}
+
+    result = reimport(capsys, feed_server, source_id, items(*ids, titles=changed), mapped)
+
+    assert sorted(mapped) == sorted(changed)
+    expected = [(i, "updated" if i in changed else "unchanged") for i in ids]
+    assert [(i["external_id"], i["outcome"]) for i in result["items"]] == expected
+    assert result["counts"]["unchanged"] == len(ids) - 2 and result["counts"]["updated"] == 2
+    asset_ids = {i: existing.id for i, existing in catalog.existing_assets(source_id, ids).items()}
+    assert all(i["asset_id"] == asset_ids[i["external_id"]] for i in result["items"])
+    assert all(i["reason"] is None and not i["errors"] and not i["kept_fields"] for i in result["items"][:10])
+    page, total = catalog.result_items(result["id"], limit=4, offset=1499)
+    assert total == len(ids) and [(i.external_id, str(i.outcome)) for i in page] == expected[1499:1503]
