@@ -65,3 +65,24 @@ def test_alembic_loads_only_to_upgrade_the_catalog(environment: dict[str, str]) 
 def test_help_loads_neither_the_database_layer_nor_the_network_client(environment: dict[str, str]) -> None:
     heavy = {"sqlalchemy", "alembic", "httpx", "botocore", "cryptography", "tabulate", *JOB_LIBRARIES}
     assert imported_packages("--help", env=environment) & heavy == set()
+
+
+def test_the_definitions_an_import_run_loads_leave_the_s3_client_libraries_to_exports(
+    environment: dict[str, str],
+) -> None:
+    # `data-agent import` loads the launcher and the definitions (the export asset and its resource among them);
+    # boto3 and dagster-aws are only imported when an export makes its S3 client.
+    probe = "import data_agent_pipelines.launcher, data_agent_pipelines.definitions"
+    done = subprocess.run(
+        [sys.executable, "-X", "importtime", "-c", probe],
+        capture_output=True,
+        text=True,
+        env=environment,
+        cwd=ROOT,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    names = {line.split("|")[-1].strip().split(".")[0] for line in done.stderr.splitlines()[1:]}
+    assert "dagster" in names  # the probe did load the definitions
+    assert names & {"boto3", "dagster_aws", "s3transfer"} == set()

@@ -10,11 +10,11 @@ No `from __future__ import annotations` here: Dagster reads the op annotations a
 import time
 from typing import Any
 
-import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 from dagster import (
     AssetExecutionContext,
     AssetKey,
+    ConfigurableResource,
     DynamicPartitionsDefinition,
     Failure,
     MaterializeResult,
@@ -23,7 +23,6 @@ from dagster import (
     define_asset_job,
     in_process_executor,
 )
-from dagster_aws.s3 import S3Resource
 from pydantic import Field
 
 from ..catalog.export_targets import DueTarget
@@ -41,14 +40,59 @@ EXPORT_JOB_NAME = "export_service"
 exports_partitions = DynamicPartitionsDefinition(name=EXPORTS_PARTITIONS_NAME)
 
 
-class ExportStorage(S3Resource):
+class ExportStorage(ConfigurableResource):
     """S3 for exports. Its own settings (region, endpoint, keys, or the default AWS chain when unset) reach the
     platform's buckets; a target with keys or a role to assume reaches the customer's bucket with those instead.
+
+    Its settings are those of dagster-aws's `S3Resource` (same names, defaults and meaning), which makes its
+    clients; it is not a subclass of it because importing dagster-aws loads boto3 and much of Dagster's test
+    utilities (~0.3 s or more), which every process loading these definitions would pay, an import answered by
+    304 included. dagster-aws and boto3 are imported when a client is first made, by an export.
     """
 
+    use_unsigned_session: bool = Field(default=False, description="Specifies whether to use an unsigned S3 session.")
+    region_name: str | None = Field(default=None, description="Specifies a custom region for the S3 session.")
+    endpoint_url: str | None = Field(default=None, description="Specifies a custom endpoint for the S3 session.")
+    max_attempts: int = Field(
+        default=5,
+        description=(
+            "This provides Boto3's retry handler with a value of maximum retry attempts, where the initial call"
+            " counts toward the max_attempts value that you provide."
+        ),
+    )
+    profile_name: str | None = Field(default=None, description="Specifies a profile to connect that session.")
+    use_ssl: bool = Field(default=True, description="Whether or not to use SSL. By default, SSL is used.")
+    verify: bool | None = Field(
+        default=None,
+        description="Whether or not to verify SSL certificates. By default SSL certificates are verified.",
+    )
+    aws_access_key_id: str | None = Field(
+        default=None, description="AWS access key ID to use when creating the boto3 session."
+    )
+    aws_secret_access_key: str | None = Field(
+        default=None, description="AWS secret access key to use when creating the boto3 session."
+    )
+    aws_session_token: str | None = Field(
+        default=None, description="AWS session token to use when creating the boto3 session."
+    )
     part_size_bytes: int = Field(
         default=DEFAULT_PART_SIZE, description="Size of multipart upload parts (S3's minimum is 5 MiB)."
     )
+
+    def get_client(self) -> Any:
+        """The platform's S3 client, made from these settings by dagster-aws's `S3Resource`."""
+        return _s3_client(
+            use_unsigned_session=self.use_unsigned_session,
+            region_name=self.region_name,
+            endpoint_url=self.endpoint_url,
+            max_attempts=self.max_attempts,
+            profile_name=self.profile_name,
+            use_ssl=self.use_ssl,
+            verify=self.verify,
+            aws_access_key_id=self.aws_access_key_id,
+            aws_secret_access_key=self.aws_secret_access_key,
+            aws_session_token=self.aws_session_token,
+        )
 
     def client_for(self, target: ExportTarget) -> Any:
         """The S3 client of `target`: the platform's, the customer's keys, or a role assumed for it."""
@@ -64,14 +108,14 @@ class ExportStorage(S3Resource):
         role_arn = target.options.get("role_arn")
         if role_arn:
             keys = self._assume(target, role_arn, region, keys)
-        return S3Resource(
+        return _s3_client(
             region_name=region,
             endpoint_url=endpoint,
             max_attempts=self.max_attempts,
             use_ssl=self.use_ssl,
             verify=self.verify,
             **keys,
-        ).get_client()
+        )
 
     def _assume(
         self, target: ExportTarget, role_arn: str, region: str | None, keys: dict[str, str | None]
@@ -86,6 +130,8 @@ class ExportStorage(S3Resource):
             }
         # The platform's keys only ever go to the platform's own endpoint.
         sts_endpoint = target.options.get("endpoint_url") if own_keys else self.endpoint_url
+        import boto3  # only an export assuming a role needs it (see the class docstring)
+
         sts = boto3.session.Session(profile_name=None if own_keys else self.profile_name).client(
             "sts", region_name=region, endpoint_url=sts_endpoint, **keys
         )
@@ -110,6 +156,13 @@ class ExportStorage(S3Resource):
             "aws_secret_access_key": credentials["SecretAccessKey"],
             "aws_session_token": credentials["SessionToken"],
         }
+
+
+def _s3_client(**settings: Any) -> Any:
+    """An S3 client made by dagster-aws's `S3Resource` from `settings` (its fields)."""
+    from dagster_aws.s3 import S3Resource  # imported by an export only (see ExportStorage)
+
+    return S3Resource(**settings).get_client()
 
 
 @asset(

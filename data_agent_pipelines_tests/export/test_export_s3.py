@@ -17,6 +17,7 @@ from data_agent_pipelines.connectors.backstage_json import parse_backstage_json
 from data_agent_pipelines.errors import Conflict
 from data_agent_pipelines.export.formats import COLUMNS
 from data_agent_pipelines.export.run import run_export
+from data_agent_pipelines.export.s3 import DEFAULT_PART_SIZE
 from data_agent_pipelines.export_settings import ExportTargetChanges
 from data_agent_pipelines.model import ExportResult, asset_from_dict, asset_to_dict
 from data_agent_pipelines.orchestration.exports import ExportStorage
@@ -39,6 +40,19 @@ def seeded(catalog: Catalog) -> Catalog:
 def platform_storage(**overrides: Any) -> ExportStorage:
     """The platform's S3 as definitions.py configures it: the environment's AWS settings (set by the fixture)."""
     return ExportStorage(**overrides)
+
+
+def test_the_export_storage_takes_the_settings_of_dagster_aws_s3_resource() -> None:
+    # ExportStorage copies S3Resource's fields rather than subclassing it (so loading the definitions does not
+    # import dagster-aws): the same names, types and defaults, and the part size of its own.
+    from dagster_aws.s3 import S3Resource
+
+    ours = {name: (field.annotation, field.default) for name, field in ExportStorage.model_fields.items()}
+    theirs = {name: (field.annotation, field.default) for name, field in S3Resource.model_fields.items()}
+    assert ours.pop("part_size_bytes") == (int, DEFAULT_PART_SIZE)
+    assert ours == theirs
+    configured = ExportStorage(region_name=REGION, endpoint_url="http://127.0.0.1:1", max_attempts=2).get_client()
+    assert (configured.meta.region_name, configured.meta.endpoint_url) == (REGION, "http://127.0.0.1:1")
 
 
 def add_target(catalog: Catalog, bucket: str, fmt: str = "ndjson", prefix: str = "acme/exports", **changes: Any):
