@@ -2,7 +2,8 @@
 
 An import writes thousands of rows; SQLAlchemy's per-row parameter handling cost several times the database's own
 work. The statements and the conversions are SQLAlchemy's (compiled for the dialect, the column types' public
-`bind_processor`); only the per-row loop is ours.
+`bind_processor`); only the per-row loop is ours, and on PostgreSQL the rows of a page go in one multi-row
+`VALUES` statement (psycopg2's `execute_values`).
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from psycopg2.extras import execute_batch
+from psycopg2.extras import execute_values
 from sqlalchemy import Connection, Dialect, Table, bindparam, insert
 
 from ..model import JSON_FIELDS, AssetWrite, ItemOutcome, Source
@@ -20,13 +21,40 @@ from .schema import assets, import_result_items
 Parameters = tuple[Any, ...] | dict[str, Any]
 
 
-class CompiledMany:
-    """A statement compiled once for `executemany`, with its table's columns' own bind processors."""
+# Rows per multi-row statement on PostgreSQL: a page of assets is a few MB of SQL text.
+VALUES_PAGE = 1000
 
-    def __init__(self, statement: Any, dialect: Dialect, table: Table, aliases: Mapping[str, str] | None = None):
-        compiled = statement.compile(dialect=dialect)
+
+class CompiledMany:
+    """An INSERT of one row per parameter set (`row_insert`, possibly extended: `statement`), compiled once for
+    `executemany`, with its table's columns' own bind processors.
+
+    On PostgreSQL it is also compiled for `execute_values`: `values_sql` is the statement with `VALUES %%s` where
+    the row's tuple was, and `values_template` that tuple. Parameters outside the tuple (the upsert's `planned_at`)
+    must be the same in every row.
+    """
+
+    def __init__(
+        self,
+        row_insert: Any,
+        dialect: Dialect,
+        table: Table,
+        aliases: Mapping[str, str] | None = None,
+        statement: Any = None,
+    ):
+        compiled = (row_insert if statement is None else statement).compile(dialect=dialect)
         self.sql = str(compiled)
         self.order = list(compiled.positiontup or []) if compiled.positional else None
+        self.values_sql: str | None = None
+        self.values_template: bytes | None = None
+        if dialect.name == "postgresql":
+            # The row's tuple as SQLAlchemy writes it (with its JSONB casts): everything after the plain INSERT's
+            # VALUES keyword, found once in the whole statement.
+            template = str(row_insert.compile(dialect=dialect)).partition(" VALUES ")[2]
+            head, found, tail = self.sql.partition(f" VALUES {template}")
+            assert found and template not in tail, "the row tuple must appear once in the statement"
+            self.values_sql = f"{head} VALUES %%s{tail}"
+            self.values_template = template.encode()
         # The dialect's own processors, as a statement executed through SQLAlchemy applies them: the values then
         # compare with those of every other statement (SQLite keeps datetimes as text, in one format).
         processors = {c.name: c.type.dialect_impl(dialect).bind_processor(dialect) for c in table.columns}
@@ -46,15 +74,15 @@ class AssetUpsert(CompiledMany):
 
     def __init__(self, dialect: Dialect, insert_statement: Any):
         names = [column.name for column in assets.columns]
-        statement = insert_statement.values({name: bindparam(name) for name in names})
-        statement = statement.on_conflict_do_update(
+        row_insert = insert_statement.values({name: bindparam(name) for name in names})
+        statement = row_insert.on_conflict_do_update(
             index_elements=[assets.c.source_id, assets.c.external_id],
-            set_={name: statement.excluded[name] for name in names if name not in self.FIXED},
+            set_={name: row_insert.excluded[name] for name in names if name not in self.FIXED},
             # An asset changed (edited in the CMS) after the import read it keeps that change: the next import
             # reconciles it again, under the source's policy, instead of this one overwriting it blindly.
             where=assets.c.updated_at <= bindparam("planned_at"),
         )
-        super().__init__(statement, dialect, assets, aliases={"planned_at": "updated_at"})
+        super().__init__(row_insert, dialect, assets, aliases={"planned_at": "updated_at"}, statement=statement)
 
     def rows(
         self, source: Source, writes: Sequence[AssetWrite], imported_at: datetime, planned_at: datetime
@@ -145,14 +173,19 @@ class ResultItemInsert(CompiledMany):
         return self.row(values)
 
 
-def execute_many(conn: Connection, sql: str, rows: Sequence[Parameters]) -> None:
-    """Run compiled SQL once per row. psycopg2's own executemany pays a round trip per row: on PostgreSQL, rows go
-    in pages of statements instead (`execute_batch`), several times faster over a network."""
-    if conn.dialect.name == "postgresql":
-        cursor = conn.connection.cursor()
-        try:
-            execute_batch(cursor, sql, rows, page_size=500)
-        finally:
-            cursor.close()
-    else:
-        conn.exec_driver_sql(sql, rows)
+def execute_many(conn: Connection, compiled: CompiledMany, rows: Sequence[Parameters]) -> None:
+    """Run a compiled statement once per row. psycopg2's own executemany pays a round trip per row, and pages of
+    single-row statements (`execute_batch`) still one statement per row for the server to plan: on PostgreSQL,
+    the rows go as one multi-row `VALUES` statement per page instead."""
+    if compiled.values_sql is None or compiled.values_template is None:
+        conn.exec_driver_sql(compiled.sql, rows)
+        return
+    if not rows:
+        return
+    cursor = conn.connection.cursor()
+    try:
+        # The parameters outside the row tuple are the same in every row: bound once, from the first.
+        sql = cursor.mogrify(compiled.values_sql, rows[0])
+        execute_values(cursor, sql, rows, template=compiled.values_template, page_size=VALUES_PAGE)
+    finally:
+        cursor.close()

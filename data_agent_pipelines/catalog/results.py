@@ -166,10 +166,10 @@ class ImportResults:
             for row in _rows(item_insert, result.id, items):
                 batch.append(row)
                 if len(batch) >= WRITE_BATCH:
-                    execute_many(conn, item_insert.sql, batch)
+                    execute_many(conn, item_insert, batch)
                     batch = []
             if batch:
-                execute_many(conn, item_insert.sql, batch)
+                execute_many(conn, item_insert, batch)
 
     def list(self, *, source_id: str | None = None, limit: int = 20, offset: int = 0) -> list[ImportResult]:
         """Import results, newest first, without their items."""
