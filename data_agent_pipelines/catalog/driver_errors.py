@@ -16,7 +16,7 @@ _PG_DISK_FULL = "53100"
 
 def driver_error(exc: BaseException) -> BaseException:
     """The database driver's own error behind SQLAlchemy's wrapper (or `exc` itself, as psycopg2 raises it raw
-    from `execute_batch`)."""
+    from `execute_values`)."""
     return exc.orig if isinstance(exc, DBAPIError) else exc
 
 
