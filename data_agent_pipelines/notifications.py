@@ -87,19 +87,23 @@ def sign(secret: str, body: bytes, timestamp: int) -> str:
 
 def verify(secret: str, body: bytes, header: str, *, now: float, tolerance: int = SIGNATURE_TOLERANCE_SECONDS) -> bool:
     """Whether `header` signs `body` with `secret` at a time within `tolerance` seconds of `now` (what a receiver
-    does; docs/operations.md shows the same check standalone)."""
+    does, and what `api/hook_auth.py` does with a push; docs/operations.md shows the same check standalone).
+
+    The header must carry exactly one timestamp; of its `v1` values one matching is enough (several may come while
+    the signer rotates its secret). Every comparison takes constant time.
+    """
     fields: dict[str, list[str]] = {}
     for part in header.split(","):
         key, _, value = part.strip().partition("=")
         fields.setdefault(key, []).append(value)
-    try:
-        timestamp = int(fields["t"][0])
-    except (KeyError, ValueError):
+    stamps = fields.get("t", [])
+    if len(stamps) != 1 or not stamps[0].isdigit():
         return False
+    timestamp = int(stamps[0])
     if abs(now - timestamp) > tolerance:
         return False
-    expected = sign(secret, body, timestamp).partition(",v1=")[2]
-    return any(hmac.compare_digest(expected, candidate) for candidate in fields.get("v1", []))
+    expected = sign(secret, body, timestamp).partition(",v1=")[2].encode()
+    return any(hmac.compare_digest(expected, candidate.encode()) for candidate in fields.get("v1", []))
 
 
 def encode_body(body: dict[str, object]) -> bytes:

@@ -8,47 +8,26 @@ Any one of these is accepted (docs/connectors.md says which to use for each plat
 - an HMAC-SHA256 signature of the body, `X-Data-Agent-Signature: t=UNIX_SECONDS,v1=HEX` where HEX is the hex
   HMAC-SHA256 of `"{t}.{body}"` keyed with the secret, within 5 minutes of our clock (replay-safe as Stripe's and
   Mux's are). Mux signs its webhooks exactly so in `Mux-Signature`, which is accepted too once the source's hook
-  secret is set to the Mux webhook's signing secret (`data-agent sources hook-token ID --set-secret`).
+  secret is set to the Mux webhook's signing secret (`data-agent sources hook-token ID --set-secret`). The
+  signature is made and checked as the notifications' deliveries sign theirs (`notifications.sign`/`verify`).
 
 Every comparison takes constant time.
 """
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 from collections.abc import Mapping
 from datetime import datetime
 
+from ..notifications import verify
+
 SIGNATURE_HEADERS = ("x-data-agent-signature", "mux-signature")
 TOKEN_HEADER = "x-data-agent-token"  # noqa: S105 - a header name, not a secret
-SIGNATURE_TOLERANCE_SECONDS = 300
-
-
-def sign(secret: str, body: bytes, timestamp: int) -> str:
-    """The `X-Data-Agent-Signature` value of `body` sent at `timestamp` (what a CMS computes to sign a push)."""
-    digest = hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256).hexdigest()
-    return f"t={timestamp},v1={digest}"
 
 
 def _same(given: str, expected: str) -> bool:
     return hmac.compare_digest(given.encode(), expected.encode())
-
-
-def _signature_matches(header: str, secret: str, body: bytes, now: datetime) -> bool:
-    parts: dict[str, list[str]] = {}
-    for element in header.split(","):
-        key, _, value = element.strip().partition("=")
-        parts.setdefault(key, []).append(value)
-    stamps = parts.get("t", [])
-    if len(stamps) != 1 or not stamps[0].isdigit():
-        return False
-    timestamp = int(stamps[0])
-    if abs(now.timestamp() - timestamp) > SIGNATURE_TOLERANCE_SECONDS:
-        return False
-    expected = sign(secret, body, timestamp).rpartition("v1=")[2]
-    # Several v1 values may come while a platform rotates its secret: one matching is enough.
-    return any(_same(value, expected) for value in parts.get("v1", []))
 
 
 def push_is_authentic(
@@ -64,4 +43,5 @@ def push_is_authentic(
     offered += [value for value in (headers.get(TOKEN_HEADER), query_token) if value]
     if any(_same(value, secret) for value in offered):
         return True
-    return any(_signature_matches(headers[name], secret, body, now) for name in SIGNATURE_HEADERS if name in headers)
+    signatures = [headers[name] for name in SIGNATURE_HEADERS if name in headers]
+    return any(verify(secret, body, signature, now=now.timestamp()) for signature in signatures)

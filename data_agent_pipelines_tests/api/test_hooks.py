@@ -17,10 +17,11 @@ from dagster import DagsterEvent, DagsterEventType, DagsterRunStatus
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from data_agent_pipelines.api.hook_auth import push_is_authentic, sign
+from data_agent_pipelines.api.hook_auth import push_is_authentic
 from data_agent_pipelines.catalog.hooks import SourceHooks
 from data_agent_pipelines.catalog.schema import source_hooks
 from data_agent_pipelines.catalog.store import Catalog
+from data_agent_pipelines.notifications import sign
 from data_agent_pipelines.orchestration.instance import open_instance
 from data_agent_pipelines.settings import Settings
 
