@@ -54,6 +54,17 @@ class CredentialCipher:
                 " with (set the old key after the new one, comma-separated, to rotate)"
             ) from None
 
+    def encrypt_secret(self, secret: str) -> str:
+        """One secret (a webhook's signing secret, a source's hook secret) as a token, encrypted as credentials
+        are: stored so because checking a signature needs the secret itself, not a hash of it."""
+        token = self.encrypt({"secret": secret})
+        assert token is not None  # a non-empty mapping always encrypts to a token
+        return token
+
+    def decrypt_secret(self, token: str) -> str | None:
+        """The secret `encrypt_secret` made `token` of; None when the token holds none."""
+        return self.decrypt(token).get("secret") or None
+
 
 def _local_key(path: Path) -> str:
     if path.exists():

@@ -62,7 +62,7 @@ class SourceHooks:
                 " (paste the platform's webhook signing secret as it shows it)"
             )
         self.catalog.get_source(source_id)  # NotFound for an unknown source
-        stored = self._encrypt(secret)
+        stored = self.catalog.cipher.encrypt_secret(secret)
         now = self.catalog.clock()
         with self.catalog.database.write() as conn:
             conn.execute(delete(source_hooks).where(source_hooks.c.source_id == source_id))
@@ -81,7 +81,12 @@ class SourceHooks:
         query = select(source_hooks.c.secret).where(source_hooks.c.source_id == source_id)
         with self.catalog.database.read() as conn:
             stored = conn.execute(query).scalar()
-        return None if stored is None else self._decrypt(stored)
+        if stored is None:
+            return None
+        secret = self.catalog.cipher.decrypt_secret(stored)
+        if secret is None:
+            raise CredentialsError("a source's stored hook secret is unreadable: make a new one with --rotate")
+        return secret
 
     @contextmanager
     def pushing(self, source_id: str) -> Iterator[None]:
@@ -101,14 +106,3 @@ class SourceHooks:
                 .where(source_hooks.c.source_id == source_id)
                 .values(last_pushed_at=self.catalog.clock())
             )
-
-    def _encrypt(self, secret: str) -> str:
-        token = self.catalog.cipher.encrypt({"secret": secret})
-        assert token is not None  # a non-empty mapping always encrypts to a token
-        return token
-
-    def _decrypt(self, stored: str) -> str:
-        secret = self.catalog.cipher.decrypt(stored).get("secret")
-        if not secret:
-            raise CredentialsError("a source's stored hook secret is unreadable: make a new one with --rotate")
-        return secret

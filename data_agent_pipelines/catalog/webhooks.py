@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import delete, insert, select, update
 
 from ..clock import new_id
-from ..errors import NotFound
+from ..errors import CredentialsError, NotFound
 from ..model import isoformat
 from .schema import webhook_attempts, webhook_deliveries, webhooks
 from .store import Catalog
@@ -80,7 +80,7 @@ class Webhooks:
                         service=service,
                         url=url,
                         events=list(events),
-                        secret=self.catalog.cipher.encrypt({"secret": secret}),
+                        secret=self.catalog.cipher.encrypt_secret(secret),
                         created_at=now,
                         updated_at=now,
                     )
@@ -205,12 +205,20 @@ class Webhooks:
                 service=row.service,
                 event=row.event,
                 url=row.url,
-                secret=self.catalog.cipher.decrypt(row.secret)["secret"],
+                secret=self._secret(row.secret),
                 body=dict(row.body),
                 attempt=row.attempts + 1,
             )
             for row in rows
         ]
+
+    def _secret(self, stored: str) -> str:
+        secret = self.catalog.cipher.decrypt_secret(stored)
+        if secret is None:
+            raise CredentialsError(
+                "a webhook's stored signing secret is unreadable: remove the webhook and add it again"
+            )
+        return secret
 
     def record_attempt(
         self,
