@@ -60,6 +60,23 @@ def _is_plain(item: ItemOutcome) -> bool:
     return item.reason is None and not item.errors and not item.kept_fields and item.data is None
 
 
+def _flatten(items: Iterable[ItemOutcome | PlainRun]) -> Iterator[ItemOutcome | tuple[str, str | None, str | None]]:
+    """The items one by one, in order: `(outcome, external_id, asset_id)` for one that can go in a run, the
+    ItemOutcome itself for one that needs a row of its own."""
+    for item in items:
+        outcome = str(item.outcome)
+        if isinstance(item, PlainRun):
+            if outcome in RUN_OUTCOMES:
+                for external_id, asset_id in item.members:
+                    yield outcome, external_id, asset_id
+            else:
+                yield from item.items()
+        elif outcome in RUN_OUTCOMES and _is_plain(item):
+            yield outcome, item.external_id, item.asset_id
+        else:
+            yield item
+
+
 def _rows(
     item_insert: ResultItemInsert, result_id: str, items: Iterable[ItemOutcome | PlainRun]
 ) -> Iterator[Parameters]:
@@ -67,7 +84,6 @@ def _rows(
     members: list[list[str | None]] = []
     run_outcome = ""
     run_start = 0
-    position = 0
 
     def run() -> Parameters:
         if len(members) == 1:
@@ -76,37 +92,17 @@ def _rows(
             return item_insert.parameters(result_id, run_start, single)
         return item_insert.run(result_id, run_start, run_outcome, members)
 
-    for item in items:
-        outcome = str(item.outcome)
-        if isinstance(item, PlainRun) and outcome in RUN_OUTCOMES:
-            for external_id, asset_id in item.members:
-                if members and (outcome != run_outcome or len(members) >= MAX_RUN):
-                    yield run()
-                    members = []
-                if not members:
-                    run_start, run_outcome = position, outcome
-                members.append([external_id, asset_id])
-                position += 1
-            continue
-        if isinstance(item, PlainRun):  # of an outcome that is not stored in runs: a row per item
-            for single in item.items():
-                yield item_insert.parameters(result_id, position, single)
-                position += 1
-            continue
-        if outcome in RUN_OUTCOMES and _is_plain(item):
-            if members and (outcome != run_outcome or len(members) >= MAX_RUN):
-                yield run()
-                members = []
-            if not members:
-                run_start, run_outcome = position, outcome
-            members.append([item.external_id, item.asset_id])
-            position += 1
-            continue
-        if members:
+    for position, entry in enumerate(_flatten(items)):
+        outcome = entry[0] if isinstance(entry, tuple) else ""
+        if members and (outcome != run_outcome or len(members) >= MAX_RUN):
             yield run()
             members = []
-        yield item_insert.parameters(result_id, position, item)
-        position += 1
+        if isinstance(entry, tuple):
+            if not members:
+                run_start, run_outcome = position, outcome
+            members.append([entry[1], entry[2]])
+        else:
+            yield item_insert.parameters(result_id, position, entry)
     if members:
         yield run()
 
