@@ -36,12 +36,15 @@ class HookToken:
     created_at: datetime
     last_pushed_at: datetime | None
 
-    def to_json(self) -> dict[str, Any]:
-        """The token's record, without the secret."""
+    def to_json(self, service: str) -> dict[str, Any]:
+        """The token's record, without the secret, with the path its source's `service` is pushed to (what the CLI
+        and the API show)."""
         return {
             "source_id": self.source_id,
             "created_at": isoformat(self.created_at),
             "last_pushed_at": isoformat(self.last_pushed_at),
+            "service": service,
+            "path": f"/hooks/{service}/{self.source_id}",
         }
 
 

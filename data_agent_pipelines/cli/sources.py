@@ -193,7 +193,7 @@ def sources_hook_token(ctx: Context, source_id: str, rotate: bool, set_secret: b
         record, secret = hooks.issue(source_id)
     else:
         record = existing
-    document = {**record.to_json(), "service": source.service, "path": f"/hooks/{source.service}/{source.id}"}
+    document = record.to_json(source.service)
     if secret is not None:
         document["token"] = secret
     emit(ctx, document, _hook_token_text)

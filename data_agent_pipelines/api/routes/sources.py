@@ -126,12 +126,7 @@ def make_hook_token(service: Service, context: Context, source_id: str) -> dict[
     one it replaces stops working at once. It is never shown again: only when it was made and last used."""
     source = context.source(service, source_id)
     record, secret = SourceHooks(context.catalog).issue(source_id)
-    return {
-        **record.to_json(),
-        "service": source.service,
-        "path": _hook_path(source.service, source_id),
-        "token": secret,
-    }
+    return {**record.to_json(source.service), "token": secret}
 
 
 @router.get("/{source_id}/hook-token", summary="When the source's push-trigger secret was made and last used")
@@ -140,8 +135,4 @@ def read_hook_token(service: Service, context: Context, source_id: str) -> dict[
     record = SourceHooks(context.catalog).get(source_id)
     if record is None:
         raise NotFound(f"source {source_id} has no push-trigger secret yet (POST to this path makes one)")
-    return {**record.to_json(), "service": service, "path": _hook_path(service, source_id)}
-
-
-def _hook_path(service: str, source_id: str) -> str:
-    return f"/hooks/{service}/{source_id}"
+    return record.to_json(service)
