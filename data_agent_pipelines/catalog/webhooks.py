@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import delete, insert, select, update
 
 from ..clock import new_id
-from ..errors import CredentialsError, NotFound
+from ..errors import CredentialsError, InvalidInput, NotFound
 from ..model import isoformat
 from .schema import webhook_attempts, webhook_deliveries, webhooks
 from .store import Catalog
@@ -116,7 +116,10 @@ class Webhooks:
     # -- deliveries --------------------------------------------------------------------------------------------
 
     def deliveries(self, service: str, *, limit: int = 50, status: str | None = None) -> list[dict[str, Any]]:
-        """A service's deliveries, newest first, each with the webhook's URL and every attempt made."""
+        """A service's deliveries, newest first, each with the webhook's URL and every attempt made; `status`
+        (one of DELIVERY_STATUSES) keeps only those in that state."""
+        if status is not None and status not in DELIVERY_STATUSES:
+            raise InvalidInput(f"unknown delivery status {status!r}: use one of {', '.join(DELIVERY_STATUSES)}")
         query = (
             select(webhook_deliveries, webhooks.c.url)
             .join(webhooks, webhooks.c.id == webhook_deliveries.c.webhook_id)

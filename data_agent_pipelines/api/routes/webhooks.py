@@ -7,7 +7,6 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 
 from ...catalog.webhooks import DELIVERY_STATUSES, Webhooks
-from ...errors import InvalidInput
 from ...notifications import add_webhook
 from ..auth import Context, Service
 from ..schemas import WebhookCreate
@@ -39,6 +38,4 @@ def list_deliveries(
     limit: Annotated[int, Query(ge=1, le=1000)] = 50,
     status: Annotated[str | None, Query(description=", ".join(DELIVERY_STATUSES))] = None,
 ) -> dict[str, Any]:
-    if status is not None and status not in DELIVERY_STATUSES:
-        raise InvalidInput(f"unknown delivery status {status!r}: use one of {', '.join(DELIVERY_STATUSES)}")
     return {"items": Webhooks(context.catalog).deliveries(service, limit=limit, status=status), "limit": limit}
