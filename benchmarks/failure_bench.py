@@ -35,7 +35,8 @@ from typing import Any
 
 from dagster import DagsterInstance, DagsterRunStatus, build_sensor_context
 from dagster._core.test_utils import create_run_for_test
-from heartbeat_bench import DEFAULT_PG, _plain, dagster_home, postgres_catalog_url, seed
+from heartbeat_bench import seed
+from scratch import DEFAULT_PG, catalog_url, dagster_home
 
 from data_agent_pipelines.catalog import locks
 from data_agent_pipelines.catalog.store import Catalog
@@ -92,13 +93,13 @@ def run(windows: int, per_window: int, backend: str, server_url: str) -> dict[st
     now = datetime.now(UTC)
     with tempfile.TemporaryDirectory(prefix="failure_bench_") as scratch, bugsnag_server() as (bugsnag, received):
         root = Path(scratch)
-        catalog_cm = (
-            postgres_catalog_url(server_url) if backend == "postgresql" else _plain(f"sqlite:///{root / 'catalog.db'}")
-        )
-        with catalog_cm as catalog_url, dagster_home(backend, server_url, root / "dagster") as home:
+        with (
+            catalog_url(backend, server_url, root) as url,
+            dagster_home(backend, server_url, root / "dagster") as home,
+        ):
             os.environ.update(
                 DATA_AGENT_HOME=str(root / "home"),
-                DATA_AGENT_DATABASE_URL=catalog_url,
+                DATA_AGENT_DATABASE_URL=url,
                 BUGSNAG_API_KEY="0123456789abcdef0123456789abcdef",
                 BUGSNAG_NOTIFY_ENDPOINT=bugsnag,
                 BUGSNAG_SESSIONS_ENDPOINT=bugsnag,

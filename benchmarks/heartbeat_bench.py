@@ -23,19 +23,14 @@ import os
 import sys
 import tempfile
 import time
-import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 
 from dagster import DagsterInstance, build_sensor_context
-from sqlalchemy import insert, text
-from sqlalchemy.engine import make_url
+from scratch import DEFAULT_PG, catalog_url, dagster_home
+from sqlalchemy import insert
 
-from data_agent_pipelines.catalog.engine import make_engine
 from data_agent_pipelines.catalog.schema import services, sources
 from data_agent_pipelines.catalog.store import Catalog
 from data_agent_pipelines.definitions import defs
@@ -44,7 +39,6 @@ from data_agent_pipelines.orchestration.partitions import SOURCES_PARTITIONS_NAM
 from data_agent_pipelines.orchestration.resources import CatalogResource
 from data_agent_pipelines.settings import get_settings, load_settings
 
-DEFAULT_PG = os.environ.get("DATA_AGENT_TEST_DATABASE_URL") or "postgresql://postgres@127.0.0.1:5432/test"
 BATCH = 5000
 
 
@@ -57,52 +51,6 @@ class _DaemonTickContext:
 
     def add_dynamic_partitions_request_result(self, result: Any) -> None:
         self.results.append(result)
-
-
-@contextmanager
-def postgres_catalog_url(server_url: str) -> Iterator[str]:
-    schema = f"bench_{uuid.uuid4().hex[:10]}"
-    admin = make_engine(server_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    separator = "&" if "?" in server_url else "?"
-    try:
-        yield f"{server_url}{separator}options={quote(f'-csearch_path={schema}')}"
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
-
-
-@contextmanager
-def dagster_home(backend: str, server_url: str, folder: Path) -> Iterator[Path]:
-    """A DAGSTER_HOME whose storage is SQLite files or a scratch PostgreSQL database."""
-    folder.mkdir(parents=True, exist_ok=True)
-    if backend == "sqlite":
-        (folder / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
-        yield folder
-        return
-    url = make_url(server_url)
-    database = f"bench_dagster_{uuid.uuid4().hex[:10]}"
-    admin = make_engine(server_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{database}"'))
-    # psycopg2 named explicitly: SQLAlchemy 2.1 would take a bare postgresql:// for psycopg 3 (not installed).
-    (folder / "dagster.yaml").write_text(
-        "storage:\n  postgres:\n    postgres_db:\n"
-        f"      username: {url.username}\n      password: '{url.password or ''}'\n      hostname: {url.host}\n"
-        f"      port: {url.port or 5432}\n      db_name: {database}\n      scheme: postgresql+psycopg2\n"
-        "telemetry:\n  enabled: false\n"
-    )
-    try:
-        yield folder
-    finally:
-        with admin.connect() as conn:
-            conn.execute(
-                text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :db"), {"db": database}
-            )
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{database}"'))
-        admin.dispose()
 
 
 def seed(catalog: Catalog, n: int, now: datetime) -> tuple[list[str], list[str]]:
@@ -148,11 +96,11 @@ def run(n: int, backend: str, server_url: str) -> dict[str, Any]:
     now = datetime.now(UTC)
     with tempfile.TemporaryDirectory(prefix="heartbeat_bench_") as scratch:
         root = Path(scratch)
-        catalog_cm = (
-            postgres_catalog_url(server_url) if backend == "postgresql" else _plain(f"sqlite:///{root / 'catalog.db'}")
-        )
-        with catalog_cm as catalog_url, dagster_home(backend, server_url, root / "dagster") as home:
-            settings = load_settings({"DATA_AGENT_HOME": str(root / "home"), "DATA_AGENT_DATABASE_URL": catalog_url})
+        with (
+            catalog_url(backend, server_url, root) as url,
+            dagster_home(backend, server_url, root / "dagster") as home,
+        ):
+            settings = load_settings({"DATA_AGENT_HOME": str(root / "home"), "DATA_AGENT_DATABASE_URL": url})
             catalog = Catalog.open(settings)
             started = time.perf_counter()
             ids, new = seed(catalog, n, now)
@@ -168,7 +116,7 @@ def run(n: int, backend: str, server_url: str) -> dict[str, Any]:
                 before = set(instance.get_dynamic_partitions(SOURCES_PARTITIONS_NAME))
                 started = time.perf_counter()
                 # The catalog resource reads the environment's catalog (it has no launchpad setting for it).
-                os.environ["DATA_AGENT_DATABASE_URL"] = catalog_url
+                os.environ["DATA_AGENT_DATABASE_URL"] = url
                 get_settings.cache_clear()
                 with build_sensor_context(
                     instance_ref=instance.get_ref(),
@@ -197,11 +145,6 @@ def run(n: int, backend: str, server_url: str) -> dict[str, Any]:
         "partitions_removed": removed,
         "seed_seconds": round(seed_seconds, 3),
     }
-
-
-@contextmanager
-def _plain(value: str) -> Iterator[str]:
-    yield value
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -18,28 +18,22 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import statistics
 import sys
 import tempfile
 import time
-import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 
-from cryptography.fernet import Fernet
+from scratch import DEFAULT_PG, catalog_url
 from sqlalchemy import func, insert, select, text
 
-from data_agent_pipelines.catalog.crypto import CredentialCipher
-from data_agent_pipelines.catalog.engine import make_engine
-from data_agent_pipelines.catalog.migrate import ensure_current
 from data_agent_pipelines.catalog.retention import prune_results
 from data_agent_pipelines.catalog.schema import import_result_items, import_results
 from data_agent_pipelines.catalog.store import Catalog
+from data_agent_pipelines.clock import new_id
+from data_agent_pipelines.settings import load_settings
 from data_agent_pipelines.source_settings import SourceChanges, add_source
 
 INTERVAL = timedelta(minutes=5)
@@ -57,24 +51,6 @@ class SimulatedClock:
 
     def __call__(self) -> datetime:
         return self.now
-
-
-@contextmanager
-def catalog_url(backend: str, server_url: str, folder: Path) -> Iterator[str]:
-    if backend == "sqlite":
-        yield f"sqlite:///{folder / 'catalog.db'}"
-        return
-    schema = f"bench_{uuid.uuid4().hex[:10]}"
-    admin = make_engine(server_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    separator = "&" if "?" in server_url else "?"
-    try:
-        yield f"{server_url}{separator}options={quote(f'-csearch_path={schema}')}"
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
 
 
 def _items_sql(dialect: str) -> str:
@@ -95,7 +71,7 @@ def _items_sql(dialect: str) -> str:
 def record_import(catalog: Catalog, source_id: str, n: int, items_sql: str) -> None:
     """One import's result and its `n` items, at the clock's time."""
     now = catalog.clock()
-    rid = f"res_{uuid.uuid4().hex[:20]}"
+    rid = new_id("res")
     updated = (n + UPDATED_EVERY - 1) // UPDATED_EVERY
     header = {
         "id": rid, "source_id": source_id, "service": "bench", "run_id": None, "status": "succeeded",
@@ -119,12 +95,12 @@ def run(backend: str, server_url: str, n: int, days: float) -> dict[str, Any]:
     imports = int(timedelta(days=days) / INTERVAL)
     with tempfile.TemporaryDirectory() as tmp, catalog_url(backend, server_url, Path(tmp)) as url:
         clock = SimulatedClock()
-        engine = make_engine(url)
-        ensure_current(engine)
-        catalog = Catalog(engine, CredentialCipher([Fernet.generate_key().decode()]), clock=clock)
+        catalog = Catalog.open(
+            load_settings({"DATA_AGENT_HOME": str(Path(tmp) / "home"), "DATA_AGENT_DATABASE_URL": url}), clock=clock
+        )
         catalog.add_service("bench")
         source = add_source(catalog, "bench", SourceChanges(name="big", kind="mrss", url="https://feeds.example.com/a"))
-        items_sql = _items_sql(engine.dialect.name)
+        items_sql = _items_sql(catalog.engine.dialect.name)
         insert_seconds: list[float] = []
         passes: list[dict[str, Any]] = []
         peak_items = 0
@@ -166,7 +142,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--backend", choices=["sqlite", "postgresql"], default="sqlite")
     parser.add_argument(
         "--database-url",
-        default=os.environ.get("DATA_AGENT_TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test"),
+        default=DEFAULT_PG,
     )
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -52,6 +53,11 @@ def _csv(value: str | None) -> tuple[str, ...]:
     return tuple(part.strip() for part in (value or "").split(",") if part.strip())
 
 
+def _int(env: Mapping[str, str], name: str, default: int, minimum: int) -> int:
+    """The integer setting `name`: `default` when unset or empty, raised to `minimum` when below it."""
+    return max(minimum, int(env.get(name) or default))
+
+
 def load_settings(environ: dict[str, str] | None = None) -> Settings:
     """Build Settings from an environment mapping (the process environment by default)."""
     env = os.environ if environ is None else environ
@@ -76,12 +82,14 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         bugsnag_notify_endpoint=env.get("BUGSNAG_NOTIFY_ENDPOINT") or None,
         bugsnag_sessions_endpoint=env.get("BUGSNAG_SESSIONS_ENDPOINT") or None,
         bugsnag_release_stage=env.get("BUGSNAG_RELEASE_STAGE") or None,
-        heartbeat_max_runs=max(1, int(env.get("DATA_AGENT_HEARTBEAT_MAX_RUNS") or 500)),
+        heartbeat_max_runs=_int(env, "DATA_AGENT_HEARTBEAT_MAX_RUNS", Settings.heartbeat_max_runs, 1),
         code_git_url=env.get("DATA_AGENT_CODE_GIT_URL") or None,
         code_git_ref=env.get("DATA_AGENT_CODE_GIT_REF") or "main",
-        results_max_age_days=max(1, int(env.get("DATA_AGENT_RESULTS_MAX_AGE_DAYS") or 90)),
-        results_unchanged_items_kept=max(0, int(env.get("DATA_AGENT_RESULTS_UNCHANGED_ITEMS_KEPT") or 100)),
-        freshness_intervals=max(1, int(env.get("DATA_AGENT_FRESHNESS_INTERVALS") or 3)),
+        results_max_age_days=_int(env, "DATA_AGENT_RESULTS_MAX_AGE_DAYS", Settings.results_max_age_days, 1),
+        results_unchanged_items_kept=_int(
+            env, "DATA_AGENT_RESULTS_UNCHANGED_ITEMS_KEPT", Settings.results_unchanged_items_kept, 0
+        ),
+        freshness_intervals=_int(env, "DATA_AGENT_FRESHNESS_INTERVALS", Settings.freshness_intervals, 1),
         feed_folder=feed_folder,
     )
 

@@ -11,8 +11,10 @@ import socket
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from typing import Any
+
+from .loopback import QuietHandler, serve
 
 
 class BugsnagServer:
@@ -41,7 +43,7 @@ class BugsnagServer:
     def running(self) -> Iterator[BugsnagServer]:
         owner = self
 
-        class Handler(BaseHTTPRequestHandler):
+        class Handler(QuietHandler):
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
                 with owner._arrived:
@@ -55,19 +57,11 @@ class BugsnagServer:
                 self.send_header("Content-Length", "0")
                 self.end_headers()
 
-            def log_message(self, format: str, *args: Any) -> None:
-                return
-
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
-        thread = threading.Thread(target=self._server.serve_forever, args=(0.05,), daemon=True)
-        thread.start()
-        try:
-            yield self
-        finally:
-            self._release.set()
-            self._server.shutdown()
-            self._server.server_close()
+        with serve(Handler) as self._server:
+            try:
+                yield self
+            finally:
+                self._release.set()  # a hanging handler lets go before the server shuts down
 
 
 def free_port() -> int:

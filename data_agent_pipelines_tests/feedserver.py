@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import hashlib
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from typing import Any
+
+from .loopback import QuietHandler, serve
 
 
 @dataclass
@@ -44,7 +45,7 @@ class FeedServer:
     def running(self) -> Iterator[FeedServer]:
         owner = self
 
-        class Handler(BaseHTTPRequestHandler):
+        class Handler(QuietHandler):
             def do_GET(self) -> None:
                 owner.requests.append((self.path, dict(self.headers.items())))
                 document = owner.documents.get(self.path.partition("?")[0])
@@ -67,14 +68,5 @@ class FeedServer:
                 self.end_headers()
                 self.wfile.write(document.body)
 
-            def log_message(self, format: str, *args: Any) -> None:
-                return
-
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        thread = threading.Thread(target=self._server.serve_forever, daemon=True)
-        thread.start()
-        try:
+        with serve(Handler) as self._server:
             yield self
-        finally:
-            self._server.shutdown()
-            self._server.server_close()

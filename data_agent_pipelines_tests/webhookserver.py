@@ -11,8 +11,10 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from typing import Any
+
+from .loopback import QuietHandler, serve
 
 
 @dataclass
@@ -58,7 +60,7 @@ class WebhookReceiver:
     def running(self) -> Iterator[WebhookReceiver]:
         owner = self
 
-        class Handler(BaseHTTPRequestHandler):
+        class Handler(QuietHandler):
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
                 timestamp, valid = check_signature(owner.secret, body, self.headers.get("X-Data-Agent-Signature", ""))
@@ -69,14 +71,5 @@ class WebhookReceiver:
                 self.send_header("Content-Length", "0")
                 self.end_headers()
 
-            def log_message(self, format: str, *args: Any) -> None:
-                return
-
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        thread = threading.Thread(target=self._server.serve_forever, args=(0.05,), daemon=True)
-        thread.start()
-        try:
+        with serve(Handler) as self._server:
             yield self
-        finally:
-            self._server.shutdown()
-            self._server.server_close()
