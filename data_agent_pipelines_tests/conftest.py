@@ -25,6 +25,7 @@ from data_agent_pipelines.settings import Settings, get_settings, load_settings
 from data_agent_pipelines.source_settings import SourceChanges, add_source
 
 from .feedserver import FeedServer
+from .webhookserver import WebhookReceiver
 
 PG_URL = os.environ.get("DATA_AGENT_TEST_DATABASE_URL")
 CORPUS = Path(__file__).resolve().parents[1].parent / "shared" / "corpus"
@@ -149,5 +150,16 @@ def feed_server(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Iterator
     monkeypatch.setenv("DATA_AGENT_ALLOW_HOSTS", "127.0.0.1")
     get_settings.cache_clear()
     with FeedServer().running() as server:
+        yield server
+    get_settings.cache_clear()
+
+
+@pytest.fixture
+def receiver(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Iterator[WebhookReceiver]:
+    """A webhook receiver on loopback, which a test's catalog may notify: set up before the catalog, which then
+    allows its host (DATA_AGENT_ALLOW_HOSTS)."""
+    monkeypatch.setenv("DATA_AGENT_ALLOW_HOSTS", "127.0.0.1")
+    get_settings.cache_clear()
+    with WebhookReceiver().running() as server:
         yield server
     get_settings.cache_clear()

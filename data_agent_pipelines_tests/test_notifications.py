@@ -22,16 +22,6 @@ from .webhookserver import WebhookReceiver
 
 
 @pytest.fixture
-def receiver(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Iterator[WebhookReceiver]:
-    """A webhook receiver on loopback, which this test may notify (DATA_AGENT_ALLOW_HOSTS)."""
-    monkeypatch.setenv("DATA_AGENT_ALLOW_HOSTS", "127.0.0.1")
-    get_settings.cache_clear()
-    with WebhookReceiver().running() as server:
-        yield server
-    get_settings.cache_clear()
-
-
-@pytest.fixture
 def bugsnag(receiver: WebhookReceiver, monkeypatch: pytest.MonkeyPatch) -> Iterator[BugsnagServer]:
     with BugsnagServer().running() as server:
         monkeypatch.setenv("BUGSNAG_API_KEY", "a" * 32)

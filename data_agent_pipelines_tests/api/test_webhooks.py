@@ -3,26 +3,14 @@ receiver that checks signatures, and resuming a paused source; each tenant sees 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 
 from data_agent_pipelines import notifications
 from data_agent_pipelines.catalog.store import Catalog
-from data_agent_pipelines.settings import Settings, get_settings, load_settings
+from data_agent_pipelines.settings import load_settings
 
 from ..webhookserver import WebhookReceiver
 from .conftest import Tenant, new_source
-
-
-@pytest.fixture
-def receiver(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Iterator[WebhookReceiver]:
-    """A webhook receiver on loopback; set up before the catalog, which then allows its host."""
-    monkeypatch.setenv("DATA_AGENT_ALLOW_HOSTS", "127.0.0.1")
-    get_settings.cache_clear()
-    with WebhookReceiver().running() as server:
-        yield server
-    get_settings.cache_clear()
 
 
 def test_webhooks_deliveries_and_resume_over_the_api(
