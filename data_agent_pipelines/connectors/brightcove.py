@@ -25,14 +25,14 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, quote, urljoin, urlsplit
+from urllib.parse import quote, urljoin
 
 from ..model import Asset, Availability, Edition, Geoblock, Image, Source, Stream, Subtitle, parse_instant
 from ..net import AuthRejected, HttpClient
 from .base import Fetched, Parse, source_timeout
 from .ovp.auth import ExpiringToken, auth_error
 from .ovp.client import ApiClient, map_bounded
-from .ovp.links import SIGNATURE_PARAMS, link_expiry
+from .ovp.links import is_signed, link_expiry
 from .ovp.paging import Page, PageRequest, Paging, collect, item_id_field
 from .ovp.platform import credential, int_option, option
 from .ovp.store import PageStore, StoredItems, fetched_from
@@ -56,7 +56,7 @@ def _signed(video: dict[str, Any]) -> bool:
         links = video.get(key)
         for link in links if isinstance(links, list) else []:
             src = link.get("src") if isinstance(link, dict) else None
-            if isinstance(src, str) and SIGNATURE_PARAMS & {k.lower() for k in parse_qs(urlsplit(src).query)}:
+            if isinstance(src, str) and is_signed(src):
                 return True
     return False
 

@@ -26,7 +26,7 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, quote, urljoin, urlsplit
+from urllib.parse import quote, urljoin
 
 from ..model import Asset, Edition, Image, Source, Stream, Subtitle, parse_instant
 from ..net import HttpClient, HTTPStatusError
@@ -34,6 +34,7 @@ from ..schedule import parse_duration
 from .base import Fetched, Parse
 from .ovp.auth import BearerSecret
 from .ovp.client import ApiClient, map_bounded
+from .ovp.links import link_expiry
 from .ovp.paging import Page, PageRequest, Paging, collect
 from .ovp.platform import bool_option, credential, int_option
 from .ovp.rate_limit import RateLimitHeaders
@@ -236,23 +237,14 @@ def _instant(value: Any) -> datetime | None:
     raise ValueError(f"{str(value)[:40]!r} is not an instant")
 
 
-def _signed_until(link: str) -> datetime | None:
-    """The `expires=` (epoch seconds) of a signed link, when it has one."""
-    values = parse_qs(urlsplit(link).query).get("expires")
-    try:
-        return _instant(int(values[0])) if values and values[0].isdigit() else None
-    except (ValueError, OverflowError, OSError):
-        return None
-
-
 def _expiry(value: Any, link: str, what: str, notes: list[str]) -> datetime | None:
     """When a link expires: Vimeo's own field (ISO text, or epoch seconds in some answers), else the link's
-    `expires=`; an unreadable field is noted, not fatal (the link still plays until then)."""
+    `expires=` (see `link_expiry`); an unreadable field is noted, not fatal (the link still plays until then)."""
     try:
-        return _instant(value) or _signed_until(link)
+        return _instant(value) or link_expiry(link, None)
     except (ValueError, OverflowError, OSError):
         notes.append(f"{what}: the expiry {str(value)[:40]!r} is not an instant; the link's own expires= is used")
-        return _signed_until(link)
+        return link_expiry(link, None)
 
 
 def _file_streams(files: list[Any], notes: list[str]) -> list[Stream]:

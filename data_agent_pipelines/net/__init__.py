@@ -22,12 +22,13 @@ One module per concern:
 - `transport`: the httpcore backend that connects only to the checked addresses (how pinning works is told there);
 - `body`: reading an answer within the size limit and the total deadline, with bounded decoding;
 - `files`: reading an allowed local file like a body;
-- `client`: `HttpClient` (attempts, retries, redirects, Retry-After) and its results `Response` and `Download`.
+- `client`: `HttpClient` (attempts, retries, redirects, Retry-After) and its results `Response` and `Download`;
+  `parse_retry_after`, the one reading of a Retry-After header (the OVP rate limiter reads it too).
 
 The rest of the project imports from this package only, never from its modules.
 """
 
-from .client import Download, HttpClient, Response
+from .client import Download, HttpClient, Response, parse_retry_after
 from .errors import (
     AuthRejected,
     BadResponse,
@@ -61,6 +62,7 @@ __all__ = [
     "UnsafeURL",
     "check_url",
     "is_file_url",
+    "parse_retry_after",
     "safe_url",
     "system_resolver",
 ]

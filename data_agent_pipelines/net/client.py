@@ -339,7 +339,7 @@ class HttpClient:
         if status in (401, 403):
             raise AuthRejected(url, status)
         if status == 429 or status >= 500:
-            retry_after = _parse_retry_after(response.headers.get("retry-after"), datetime.now(UTC))
+            retry_after = parse_retry_after(response.headers.get("retry-after"), datetime.now(UTC))
             raise _Retryable(lambda attempts: HTTPStatusError(url, status, attempts=attempts), retry_after)
         raise HTTPStatusError(url, status)
 
@@ -442,7 +442,7 @@ def _redirected(spec: _RequestSpec, response: httpx.Response) -> _RequestSpec | 
     return replace(spec, url=str(target), headers=headers, params=None)
 
 
-def _parse_retry_after(value: str | None, now: datetime) -> float | None:
+def parse_retry_after(value: str | None, now: datetime) -> float | None:
     """Seconds to wait per a Retry-After header (delta-seconds or HTTP-date), or None when absent or unreadable."""
     if not value:
         return None

@@ -1,14 +1,19 @@
-"""Helpers for the OVP connector tests: a source, a loopback-allowed client with a recording sleep, one fetch."""
+"""Helpers for the OVP connector tests: a source, a loopback-allowed client with a recording sleep, one fetch, one
+import through the CLI."""
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from data_agent_pipelines.connectors.base import Fetched
 from data_agent_pipelines.connectors.standard_keys import apply_standard_keys
 from data_agent_pipelines.model import Asset, ItemFailure, Source
 from data_agent_pipelines.net import FetchPolicy, HttpClient
+
+from ..clirunner import run_cli
 
 
 class Sleeps(list[float]):
@@ -44,3 +49,14 @@ def run(connector: Any, source: Source, workdir: Path, sleeps: Sleeps) -> tuple[
         if isinstance(item, Asset):
             apply_standard_keys(item)
     return fetched, items
+
+
+def cli_import(capsys: pytest.CaptureFixture[str], source_id: str, *, secret: str | None = None) -> tuple[dict, dict]:
+    """`import SOURCE --json` through the CLI, which must succeed (and, given `secret`, never print it); return the
+    result and its items by external id."""
+    done = run_cli(capsys, "import", source_id, "--json")
+    assert done.code == 0, done.err
+    if secret is not None:
+        assert secret not in done.out + done.err
+    result = done.json()
+    return result, {i["external_id"]: i for i in result["items"]}

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -15,12 +14,12 @@ from data_agent_pipelines.connectors.brightcove import BrightcoveConnector
 from data_agent_pipelines.connectors.ovp.links import link_expiry
 from data_agent_pipelines.errors import SourceAuthError
 from data_agent_pipelines.model import Asset, Geoblock, ItemFailure
-from data_agent_pipelines.settings import Settings, get_settings
+from data_agent_pipelines.settings import Settings
 
 from ..clirunner import run_cli
 from .apiserver import ApiServer, Reply
 from .fake_brightcove import FakeBrightcove, fastly_token, sources_of, video
-from .ovp import Sleeps, make_source, run
+from .ovp import Sleeps, cli_import, make_source, run
 
 CLIENT_ID, CLIENT_SECRET = "bc-client-7f3a", "bc-secret-Qw92x"
 NOW = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
@@ -300,21 +299,6 @@ def test_hostile_videos_and_sources_fail_alone(
 # --- through the CLI into the catalog (SQLite and PostgreSQL) ---------------------------------------------------
 
 
-@pytest.fixture
-def loopback(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Iterator[Settings]:
-    monkeypatch.setenv("DATA_AGENT_ALLOW_HOSTS", "127.0.0.1")
-    get_settings.cache_clear()
-    yield settings
-    get_settings.cache_clear()
-
-
-def import_items(capsys, source_id: str) -> tuple[dict, dict]:
-    done = run_cli(capsys, "import", source_id, "--json")
-    assert done.code == 0, done.err
-    result = done.json()
-    return result, {i["external_id"]: i for i in result["items"]}
-
-
 def test_fresh_tokens_renew_links_without_an_update_and_state_follows_brightcove(
     loopback: Settings, fake: FakeBrightcove, server: ApiServer, capsys, catalog: Catalog
 ) -> None:
@@ -328,17 +312,17 @@ def test_fresh_tokens_renew_links_without_an_update_and_state_follows_brightcove
     added = run_cli(capsys, "sources", "add", "--service", "acme", "--name", "bc", "--kind", "brightcove", *args)
     assert added.code == 0, added.err
     source_id = catalog.list_sources()[0].id
-    first, items = import_items(capsys, source_id)
+    first, items = cli_import(capsys, source_id)
     assert first["counts"]["created"] == 3
     fake.token_expiry = EXPIRY + 3600  # every link signed anew, an hour later
-    second, items = import_items(capsys, source_id)
+    second, items = cli_import(capsys, source_id)
     assert second["counts"] == {**second["counts"], "updated": 0, "unchanged": 3}
     assert items["6000"]["reason"] == "renewed 2 expiring links (the origin signs them with an expiry)"
     stored = catalog.get_asset(items["6000"]["asset_id"])["editions"][0]["streams"]
     assert {s["expires"] for s in stored} == {datetime.fromtimestamp(EXPIRY + 3600, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")}
     fake.videos[1]["state"] = "INACTIVE"
     fake.videos[2]["state"] = "DELETED"
-    third, items = import_items(capsys, source_id)
+    third, items = cli_import(capsys, source_id)
     assert catalog.get_asset(items["6001"]["asset_id"])["status"] == "unpublished"
     assert "state INACTIVE" in items["6001"]["reason"]
     assert third["counts"]["unpublished"] == 1  # the deleted video: gone, so the source's on_missing applies

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -17,7 +16,7 @@ from data_agent_pipelines.connectors.languages import language_of_label
 from data_agent_pipelines.errors import SourceAuthError
 from data_agent_pipelines.model import Asset, Credit
 from data_agent_pipelines.net import HTTPStatusError
-from data_agent_pipelines.settings import Settings, get_settings
+from data_agent_pipelines.settings import Settings
 
 from ..clirunner import run_cli
 from ..conftest import corpus
@@ -404,14 +403,6 @@ def test_language_of_label(label: object, language: str | None) -> None:
 
 
 # --- through the CLI into the catalog (SQLite and PostgreSQL) ---------------------------------------------------
-
-
-@pytest.fixture
-def loopback(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Iterator[Settings]:
-    monkeypatch.setenv("DATA_AGENT_ALLOW_HOSTS", "127.0.0.1")
-    get_settings.cache_clear()
-    yield settings
-    get_settings.cache_clear()
 
 
 def test_huge_text_tracks_fail_their_media_alone_and_leave_its_asset_as_it_was(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -13,12 +12,12 @@ from data_agent_pipelines.connectors import kaltura
 from data_agent_pipelines.connectors.kaltura import KalturaConnector
 from data_agent_pipelines.errors import PlatformError, SourceAuthError
 from data_agent_pipelines.model import Asset, ItemFailure
-from data_agent_pipelines.settings import Settings, get_settings
+from data_agent_pipelines.settings import Settings
 
 from ..clirunner import run_cli
 from .apiserver import ApiServer, Reply
 from .fake_kaltura import FakeKaltura, caption, entry, exception, metadata
-from .ovp import Sleeps, make_source, run
+from .ovp import Sleeps, cli_import, make_source, run
 
 SECRET = "kaltura-admin-secret-41e9"
 NOW = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
@@ -264,22 +263,6 @@ def test_hostile_entries_fail_alone(fake: FakeKaltura, server: ApiServer, tmp_pa
 # --- through the CLI into the catalog (SQLite and PostgreSQL) ---------------------------------------------------
 
 
-@pytest.fixture
-def loopback(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Iterator[Settings]:
-    monkeypatch.setenv("DATA_AGENT_ALLOW_HOSTS", "127.0.0.1")
-    get_settings.cache_clear()
-    yield settings
-    get_settings.cache_clear()
-
-
-def import_items(capsys, source_id: str) -> tuple[dict, dict]:
-    done = run_cli(capsys, "import", source_id, "--json")
-    assert done.code == 0, done.err
-    assert SECRET not in done.out + done.err
-    result = done.json()
-    return result, {i["external_id"]: i for i in result["items"]}
-
-
 def test_kaltura_state_follows_the_entry_through_the_cli_into_the_catalog(
     loopback: Settings, fake: FakeKaltura, server: ApiServer, capsys, catalog: Catalog
 ) -> None:
@@ -294,7 +277,7 @@ def test_kaltura_state_follows_the_entry_through_the_cli_into_the_catalog(
     assert added.code == 0, added.err
     source_id = catalog.list_sources()[0].id
 
-    first, items = import_items(capsys, source_id)
+    first, items = cli_import(capsys, source_id, secret=SECRET)
     assert first["counts"]["created"] == 3 and sorted(items) == ["0_e000", "0_e001", "0_e002"]
     assert "1 item skipped, not video entries (mediaType 2, image): 0_e003" in first["notes"]
     converting = catalog.get_asset(items["0_e001"]["asset_id"])
@@ -313,7 +296,7 @@ def test_kaltura_state_follows_the_entry_through_the_cli_into_the_catalog(
     deleted_id = items["0_e002"]["asset_id"]
     fake.entries[1].update(status=2, updatedAt=EPOCH + 9_000)  # converted since: Kaltura plays it now
     fake.entries[2].update(status=3, updatedAt=EPOCH + 9_000)  # deleted: Kaltura no longer lists it
-    second, items = import_items(capsys, source_id)
+    second, items = cli_import(capsys, source_id, secret=SECRET)
     assert second["counts"]["updated"] == 1 and second["counts"]["unpublished"] == 1
     ready = catalog.get_asset(items["0_e001"]["asset_id"])
     assert ready["status"] == "published"

@@ -14,7 +14,7 @@ from data_agent_pipelines.connectors import mux
 from data_agent_pipelines.connectors.mux import MuxConnector
 from data_agent_pipelines.errors import PlatformError, SourceAuthError
 from data_agent_pipelines.model import Asset, ItemFailure
-from data_agent_pipelines.settings import Settings, get_settings
+from data_agent_pipelines.settings import Settings
 
 from ..clirunner import run_cli
 from .apiserver import ApiServer, Reply
@@ -342,14 +342,6 @@ def test_hostile_values_fail_their_asset_alone(fake: FakeMux, server: ApiServer,
 
 
 # --- through the CLI into the catalog (SQLite and PostgreSQL) ---------------------------------------------------
-
-
-@pytest.fixture
-def loopback(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Iterator[Settings]:
-    monkeypatch.setenv("DATA_AGENT_ALLOW_HOSTS", "127.0.0.1")
-    get_settings.cache_clear()
-    yield settings
-    get_settings.cache_clear()
 
 
 def add_source(capsys, server: ApiServer, secret: str = TOKEN_SECRET) -> str:

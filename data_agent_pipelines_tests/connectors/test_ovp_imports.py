@@ -37,14 +37,6 @@ SECRETS = (JW_SECRET, BC_SECRET, KALTURA_SECRET, VIMEO_TOKEN, MUX_SECRET)
 EXPECTED = {"jwplayer": 12, "brightcove": 3, "kaltura": 4, "vimeo": 5, "mux": 6}
 
 
-@pytest.fixture
-def loopback(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Iterator[Settings]:
-    monkeypatch.setenv("DATA_AGENT_ALLOW_HOSTS", "127.0.0.1")
-    get_settings.cache_clear()
-    yield settings
-    get_settings.cache_clear()
-
-
 def add(capsys, kind: str, *args: str) -> str:
     if run_cli(capsys, "services", "list", "--json").json() == []:
         assert run_cli(capsys, "services", "add", "acme").code == 0

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -13,12 +12,12 @@ from data_agent_pipelines.connectors.vimeo import FIELDS, SPEC, VimeoConnector
 from data_agent_pipelines.errors import SourceAuthError
 from data_agent_pipelines.limits import OverLimit, bound_asset
 from data_agent_pipelines.model import Asset
-from data_agent_pipelines.settings import Settings, get_settings
+from data_agent_pipelines.settings import Settings
 
 from ..clirunner import run_cli
 from .apiserver import ApiServer, Reply
 from .fake_vimeo import FakeVimeo, vimeo_files, vimeo_play, vimeo_texttrack, vimeo_video
-from .ovp import Sleeps, make_source, run
+from .ovp import Sleeps, cli_import, make_source, run
 
 TOKEN = "vimeo-token-8c1d0e"
 NOW = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
@@ -349,14 +348,6 @@ def test_an_unreadable_modified_time_is_read_again_rather_than_missed(
 # --- through the CLI into the catalog (SQLite and PostgreSQL) ---------------------------------------------------
 
 
-@pytest.fixture
-def loopback(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Iterator[Settings]:
-    monkeypatch.setenv("DATA_AGENT_ALLOW_HOSTS", "127.0.0.1")
-    get_settings.cache_clear()
-    yield settings
-    get_settings.cache_clear()
-
-
 def add_vimeo_source(capsys, server: ApiServer, *options: str) -> str:
     assert run_cli(capsys, "services", "add", "acme").code == 0
     args = ["--url", server.base + "/", "--credential", f"access_token={TOKEN}", *options]
@@ -365,29 +356,22 @@ def add_vimeo_source(capsys, server: ApiServer, *options: str) -> str:
     return added.json()["id"]
 
 
-def import_items(capsys, source_id: str) -> tuple[dict, dict]:
-    done = run_cli(capsys, "import", source_id, "--json")
-    assert done.code == 0, done.err
-    result = done.json()
-    return result, {i["external_id"]: i for i in result["items"]}
-
-
 def test_renewed_caption_signatures_keep_the_asset_unchanged_but_its_links_fresh(
     loopback: Settings, fake: FakeVimeo, server: ApiServer, capsys, catalog: Catalog
 ) -> None:
     fake.videos = [captioned(1, 1), vimeo_video(2, files=vimeo_files(2))]
     fake.texttracks["1"] = [vimeo_texttrack(1, 11, "en", "English", 1_800_000_000)]
     source_id = add_vimeo_source(capsys, server, "--option", "incremental=false")
-    first, items = import_items(capsys, source_id)
+    first, items = cli_import(capsys, source_id)
     assert first["counts"]["created"] == 2
     fake.texttracks["1"] = [vimeo_texttrack(1, 11, "en", "English", 1_800_086_400)]  # signed a day later
-    second, items = import_items(capsys, source_id)
+    second, items = cli_import(capsys, source_id)
     assert second["counts"] == {**second["counts"], "updated": 0, "unchanged": 2}
     assert items["1"]["reason"] == "renewed 1 expiring link (the origin signs them with an expiry)"
     (caption,) = catalog.get_asset(items["1"]["asset_id"])["editions"][0]["subtitles"]
     assert "expires=1800086400" in caption["url"] and caption["expires"] == "2027-01-16T08:00:00Z"
     fake.texttracks["1"] = [vimeo_texttrack(1, 11, "en", "English (CC)", 1_800_172_800)]  # a real change
-    _third, items = import_items(capsys, source_id)
+    _third, items = cli_import(capsys, source_id)
     assert items["1"]["outcome"] == "updated" and "editions" in items["1"]["data"]
 
 
@@ -397,19 +381,19 @@ def test_a_video_made_private_is_unpublished_and_published_again_when_public(
     fake.videos = [vimeo_video(n, files=vimeo_files(n)) for n in range(3)]
     fake.videos.append(vimeo_video(3, status="transcoding"))
     source_id = add_vimeo_source(capsys, server, "--option", "incremental=false")
-    result, items = import_items(capsys, source_id)
+    result, items = cli_import(capsys, source_id)
     assert result["status"] == "succeeded" and result["counts"]["created"] == 4
     transcoding = catalog.get_asset(items["3"]["asset_id"])
     assert transcoding["status"] == "unpublished" and "status transcoding" in items["3"]["reason"]
     fake.videos[1]["privacy"] = {"view": "nobody"}
     fake.videos[3] = vimeo_video(3, files=vimeo_files(3))
-    result, items = import_items(capsys, source_id)
+    result, items = cli_import(capsys, source_id)
     assert items["1"]["outcome"] == "updated" and "private on Vimeo" in items["1"]["reason"]
     assert catalog.get_asset(items["1"]["asset_id"])["status"] == "unpublished"
     assert items["3"]["outcome"] == "updated" and catalog.get_asset(items["3"]["asset_id"])["status"] == "published"
     assert items["0"]["outcome"] == "unchanged"
     fake.videos[1]["privacy"] = {"view": "anybody"}
-    result, items = import_items(capsys, source_id)
+    result, items = cli_import(capsys, source_id)
     assert items["1"]["reason"].startswith("published again")
     assert catalog.get_asset(items["1"]["asset_id"])["status"] == "published"
 
@@ -420,11 +404,11 @@ def test_a_huge_texttracks_answer_fails_its_video_alone_and_leaves_its_asset_as_
     fake.videos = [captioned(1, 1), vimeo_video(2, files=vimeo_files(2))]
     fake.texttracks["1"] = [vimeo_texttrack(1, 11, "en", "English", 1_800_000_000)]
     source_id = add_vimeo_source(capsys, server, "--option", "incremental=false")
-    _result, items = import_items(capsys, source_id)
+    _result, items = cli_import(capsys, source_id)
     before = catalog.get_asset(items["1"]["asset_id"])
     fake.texttracks["1"] = [vimeo_texttrack(1, n, "en", f"Track {n}", 1_800_000_000) for n in range(5_000)]
     fake.videos[1]["name"] = "Renamed"
-    result, items = import_items(capsys, source_id)
+    result, items = cli_import(capsys, source_id)
     assert result["status"] == "partial"
     assert items["1"]["outcome"] == "failed"
     assert items["1"]["reason"] == "editions[0].subtitles has 5,000 entries; the limit is 100"

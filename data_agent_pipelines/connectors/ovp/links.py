@@ -23,6 +23,16 @@ _AKAMAI_EXP = re.compile(r"(?:^|[~&])exp=(\d{9,11})(?:$|[~&])")
 _JWT_MAX = 8192
 
 
+def is_signed(url: str) -> bool:
+    """Whether the link carries a signature, and therefore expires (see `link_expiry`)."""
+    return bool(SIGNATURE_PARAMS & _params(url).keys())
+
+
+def _params(url: str) -> dict[str, list[str]]:
+    """The link's query parameters by lowercased name."""
+    return {name.lower(): values for name, values in parse_qs(urlsplit(url).query).items()}
+
+
 def link_expiry(url: str, read_at: datetime | None) -> datetime | None:
     """When a signed link stops working; None for a link that carries no signature.
 
@@ -31,8 +41,7 @@ def link_expiry(url: str, read_at: datetime | None) -> datetime | None:
     expiry cannot be read is taken to expire when it was read (`read_at`): it is renewed by every import rather than
     trusted for longer than the platform vouched for it.
     """
-    query = parse_qs(urlsplit(url).query)
-    params = {name.lower(): values for name, values in query.items()}
+    params = _params(url)
     found: datetime | None = None
     for name, values in params.items():
         for value in values:
@@ -47,7 +56,7 @@ def link_expiry(url: str, read_at: datetime | None) -> datetime | None:
                 found = found or _jwt_expiry(value)
     if found is not None:
         return found
-    return read_at if SIGNATURE_PARAMS & set(params) else None
+    return read_at if SIGNATURE_PARAMS & params.keys() else None
 
 
 def _epoch(seconds: int) -> datetime | None:

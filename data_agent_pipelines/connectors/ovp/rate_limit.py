@@ -22,6 +22,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 
+from ...net import parse_retry_after
+
 MAX_RATE_LIMIT_WAIT = 300.0  # the longest single wait
 # A reset further away than this is taken for a wrong clock or header rather than a quota: it is waited as
 # MAX_RATE_LIMIT_WAIT and not held against the deadline (the next answer says more).
@@ -149,8 +151,7 @@ class RateLimiter:
             if reset is not None:
                 self._reset_at = now + reset
             if status == 429 and (call is None or call >= self._window_began):
-                retry_after = response_headers.get("retry-after")
-                wait = _reset_wait(retry_after, now) if retry_after else None
+                wait = parse_retry_after(response_headers.get("retry-after"), datetime.fromtimestamp(now, UTC))
                 if wait is None:
                     wait = self._window_seconds if reset is None else reset
                 self._remaining = 0
