@@ -205,7 +205,7 @@ def test_an_asset_page_run_that_died_is_recorded_retried_and_judged_by_the_failu
     plan_checks(instance, run.run_id, source_id)
     assert last_check(instance, health.LAST_IMPORT_SUCCEEDED, source_id) == ("PLANNED", run.run_id)
     # Its first op tagged it and took the lock, then its worker died; run monitoring reports it failed.
-    tag_run(instance, run.run_id, IMPORT_RUN_TAGS)
+    tag_run(instance, run, defaults=IMPORT_RUN_TAGS)
     locks.acquire(catalog, source_id, run.run_id, ttl=timedelta(hours=1))
     instance.report_run_failed(run, message="the run worker died")
 
