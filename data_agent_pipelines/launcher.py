@@ -23,7 +23,7 @@ from .importing import remove_workdir
 from .model import ExportResult, ImportResult, Source
 from .orchestration.checks import IMPORT_RESULTS
 from .orchestration.exports import EXPORT_JOB_NAME, EXPORTS, EXPORTS_PARTITIONS_NAME, export_tags
-from .orchestration.imports import hold_source, import_source, import_tags
+from .orchestration.imports import FETCH_CONFIG_PATH, hold_source, import_source, import_tags
 from .orchestration.instance import HOST_TAG, PID_TAG, ensure_partition, run_error
 from .orchestration.partitions import SOURCES_PARTITIONS_NAME
 from .orchestration.run_queue import execute_partition_run, runs_of, submit_partition_run
@@ -81,7 +81,9 @@ def _execute(
 ) -> LaunchedRun[ImportResult]:
     run_config: dict[str, Any] = {}
     if dry_run:
-        run_config = {"ops": {"import_results": {"ops": {"fetch": {"config": {"dry_run": True}}}}}}
+        run_config = {"dry_run": True}
+        for key in reversed(FETCH_CONFIG_PATH):  # the path the failure sensor reads it back from
+            run_config = {key: run_config}
     outcome = execute_now(
         instance,
         "import_source",

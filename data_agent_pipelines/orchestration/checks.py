@@ -72,28 +72,24 @@ def evaluation(
     `target` is the partition's latest materialization: the UI shows a partition's check status only while the
     verdict targets it (a verdict about an older one is taken as out of date, the partition as never checked).
     """
-    return AssetCheckEvaluation(
-        asset_key=IMPORT_RESULTS,
-        check_name=verdict.check,
-        passed=verdict.passed,
-        severity=AssetCheckSeverity(verdict.severity.value),
-        description=verdict.description,
-        metadata={key: _metadata_value(value) for key, value in verdict.metadata.items()},
-        partition=partition,
-        target_materialization_data=target,
-    )
+    return AssetCheckEvaluation(**_verdict_fields(verdict), partition=partition, target_materialization_data=target)
 
 
 def check_result(verdict: health.Verdict) -> AssetCheckResult:
     """One verdict as the op that materialized the partition yields it (Dagster adds partition and target)."""
-    return AssetCheckResult(
-        asset_key=IMPORT_RESULTS,
-        check_name=verdict.check,
-        passed=verdict.passed,
-        severity=AssetCheckSeverity(verdict.severity.value),
-        description=verdict.description,
-        metadata={key: _metadata_value(value) for key, value in verdict.metadata.items()},
-    )
+    return AssetCheckResult(**_verdict_fields(verdict))
+
+
+def _verdict_fields(verdict: health.Verdict) -> dict[str, Any]:
+    """What a verdict says, in the fields an evaluation and a check result share."""
+    return {
+        "asset_key": IMPORT_RESULTS,
+        "check_name": verdict.check,
+        "passed": verdict.passed,
+        "severity": AssetCheckSeverity(verdict.severity.value),
+        "description": verdict.description,
+        "metadata": {key: _metadata_value(value) for key, value in verdict.metadata.items()},
+    }
 
 
 def latest_materializations(
@@ -140,14 +136,22 @@ def record_run_verdicts(
     Like a failed import's own, they point at the partition's latest materialization.
     """
     target = latest_materializations(instance, [partition]).get(partition)
-    for verdict in verdicts:
+    evaluations = [evaluation(verdict, partition, target) for verdict in verdicts]
+    report_evaluations(instance, evaluations, run_id=run.run_id, job_name=run.job_name)
+
+
+def report_evaluations(
+    instance: DagsterInstance, evaluations: Sequence[AssetCheckEvaluation], *, run_id: str, job_name: str
+) -> None:
+    """Write check evaluations to the event log under `run_id`, one event each, as an op of that run would."""
+    for verdict in evaluations:
         event = DagsterEvent(
             event_type_value=DagsterEventType.ASSET_CHECK_EVALUATION.value,
-            job_name=run.job_name,
-            event_specific_data=evaluation(verdict, partition, target),
+            job_name=job_name,
+            event_specific_data=verdict,
             message=verdict.description,
         )
-        instance.report_dagster_event(event, run_id=run.run_id)
+        instance.report_dagster_event(event, run_id=run_id)
 
 
 @dataclass(frozen=True, slots=True)

@@ -192,12 +192,12 @@ def exports(
     # A run started from the launchpad, the asset page or a backfill was created with its partition key alone: it
     # gets the tags every other export run is created with, so filtering runs by service finds it (a run of the
     # hidden asset job gets export_service's own tags too).
-    tags = {"data_agent/service": result.service, "data_agent/export_target": result.target_id}
-    tags["data_agent/format"] = result.format
-    missing = {key: value for key, value in tags.items() if context.run.tags.get(key) != value}
-    missing.update({key: value for key, value in EXPORT_RUN_TAGS.items() if key not in context.run.tags})
-    if missing:
-        tag_run(context.instance, context.run.run_id, missing)
+    tags = {
+        "data_agent/service": result.service,
+        "data_agent/export_target": result.target_id,
+        "data_agent/format": result.format,
+    }
+    tag_run(context.instance, context.run, tags=tags, defaults=EXPORT_RUN_TAGS)
     if not result.succeeded:
         raise Failure(
             description=f"export of target {result.target_id} failed: {result.error}",

@@ -20,8 +20,6 @@ from datetime import datetime
 
 from dagster import (
     AssetCheckEvaluation,
-    DagsterEvent,
-    DagsterEventType,
     DagsterInstance,
     DefaultSensorStatus,
     RunsFilter,
@@ -36,7 +34,7 @@ from .. import health
 from ..catalog.store import Catalog
 from ..clock import Clock, utc_now
 from ..settings import get_settings
-from .checks import evaluation, latest_materializations, recorded_freshness
+from .checks import evaluation, latest_materializations, recorded_freshness, report_evaluations
 from .partitions import SOURCES_PARTITIONS_NAME
 from .resources import CatalogResource
 
@@ -93,14 +91,7 @@ def plan_freshness(catalog: Catalog, instance: DagsterInstance, *, now: datetime
 
 def record_verdicts(instance: DagsterInstance, evaluations: Sequence[AssetCheckEvaluation], *, tick: str) -> None:
     """Write the tick's verdicts to the event log under the tick's id (see the module's docstring for why)."""
-    for verdict in evaluations:
-        event = DagsterEvent(
-            event_type_value=DagsterEventType.ASSET_CHECK_EVALUATION.value,
-            job_name=RUNLESS_JOB_NAME,
-            event_specific_data=verdict,
-            message=verdict.description,
-        )
-        instance.report_dagster_event(event, run_id=tick)
+    report_evaluations(instance, evaluations, run_id=tick, job_name=RUNLESS_JOB_NAME)
 
 
 def build_import_freshness(*, clock: Clock = utc_now) -> SensorDefinition:

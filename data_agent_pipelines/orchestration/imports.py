@@ -81,9 +81,7 @@ def fetch(
     # A run of Dagster's hidden asset job (the UI's "Materialize", an asset backfill) has none of import_source's
     # tags; run monitoring and the retry daemon read a run's tags from storage when they act, so adding them first
     # thing gives it the same runtime limit and crash retries.
-    missing_job_tags = {key: value for key, value in IMPORT_RUN_TAGS.items() if key not in context.run.tags}
-    if missing_job_tags:
-        tag_run(context.instance, context.run_id, missing_job_tags)
+    tag_run(context.instance, context.run, defaults=IMPORT_RUN_TAGS)
     try:
         hold_source(catalog.catalog, context.instance, context.partition_key, context.run_id)
     except locks.SourceBusy as busy:
@@ -102,9 +100,7 @@ def fetch(
         )
     # A run started from the launchpad, the asset page or a backfill was created with its partition key alone: it
     # gets the tags every other import run is created with, so filtering runs by service or source finds it.
-    missing = {key: value for key, value in import_tags(state.source).items() if context.run.tags.get(key) != value}
-    if missing:
-        tag_run(context.instance, context.run_id, missing)
+    tag_run(context.instance, context.run, tags=import_tags(state.source))
     if state.error:
         yield from fail_import(context, state, catalog.catalog)
     size = f"{state.fetched.size:,} bytes" if state.fetched and state.fetched.path else _describe(state)

@@ -15,7 +15,7 @@ checked again before an upgrade.
 from __future__ import annotations
 
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from functools import cache
 from typing import Any
 
@@ -137,10 +137,23 @@ def _create_partition_run(
     )
 
 
-def tag_run(instance: DagsterInstance, run_id: str, tags: dict[str, str]) -> None:
+def tag_run(
+    instance: DagsterInstance,
+    run: DagsterRun,
+    *,
+    tags: Mapping[str, str] | None = None,
+    defaults: Mapping[str, str] | None = None,
+) -> None:
     """Add tags to a run that has started: a launchpad or backfill run knows only its partition key when it is
-    created, its source's tags are added once its first op has loaded the source."""
-    instance.add_run_tags(run_id, tags)
+    created, its source's tags are added once its first op has loaded the source.
+
+    `tags` are set where the run lacks them or has another value; `defaults` only where the run has none (a
+    launcher's own choice stays). Writes nothing when the run has them all.
+    """
+    missing = {key: value for key, value in (tags or {}).items() if run.tags.get(key) != value}
+    missing.update({key: value for key, value in (defaults or {}).items() if key not in run.tags})
+    if missing:
+        instance.add_run_tags(run.run_id, missing)
 
 
 def runs_of(

@@ -10,7 +10,6 @@ instance records is asserted: run status and tags, the asset partition's status,
 from __future__ import annotations
 
 import shutil
-from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
@@ -37,7 +36,7 @@ from data_agent_pipelines.orchestration.checks import check_key
 from data_agent_pipelines.orchestration.failures import import_failures
 from data_agent_pipelines.orchestration.heartbeat import active_partitions
 from data_agent_pipelines.orchestration.imports import IMPORT_RUN_TAGS
-from data_agent_pipelines.orchestration.instance import ensure_partition, open_instance
+from data_agent_pipelines.orchestration.instance import ensure_partition
 from data_agent_pipelines.orchestration.partitions import sources_partitions
 from data_agent_pipelines.orchestration.resources import CatalogResource
 from data_agent_pipelines.orchestration.run_queue import tag_run
@@ -47,6 +46,7 @@ from ..clirunner import run_cli
 from ..conftest import add_feed_source
 from ..feeds import item, rss
 from ..feedserver import FeedServer
+from .conftest import partition_status
 from .ui import ASSET_JOB, materialize, ui_workspace
 
 IMPORT_RESULTS = AssetKey("import_results")
@@ -56,18 +56,6 @@ CHECKS = [
     health.REMOVALS_NOT_HELD_BACK,
     health.IMPORTED_RECENTLY,
 ]
-
-
-@pytest.fixture
-def instance(settings: Settings) -> Iterator[DagsterInstance]:
-    opened = open_instance(settings)
-    yield opened
-    opened.dispose()
-
-
-def partition_status(instance: DagsterInstance, source_id: str) -> AssetPartitionStatus | None:
-    statuses = instance.get_status_by_partition(IMPORT_RESULTS, [source_id], sources_partitions)
-    return (statuses or {}).get(source_id)
 
 
 def last_check(instance: DagsterInstance, name: str, partition: str) -> tuple[str, str]:
@@ -205,7 +193,7 @@ def test_an_asset_page_run_that_died_is_recorded_retried_and_judged_by_the_failu
     plan_checks(instance, run.run_id, source_id)
     assert last_check(instance, health.LAST_IMPORT_SUCCEEDED, source_id) == ("PLANNED", run.run_id)
     # Its first op tagged it and took the lock, then its worker died; run monitoring reports it failed.
-    tag_run(instance, run.run_id, IMPORT_RUN_TAGS)
+    tag_run(instance, run, defaults=IMPORT_RUN_TAGS)
     locks.acquire(catalog, source_id, run.run_id, ttl=timedelta(hours=1))
     instance.report_run_failed(run, message="the run worker died")
 

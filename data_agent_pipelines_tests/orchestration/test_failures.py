@@ -23,7 +23,7 @@ from data_agent_pipelines.catalog import locks
 from data_agent_pipelines.catalog.store import Catalog
 from data_agent_pipelines.definitions import defs
 from data_agent_pipelines.orchestration.failures import handle_failures, import_failures, parse_cursor
-from data_agent_pipelines.orchestration.instance import ensure_partition, open_instance
+from data_agent_pipelines.orchestration.instance import ensure_partition
 from data_agent_pipelines.orchestration.resources import CatalogResource
 from data_agent_pipelines.reporting import Reporter
 from data_agent_pipelines.settings import Settings, get_settings
@@ -45,13 +45,6 @@ def bugsnag(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Iterator[Bug
         get_settings.cache_clear()
         yield server
     get_settings.cache_clear()
-
-
-@pytest.fixture
-def instance(settings: Settings) -> Iterator[DagsterInstance]:
-    opened = open_instance(settings)
-    yield opened
-    opened.dispose()
 
 
 @pytest.fixture

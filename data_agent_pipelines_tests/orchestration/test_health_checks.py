@@ -3,7 +3,6 @@ feed on loopback, the real catalog, a real Dagster instance) and from the freshn
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import pytest
@@ -22,9 +21,8 @@ from data_agent_pipelines.catalog.store import Catalog
 from data_agent_pipelines.definitions import defs
 from data_agent_pipelines.orchestration.checks import check_key
 from data_agent_pipelines.orchestration.freshness import build_import_freshness
-from data_agent_pipelines.orchestration.instance import ensure_partition, open_instance
+from data_agent_pipelines.orchestration.instance import ensure_partition
 from data_agent_pipelines.orchestration.resources import CatalogResource
-from data_agent_pipelines.settings import Settings
 from data_agent_pipelines.source_settings import SourceChanges, edit_source
 
 from ..clirunner import run_cli
@@ -40,13 +38,6 @@ CHECKS = (
 )
 TEN = [f"i{n}" for n in range(10)]
 NO_ID = "<item><description>nothing to identify me</description></item>"
-
-
-@pytest.fixture
-def instance(settings: Settings) -> Iterator[DagsterInstance]:
-    opened = open_instance(settings)
-    yield opened
-    opened.dispose()
 
 
 def recorded(instance: DagsterInstance, partition: str) -> dict[str, tuple[str, str, str]]:

@@ -7,35 +7,20 @@ code location served by a real code server, as the UI's "Re-execute all" does.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 from dagster import AssetKey, AssetPartitionStatus, DagsterEventType, DagsterInstance, DagsterRunStatus, RunsFilter
 
 from data_agent_pipelines.catalog.store import Catalog
-from data_agent_pipelines.orchestration.instance import open_instance
-from data_agent_pipelines.orchestration.partitions import sources_partitions
 from data_agent_pipelines.settings import Settings
 
 from ..clirunner import run_cli
 from ..conftest import add_feed_source
 from ..feeds import item, rss
 from ..feedserver import FeedServer
+from .conftest import partition_status
 from .ui import reexecute, ui_workspace, use_immediate_runs
 
 IMPORT_RESULTS = AssetKey("import_results")
-
-
-@pytest.fixture
-def instance(settings: Settings) -> Iterator[DagsterInstance]:
-    opened = open_instance(settings)
-    yield opened
-    opened.dispose()
-
-
-def partition_status(instance: DagsterInstance, source_id: str) -> AssetPartitionStatus | None:
-    statuses = instance.get_status_by_partition(IMPORT_RESULTS, [source_id], sources_partitions)
-    return (statuses or {}).get(source_id)
 
 
 def failed_steps(instance: DagsterInstance, run_id: str) -> list[str]:

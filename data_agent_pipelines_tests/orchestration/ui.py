@@ -130,26 +130,20 @@ def launch_partition(workspace: WorkspaceProcessContext, job_name: str, partitio
 def backfill(workspace: WorkspaceProcessContext, job_name: str, partition_keys: list[str]) -> list[str]:
     """Backfill `job_name` over `partition_keys` from the UI, let the backfill daemon submit its runs once, wait
     for them to end; return their ids."""
-    launched = _graphql(
-        workspace,
-        BACKFILL,
-        {
-            "backfillParams": {
-                "selector": {
-                    "partitionSetName": f"{job_name}_partition_set",
-                    "repositorySelector": REPOSITORY,
-                },
-                "partitionNames": partition_keys,
-            }
-        },
-    )["launchPartitionBackfill"]
+    selector = {"partitionSetName": f"{job_name}_partition_set", "repositorySelector": REPOSITORY}
+    return _backfill(workspace, {"selector": selector, "partitionNames": partition_keys})
+
+
+def _backfill(workspace: WorkspaceProcessContext, params: dict[str, Any]) -> list[str]:
+    """Launch a backfill with `params`, let the backfill daemon submit its runs once, wait for them to end; return
+    their ids."""
+    launched = _graphql(workspace, BACKFILL, {"backfillParams": params})["launchPartitionBackfill"]
     assert launched["__typename"] == "LaunchBackfillSuccess", launched
     errors = [error for error in execute_backfill_iteration(workspace, logging.getLogger("backfill")) if error]
     assert not errors, errors
     start_queued(workspace)
     backfill_id = launched["backfillId"]
-    runs = workspace.instance.get_runs()
-    return [run.run_id for run in runs if run.tags.get("dagster/backfill") == backfill_id]
+    return [run.run_id for run in workspace.instance.get_runs() if run.tags.get("dagster/backfill") == backfill_id]
 
 
 def reexecute(workspace: WorkspaceProcessContext, parent_run_id: str) -> str:
@@ -210,14 +204,4 @@ def materialize(
         assert launched["__typename"] == "LaunchRunSuccess", launched
         start_queued(workspace)
         return [launched["run"]["runId"]]
-    launched = _graphql(
-        workspace,
-        BACKFILL,
-        {"backfillParams": {"tags": [], "assetSelection": selection, "partitionNames": partition_keys}},
-    )["launchPartitionBackfill"]
-    assert launched["__typename"] == "LaunchBackfillSuccess", launched
-    errors = [error for error in execute_backfill_iteration(workspace, logging.getLogger("backfill")) if error]
-    assert not errors, errors
-    start_queued(workspace)
-    backfill_id = launched["backfillId"]
-    return [run.run_id for run in workspace.instance.get_runs() if run.tags.get("dagster/backfill") == backfill_id]
+    return _backfill(workspace, {"tags": [], "assetSelection": selection, "partitionNames": partition_keys})
