@@ -196,7 +196,8 @@ class Page:
             text = self.text()
             missing = [wanted for wanted in must_show if wanted not in text]
             if not dialog and not pending and not missing:
-                time.sleep(1.5)  # let charts finish their animation before the screenshot
+                if self.evaluate("document.querySelector('canvas') !== null"):
+                    time.sleep(1.5)  # charts animate in and signal no end: let them finish before the screenshot
                 return text
             time.sleep(0.5)  # the UI loads its data over GraphQL after the page: poll its text
         unclicked = f" (nothing to click: {pending[0][1]!r})" if pending else ""
