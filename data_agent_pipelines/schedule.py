@@ -1,11 +1,13 @@
-"""When a source runs: an interval (`5m`, `1h`, `1d`) or a cron expression, validated on input."""
+"""When a source runs: an interval (`5m`, `1h`, `1d`) or a cron expression, validated on input.
+
+croniter is imported where a cron expression is read: the catalog imports this module, and a command that reads
+no cron expression (`sources list`) need not pay for it.
+"""
 
 from __future__ import annotations
 
 import re
 from datetime import UTC, datetime, timedelta
-
-from croniter import CroniterBadCronError, CroniterBadDateError, CroniterNotAlphaError, croniter
 
 from .errors import InvalidInput
 
@@ -50,6 +52,8 @@ def validate_cron(expression: str) -> str:
             f"invalid cron expression {expression!r}: use five fields (minute hour day-of-month month day-of-week),"
             " like '*/15 * * * *'"
         )
+    from croniter import CroniterBadCronError, CroniterBadDateError, CroniterNotAlphaError, croniter
+
     try:
         croniter(normalised, datetime(2000, 1, 1, tzinfo=UTC)).get_next(datetime)
     except (CroniterBadCronError, CroniterBadDateError, CroniterNotAlphaError, ValueError, KeyError) as exc:
@@ -73,6 +77,8 @@ def schedule_values(
 def next_run_after(moment: datetime, *, every_seconds: int | None, cron: str | None) -> datetime:
     """The first slot strictly after `moment` (UTC). Missed slots are not replayed: a late source runs once."""
     if cron:
+        from croniter import croniter
+
         return croniter(cron, moment.astimezone(UTC)).get_next(datetime).astimezone(UTC)
     if not every_seconds:
         raise InvalidInput("a source needs an interval or a cron expression")

@@ -19,6 +19,11 @@ JOB_LIBRARIES = {"dagster", "pandas"}
 
 def imported_packages(*args: str, env: dict[str, str]) -> set[str]:
     """The top-level packages a `data-agent` process imported to run `args`."""
+    return {name.split(".")[0] for name in imported_modules(*args, env=env)}
+
+
+def imported_modules(*args: str, env: dict[str, str]) -> set[str]:
+    """Every module a `data-agent` process imported to run `args`."""
     done = subprocess.run(
         [sys.executable, "-X", "importtime", "-m", "data_agent_pipelines.cli", *args],
         capture_output=True,
@@ -30,7 +35,7 @@ def imported_packages(*args: str, env: dict[str, str]) -> set[str]:
     )
     assert done.returncode == 0, done.stderr[-2000:]
     lines = [line.split("|")[-1].strip() for line in done.stderr.splitlines() if line.startswith("import time:")]
-    return {name.split(".")[0] for name in lines[1:]}  # the first line is the header
+    return set(lines[1:])  # the first line is the header
 
 
 @pytest.fixture
@@ -55,6 +60,31 @@ def test_a_command_that_runs_no_job_loads_neither_dagster_nor_pandas(
     args: tuple[str, ...], environment: dict[str, str]
 ) -> None:
     assert imported_packages(*args, env=environment) & JOB_LIBRARIES == set()
+
+
+def test_a_catalog_command_on_the_sqlite_default_loads_no_postgresql_driver_nor_what_it_does_not_use(
+    sqlite_settings: Settings,
+) -> None:
+    # The default catalog (no DATA_AGENT_DATABASE_URL): a SQLite file in DATA_AGENT_HOME.
+    pythonpath = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
+    env = {k: v for k, v in os.environ.items() if k != "DATA_AGENT_DATABASE_URL"} | {"PYTHONPATH": pythonpath}
+    imported_modules("services", "add", "acme", env=env)
+    add = ("sources", "add", "--service", "acme", "--name", "feed", "--kind", "mrss", "--url", "https://e.test/f")
+    imported_modules(*add, env=env)
+    # Not the PostgreSQL dialect nor its drivers; not `cryptography` while no credentials are read; not croniter
+    # while no cron expression is; not the ORM (the catalog is SQLAlchemy Core); no job library.
+    unused = {"sqlalchemy.dialects.postgresql", "psycopg2", "asyncpg", "cryptography", "croniter", "sqlalchemy.orm"}
+    unused |= JOB_LIBRARIES
+    for args in [
+        ("sources", "list"),
+        ("services", "list"),
+        ("results", "list"),
+        ("exports", "list"),
+        ("assets", "list", "--service", "acme"),
+    ]:
+        modules = imported_modules(*args, env=env)
+        assert "sqlalchemy.dialects.sqlite" in modules, args  # the process did open the catalog
+        assert {name for name in modules if name in unused or name.startswith(tuple(f"{u}." for u in unused))} == set()
 
 
 def test_alembic_loads_only_to_upgrade_the_catalog(environment: dict[str, str]) -> None:

@@ -12,7 +12,6 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from psycopg2.extras import execute_values
 from sqlalchemy import Connection, Dialect, Table, bindparam, insert
 
 from ..model import JSON_FIELDS, AssetWrite, ItemOutcome, Source
@@ -182,6 +181,8 @@ def execute_many(conn: Connection, compiled: CompiledMany, rows: Sequence[Parame
         return
     if not rows:
         return
+    from psycopg2.extras import execute_values  # on PostgreSQL only: a process on SQLite never loads the driver
+
     cursor = conn.connection.cursor()
     try:
         # The parameters outside the row tuple are the same in every row: bound once, from the first.

@@ -6,14 +6,21 @@ them decrypts. Without it a key is generated into `$DATA_AGENT_HOME/secret.key` 
 
 from __future__ import annotations
 
+import base64
 import json
 import os
+from functools import cached_property
 from pathlib import Path
-
-from cryptography.fernet import Fernet, InvalidToken, MultiFernet
+from typing import TYPE_CHECKING
 
 from ..errors import CredentialsError
 from ..settings import Settings
+
+if TYPE_CHECKING:
+    from cryptography.fernet import MultiFernet
+
+# A Fernet key: 32 bytes, url-safe base64-encoded.
+KEY_BYTES = 32
 
 
 class CredentialCipher:
@@ -23,12 +30,20 @@ class CredentialCipher:
         if not keys:
             raise CredentialsError("no encryption key configured for source credentials")
         try:
-            self._fernet = MultiFernet([Fernet(key.strip().encode()) for key in keys])
+            self._keys = [_checked_key(key) for key in keys]
         except ValueError:
             raise CredentialsError(
                 "DATA_AGENT_SECRET_KEY is not a valid key: it must be 32 url-safe base64-encoded bytes (generate one"
                 " with `python -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())'`)"
             ) from None
+
+    @cached_property
+    def _fernet(self) -> MultiFernet:
+        # Made on first use: most commands that open the catalog never encrypt or decrypt, and importing
+        # `cryptography` would cost each of them a few hundredths of a second.
+        from cryptography.fernet import Fernet, MultiFernet
+
+        return MultiFernet([Fernet(key) for key in self._keys])
 
     @classmethod
     def from_settings(cls, settings: Settings) -> CredentialCipher:
@@ -46,6 +61,8 @@ class CredentialCipher:
     def decrypt(self, token: str | None) -> dict[str, str]:
         if not token:
             return {}
+        from cryptography.fernet import InvalidToken
+
         try:
             return json.loads(self._fernet.decrypt(token.encode()))
         except InvalidToken:
@@ -66,11 +83,21 @@ class CredentialCipher:
         return self.decrypt(token).get("secret") or None
 
 
+def _checked_key(key: str) -> bytes:
+    """`key` as Fernet takes it; ValueError unless it is a Fernet key. This is Fernet's own check (the same decoding,
+    the same length), made without importing `cryptography`, so that a bad key is still refused when the catalog
+    opens."""
+    encoded = key.strip().encode()
+    if len(base64.urlsafe_b64decode(encoded)) != KEY_BYTES:
+        raise ValueError("not a Fernet key")
+    return encoded
+
+
 def _local_key(path: Path) -> str:
     if path.exists():
         return path.read_text().strip()
     path.parent.mkdir(parents=True, exist_ok=True)
-    key = Fernet.generate_key().decode()
+    key = base64.urlsafe_b64encode(os.urandom(KEY_BYTES)).decode()  # what Fernet.generate_key() returns
     # Write aside, then link into place: two processes starting at once agree on one key, and no reader ever
     # sees a half-written file.
     temporary = path.with_name(f".{path.name}.{os.getpid()}")

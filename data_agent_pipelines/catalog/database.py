@@ -11,7 +11,6 @@ from contextlib import AbstractContextManager, contextmanager
 from typing import Any
 
 from sqlalchemy import Connection, Engine, Table
-from sqlalchemy.dialects import postgresql, sqlite
 
 from ..errors import CatalogFull
 from .driver_errors import disk_full
@@ -37,8 +36,13 @@ class Database:
 
     def insert(self, table: Table) -> Any:
         """An INSERT of the backend's own dialect, so that it can take `on_conflict_do_update`."""
-        dialect = postgresql if self.engine.dialect.name == "postgresql" else sqlite
-        return dialect.insert(table)
+        # Imported here: a process on one backend never loads the other's dialect (the PostgreSQL one with all its
+        # drivers costs a command on SQLite a tenth of a second).
+        if self.engine.dialect.name == "postgresql":
+            from sqlalchemy.dialects.postgresql import insert
+        else:
+            from sqlalchemy.dialects.sqlite import insert
+        return insert(table)
 
     @contextmanager
     def _transaction(self, **options: Any) -> Iterator[Connection]:

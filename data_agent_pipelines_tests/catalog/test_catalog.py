@@ -332,6 +332,25 @@ def test_the_migrations_build_exactly_the_declared_schema(database_url: str) -> 
     assert differences == []
 
 
+def test_json_columns_are_jsonb_on_postgresql_json_elsewhere_and_none_is_sql_null() -> None:
+    # What `JSON(none_as_null=True).with_variant(JSONB(none_as_null=True), "postgresql")` was, made lazily.
+    from sqlalchemy import JSON
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    from data_agent_pipelines.catalog.schema import assets
+
+    for dialect, ddl, kind in [
+        (postgresql.psycopg2.dialect(), "JSONB", postgresql.JSONB),
+        (sqlite.pysqlite.dialect(), "JSON", JSON),
+    ]:
+        column_type = assets.c.geoblock.type
+        assert column_type.compile(dialect=dialect) == ddl
+        implementation = column_type.dialect_impl(dialect).impl_instance
+        assert isinstance(implementation, kind) and implementation.none_as_null
+        processor = column_type.dialect_impl(dialect).bind_processor(dialect)
+        assert processor is None or processor(None) is None
+
+
 def test_credentials_never_follow_a_source_to_another_host(catalog: Catalog) -> None:
     catalog.add_service("acme")
     source = add_source(
