@@ -14,7 +14,6 @@ from typing import Any
 from .errors import InvalidInput
 from .model import ASSET_TYPES, parse_s3_url
 from .model.export_targets import DEFAULT_EVERY_SECONDS
-from .net import FetchError, FetchPolicy, check_url
 from .schedule import schedule_values
 from .user_input import one_of
 
@@ -41,6 +40,10 @@ class ExportTargetChanges:
 
 def check_endpoint(endpoint_url: str, allow_hosts: tuple[str, ...], *, resolve: bool) -> None:
     """A customer's S3 endpoint is an untrusted URL: http(s), and no private or loopback address unless allowed."""
+    # Imported here: the network client (httpx and its transports) costs `exports list`, which checks no URL, more
+    # than the listing itself.
+    from .net import FetchError, FetchPolicy, check_url
+
     try:
         check_url(endpoint_url, FetchPolicy(allow_hosts=allow_hosts), resolve=resolve)
     except FetchError as exc:

@@ -72,8 +72,16 @@ def test_a_catalog_command_on_the_sqlite_default_loads_no_postgresql_driver_nor_
     add = ("sources", "add", "--service", "acme", "--name", "feed", "--kind", "mrss", "--url", "https://e.test/f")
     imported_modules(*add, env=env)
     # Not the PostgreSQL dialect nor its drivers; not `cryptography` while no credentials are read; not croniter
-    # while no cron expression is; not the ORM (the catalog is SQLAlchemy Core); no job library.
-    unused = {"sqlalchemy.dialects.postgresql", "psycopg2", "asyncpg", "cryptography", "croniter", "sqlalchemy.orm"}
+    # while no cron expression is; not the ORM (the catalog is SQLAlchemy Core); no network client; no job library.
+    unused = {
+        "sqlalchemy.dialects.postgresql",
+        "psycopg2",
+        "asyncpg",
+        "cryptography",
+        "croniter",
+        "sqlalchemy.orm",
+        "httpx",
+    }
     unused |= JOB_LIBRARIES
     for args in [
         ("sources", "list"),
