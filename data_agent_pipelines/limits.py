@@ -688,6 +688,6 @@ def check_field(name: str, value: Any) -> None:
 
 def bound_encoded(columns: dict[str, Any]) -> None:
     """Raise OverLimit when an encoded item (its column values) is larger than MAX_ITEM_CHARS altogether."""
-    size = sum(len(value) for value in columns.values() if isinstance(value, str))
+    size = sum(map(len, [value for value in columns.values() if isinstance(value, str)]))
     if size > MAX_ITEM_CHARS:
         raise OverLimit(f"the item is {size:,} characters once encoded; the limit is {MAX_ITEM_CHARS:,}")

@@ -5,6 +5,7 @@ missed limit. And the cache of instant texts never changes a text."""
 from __future__ import annotations
 
 import copy
+import json
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta, timezone
 from typing import Any
@@ -221,3 +222,35 @@ def test_instant_texts_are_the_texts_of_the_value(value: datetime) -> None:
     encoding.instant_texts(datetime(2025, 1, 2, 3, 4, 5, tzinfo=UTC))  # an equal instant in the cache first
     for _ in range(2):  # computed, then perhaps from the cache
         assert encoding.instant_texts(value) == (repr(value), isoformat(value))
+
+
+decoded_values = st.recursive(
+    st.one_of(
+        st.none(),
+        st.booleans(),
+        st.integers(),
+        st.sampled_from((2**63 - 1, 2**63, 2**64, -(2**63) - 1, 10**30)),
+        st.floats(),  # NaN and the infinities included: the stdlib writes and reads them
+        st.text(st.one_of(st.characters(), st.sampled_from('\x00\ud800\udfff\\"1234567890'))),
+    ),
+    lambda children: st.one_of(st.lists(children, max_size=4), st.dictionaries(st.text(max_size=4), children)),
+    max_leaves=20,
+)
+
+
+def _same(a: Any, b: Any) -> bool:
+    return repr(a) == repr(b)  # types count (1 is not 1.0) and NaN is not equal to itself
+
+
+@settings(max_examples=500, deadline=None)
+@given(decoded_values)
+def test_decode_json_reads_what_the_stdlib_reads(value: Any) -> None:
+    text = encoding.canonical_json(value)
+    assert _same(encoding.decode_json(text), json.loads(text))
+
+
+@pytest.mark.parametrize(
+    "text", ["[1e400]", "[NaN]", "[18446744073709551616]", "[-9223372036854775809]", '["\\ud800"]', '{"a":1,"a":2}']
+)
+def test_decode_json_on_texts_orjson_reads_otherwise(text: str) -> None:
+    assert _same(encoding.decode_json(text), json.loads(text))
