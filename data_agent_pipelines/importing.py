@@ -27,7 +27,7 @@ from .connectors.base import ConnectorUnavailable, Fetched, KnownItem, SkipsKnow
 from .connectors.registry import connector_for
 from .connectors.standard_keys import apply_standard_keys
 from .errors import DataAgentError
-from .limits import MAX_EXTERNAL_ID, OverLimit, bound_asset, bound_encoded, clip, storable
+from .limits import MAX_EXTERNAL_ID, OverLimit, bound_asset, bound_encoded, clip, encode_within_limits, storable
 from .model import (
     JSON_FIELDS,
     Asset,
@@ -270,8 +270,10 @@ def _stage(
     seen.add(item.external_id)
     try:
         warnings = apply_standard_keys(item)
-        warnings += bound_asset(item)
-        encoded = encode_asset(item)
+        encoded = encode_within_limits(item)  # nearly every item: held to the limits and encoded in one pass
+        if encoded is None:
+            warnings += bound_asset(item)
+            encoded = encode_asset(item)
         bound_encoded(encoded.columns)
     except OverLimit as exc:
         return _failed(item.external_id, str(exc), [])

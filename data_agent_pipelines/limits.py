@@ -16,11 +16,15 @@ from __future__ import annotations
 
 import json
 import re
+from datetime import UTC, datetime
 from operator import attrgetter
 from typing import Any
 from urllib.parse import urlsplit
 
-from .model import ASSET_TYPES, Asset, Edition, Geoblock
+import orjson
+
+from .model import ASSET_FIELDS, ASSET_TYPES, Asset, Availability, Edition, EncodedAsset, Geoblock
+from .model.encoding import ORJSON_OPTIONS, encoded_asset, instant_texts, isoformat, scalar_texts
 
 # The catalog's INTEGER columns are signed 32-bit on PostgreSQL; no integer of the model may be negative.
 MAX_INTEGER = 2**31 - 1
@@ -326,6 +330,313 @@ def _storable_all(texts: list[str]) -> bool:
     return "\x00" not in joined and (joined.isascii() or _UNSTORABLE.search(joined) is None)
 
 
+class _Unusual(Exception):
+    """A value `encode_within_limits` leaves to the general path."""
+
+
+def encode_within_limits(asset: Asset) -> EncodedAsset | None:
+    """`encode_asset(asset)` when `bound_asset` would leave `asset` as it is without a warning; None otherwise.
+
+    Nearly every asset of an import is such an asset: this holds it to the limits and encodes it in one pass over
+    its values, where the two steps would each walk them. Conservative like `_within_limits`: anything unusual
+    answers None, and the general path (`bound_asset`, then `encode_asset`) decides.
+    """
+    try:
+        return _encode_plain(asset)
+    except Exception:
+        # _Unusual, or whatever an odd value raised: the general path raises it again, or decides otherwise.
+        return None
+
+
+_ALL_FIELDS = attrgetter("external_id", *ASSET_FIELDS)
+_BOOL = frozenset((bool,))
+_MAX_TITLE, _MAX_DESCRIPTION = MAX_TEXT["title"], MAX_TEXT["description"]
+_MAX_SHORT_DESCRIPTION, _MAX_SERIES = MAX_TEXT["short_description"], MAX_TEXT["series"]
+
+
+def _dumps(value: Any) -> str:
+    return orjson.dumps(value, option=ORJSON_OPTIONS).decode()
+
+
+def _encode_plain(asset: Asset) -> EncodedAsset:
+    """`encode_within_limits`, raising where it answers None.
+
+    The JSON fields are built as `field_to_json` builds them, and their leaves gathered by kind (as
+    `_within_limits` does) to be checked at the end: exact str, int or None, bool where a flag is. orjson then
+    writes exactly what the stdlib encoder would (see `encoding.ORJSON_OPTIONS`), and refuses lone surrogates; a
+    NUL shows in its output as an escape.
+    """
+    (
+        external_id,
+        kind,
+        title,
+        description,
+        short_description,
+        duration,
+        release_date,
+        published_at,
+        availability,
+        images,
+        tags,
+        genres,
+        credits,
+        ratings,
+        geoblock,
+        editions,
+        series,
+        season,
+        episode,
+        custom,
+    ) = _ALL_FIELDS(asset)
+    free = (title, description, short_description, series)
+    if (
+        type(external_id) is not str
+        or len(external_id) > MAX_EXTERNAL_ID
+        or kind not in ASSET_TYPES
+        or not _OPTIONAL_TEXT.issuperset(map(type, free))
+        or (title is not None and len(title) > _MAX_TITLE)
+        or (description is not None and len(description) > _MAX_DESCRIPTION)
+        or (short_description is not None and len(short_description) > _MAX_SHORT_DESCRIPTION)
+        or (series is not None and len(series) > _MAX_SERIES)
+        or not _storable_all([external_id, *[text for text in free if text is not None]])
+    ):
+        raise _Unusual
+    labels: list[Any] = []  # required text of at most MAX_LABEL characters
+    optional: list[Any] = []  # the same, or None
+    urls: list[Any] = []
+    counts: list[Any] = [duration, season, episode]
+
+    if availability is None:
+        availability_text = "null"
+    elif type(availability) is Availability:
+        availability_text = _dumps({"start": _instant(availability.start), "end": _instant(availability.end)})
+    else:
+        raise _Unusual
+
+    if type(images) is not list or len(images) > MAX_ENTRIES["images"]:
+        raise _Unusual
+    records: list[dict[str, Any]] = []
+    for url, role, width, height in map(_IMAGE, images):
+        urls.append(url)
+        labels.append(role)
+        counts += (width, height)
+        record = {"url": url, "role": role}
+        if width is not None:
+            record["width"] = width
+        if height is not None:
+            record["height"] = height
+        records.append(record)
+    images_text = _dumps(records) if records else "[]"
+
+    tags_text = _labels(tags, "tags", labels)
+    genres_text = _labels(genres, "genres", labels)
+
+    if type(credits) is not list or len(credits) > MAX_ENTRIES["credits"]:
+        raise _Unusual
+    records = []
+    for name, role in map(_CREDIT, credits):
+        labels.append(name)
+        optional.append(role)
+        records.append({"name": name} if role is None else {"name": name, "role": role})
+    credits_text = _dumps(records) if records else "[]"
+
+    if type(ratings) is not list or len(ratings) > MAX_ENTRIES["ratings"]:
+        raise _Unusual
+    records = []
+    for value, scheme in map(_RATING, ratings):
+        labels.append(value)
+        optional.append(scheme)
+        records.append({"value": value} if scheme is None else {"scheme": scheme, "value": value})
+    ratings_text = _dumps(records) if records else "[]"
+
+    if geoblock is None:
+        geoblock_text = "null"
+    else:
+        if type(geoblock) is not Geoblock:
+            raise _Unusual
+        mode, countries = geoblock.mode, geoblock.countries
+        if (
+            type(mode) is not str
+            or type(countries) is not list
+            or len(countries) > MAX_ENTRIES["geoblock"]
+            or not _TEXT.issuperset(map(type, countries))
+            or max(map(len, countries), default=0) > 2
+        ):
+            raise _Unusual
+        geoblock_text = _dumps({mode: countries})
+
+    editions_text = _editions(editions, labels, optional, urls, counts)
+
+    if (
+        type(custom) is not dict
+        or len(custom) > MAX_ENTRIES["custom"]
+        or not _TEXT.issuperset(map(type, custom))
+        or not _TEXT.issuperset(map(type, custom.values()))
+        or max(map(len, custom), default=0) > MAX_CUSTOM_KEY
+        or max(map(len, custom.values()), default=0) > MAX_CUSTOM_VALUE
+    ):
+        raise _Unusual
+    custom_text = _dumps(custom) if custom else "{}"
+
+    if not (
+        _TEXT.issuperset(map(type, labels))
+        and _TEXT.issuperset(map(type, urls))
+        and _OPTIONAL_TEXT.issuperset(map(type, optional))
+        and _OPTIONAL_COUNT.issuperset(map(type, counts))
+    ):
+        raise _Unusual
+    optional = [value for value in optional if value is not None]
+    counts = [value for value in counts if value is not None]
+    texts = [
+        availability_text,
+        images_text,
+        tags_text,
+        genres_text,
+        credits_text,
+        ratings_text,
+        geoblock_text,
+        editions_text,
+        custom_text,
+    ]
+    if not (
+        max(map(len, labels), default=0) <= MAX_LABEL
+        and max(map(len, optional), default=0) <= MAX_LABEL
+        and max(map(len, urls), default=0) <= MAX_URL
+        and (not counts or (min(counts) >= 0 and max(counts) <= MAX_INTEGER))
+        and "\\u0000" not in "".join(texts)  # a NUL (or text that merely looks like one: the general path decides)
+    ):
+        raise _Unusual
+
+    release_repr, release_text = scalar_texts(release_date)
+    published_repr, published_text = scalar_texts(published_at)
+    kind_repr, title_repr, description_repr, short_repr, duration_repr = map(
+        repr, (kind, title, description, short_description, duration)
+    )
+    series_repr, season_repr, episode_repr = map(repr, (series, season, episode))
+    columns = {
+        "type": kind,
+        "title": title,
+        "description": description,
+        "short_description": short_description,
+        "duration": duration,
+        "release_date": release_date,
+        "published_at": published_at,
+        "series": series,
+        "season": season,
+        "episode": episode,
+        "availability": None if availability is None else availability_text,
+        "images": images_text,
+        "tags": tags_text,
+        "genres": genres_text,
+        "credits": credits_text,
+        "ratings": ratings_text,
+        "geoblock": None if geoblock is None else geoblock_text,
+        "editions": editions_text,
+        "custom": custom_text,
+    }
+    reprs = [
+        kind_repr,
+        title_repr,
+        description_repr,
+        short_repr,
+        duration_repr,
+        release_repr,
+        published_repr,
+        series_repr,
+        season_repr,
+        episode_repr,
+    ]
+    field_texts = (
+        kind_repr,
+        title_repr,
+        description_repr,
+        short_repr,
+        duration_repr,
+        release_text,
+        published_text,
+        *texts[:8],
+        series_repr,
+        season_repr,
+        episode_repr,
+        custom_text,
+    )
+    return encoded_asset(external_id, columns, reprs, texts, field_texts)
+
+
+def _instant(value: Any) -> str | None:
+    if value is None:
+        return None
+    if type(value) is not datetime:
+        raise _Unusual
+    return instant_texts(value)[1] if value.tzinfo is UTC and not value.fold else isoformat(value)
+
+
+def _labels(values: Any, kind: str, labels: list[Any]) -> str:
+    if type(values) is not list or len(values) > MAX_ENTRIES[kind]:
+        raise _Unusual
+    if not values:
+        return "[]"
+    labels += values
+    return _dumps(values)
+
+
+def _editions(editions: Any, labels: list[Any], optional: list[Any], urls: list[Any], counts: list[Any]) -> str:
+    if type(editions) is not list or len(editions) > MAX_ENTRIES["editions"]:
+        raise _Unusual
+    if not editions:
+        return "[]"
+    records: list[dict[str, Any]] = []
+    for edition in editions:
+        streams, subtitles = edition.streams, edition.subtitles
+        if (
+            type(streams) is not list
+            or len(streams) > MAX_ENTRIES["streams"]
+            or type(subtitles) is not list
+            or len(subtitles) > MAX_ENTRIES["subtitles"]
+        ):
+            raise _Unusual
+        name = edition.name
+        labels.append(name)
+        stream_records: list[dict[str, Any]] = []
+        for url, kind, mime, drm, bitrate, width, height, default, expires, drm_data in map(_PLAIN_STREAM, streams):
+            if expires is not None or drm_data is not None or (default is not True and default is not False):
+                raise _Unusual
+            urls.append(url)
+            labels.append(kind)
+            optional += (mime, drm)
+            counts += (bitrate, width, height)
+            record = {"url": url, "type": kind, "default": default}
+            if mime is not None:
+                record["mime"] = mime
+            if drm is not None:
+                record["drm"] = drm
+            if bitrate is not None:
+                record["bitrate"] = bitrate
+            if width is not None:
+                record["width"] = width
+            if height is not None:
+                record["height"] = height
+            stream_records.append(record)
+        subtitle_records: list[dict[str, Any]] = []
+        for url, language, label, forced, expires in map(_PLAIN_SUBTITLE, subtitles):
+            if forced is not False or expires is not None:
+                raise _Unusual
+            urls.append(url)
+            optional += (language, label)
+            record = {"url": url}
+            if language is not None:
+                record["language"] = language
+            if label is not None:
+                record["label"] = label
+            subtitle_records.append(record)
+        records.append({"name": name, "streams": stream_records, "subtitles": subtitle_records})
+    return _dumps(records)
+
+
+_PLAIN_STREAM = attrgetter("url", "type", "mime", "drm", "bitrate", "width", "height", "default", "expires", "drm_data")
+_PLAIN_SUBTITLE = attrgetter("url", "language", "label", "forced", "expires")
+
+
 def _bound_geoblock(check: _Boundary, geoblock: Geoblock) -> None:
     check.entries("geoblock", geoblock.countries, MAX_ENTRIES["geoblock"])
     for n, code in enumerate(geoblock.countries):
@@ -377,6 +688,6 @@ def check_field(name: str, value: Any) -> None:
 
 def bound_encoded(columns: dict[str, Any]) -> None:
     """Raise OverLimit when an encoded item (its column values) is larger than MAX_ITEM_CHARS altogether."""
-    size = sum(len(value) for value in columns.values() if isinstance(value, str))
+    size = sum(map(len, [value for value in columns.values() if isinstance(value, str)]))
     if size > MAX_ITEM_CHARS:
         raise OverLimit(f"the item is {size:,} characters once encoded; the limit is {MAX_ITEM_CHARS:,}")

@@ -16,6 +16,22 @@ from ..model import Asset, Credit, Rating
 
 SCORE_SCHEME = "urn:data-agent:score"  # the 0-100 `rating` key, kept apart from age ratings
 _CLOCK = re.compile(r"^(?:(\d+):)?([0-5]?\d):([0-5]\d)$")
+# Every key `apply_standard_keys` reads.
+_KEYS = frozenset(
+    (
+        "title",
+        "description",
+        "short_description",
+        "genres",
+        "crew",
+        "duration",
+        "release_date",
+        "year",
+        "age_rating_value",
+        "age_rating_type",
+        "rating",
+    )
+)
 
 
 def _duration(text: str) -> int | None:
@@ -49,6 +65,8 @@ def _score(text: str) -> str | None:
 def apply_standard_keys(asset: Asset) -> list[str]:
     """Move recognised keys of `asset.custom` into empty native fields; return warnings for unreadable values."""
     custom = asset.custom
+    if type(custom) is dict and _KEYS.isdisjoint(custom):
+        return []  # nearly every item: none of the keys, nothing to move
     warnings: list[str] = []
 
     def take(key: str) -> str | None:

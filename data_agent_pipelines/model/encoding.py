@@ -8,11 +8,12 @@ from __future__ import annotations
 import hashlib
 import json
 import operator
+import re
 import struct
 import zlib
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 import orjson
@@ -26,7 +27,7 @@ _CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_asci
 # non-ASCII as is). Where it would not, it either raises -- on subclasses, dates and dataclasses (passed through to
 # the absent `default`), non-str keys, ints beyond 64 bits, lone surrogates, nesting deeper than 254 -- or writes its
 # own form, for floats (1e-07, NaN), enums, UUIDs and its Fragment: values holding any of those go to `_CANONICAL`.
-_ORJSON_OPTIONS = (
+ORJSON_OPTIONS = (
     orjson.OPT_SORT_KEYS
     | orjson.OPT_PASSTHROUGH_SUBCLASS
     | orjson.OPT_PASSTHROUGH_DATETIME
@@ -49,7 +50,7 @@ def canonical_json(value: Any) -> str:
     """Deterministic compact JSON, the input of content hashes: exactly what `_CANONICAL.encode(value)` returns."""
     try:
         # orjson first: it stops at cycles and deep nesting, where the recursive `_is_plain` would not.
-        text = orjson.dumps(value, option=_ORJSON_OPTIONS)
+        text = orjson.dumps(value, option=ORJSON_OPTIONS)
     except orjson.JSONEncodeError:
         return _CANONICAL.encode(value)
     return text.decode() if _is_plain(value) else _CANONICAL.encode(value)
@@ -71,9 +72,46 @@ def _field_digests(texts: Iterable[str]) -> str:
     return _CRC32S.pack(*map(zlib.crc32, map(str.encode, texts))).hex()
 
 
+# The repr and the ISO form of recent instants: a feed's items share their availability window, and isoformat() and
+# repr() of an aware datetime are among the slowest steps of encoding an item. Only exact datetimes in UTC with
+# fold 0 are kept: for them both texts follow from the value alone (an equal instant of another zone, or with fold
+# 1, compares equal yet has another repr).
+_INSTANTS: dict[datetime, tuple[str, str]] = {}
+_MAX_INSTANTS = 4096
+
+
+def instant_texts(value: datetime) -> tuple[str, str]:
+    """repr(value) and isoformat(value) of a datetime, from a small cache when it is an exact datetime in UTC."""
+    cached = type(value) is datetime and value.tzinfo is UTC and not value.fold
+    texts = _INSTANTS.get(value) if cached else None
+    if texts is None:
+        texts = (repr(value), isoformat(value))
+        if cached:
+            if len(_INSTANTS) >= _MAX_INSTANTS:
+                _INSTANTS.clear()
+            _INSTANTS[value] = texts
+    return texts
+
+
+def _iso(value: Any) -> str | None:
+    # isoformat() alone for what the cache does not keep: nothing else may be asked of an odd value.
+    if type(value) is datetime and value.tzinfo is UTC and not value.fold:
+        return instant_texts(value)[1]
+    return isoformat(value)
+
+
 def _scalar_text(value: Any, text: str) -> str:
     # `text` is repr(value), which the content hash needs anyway.
-    return "t" + isoformat(value) if isinstance(value, datetime) else text
+    return "t" + _iso(value) if isinstance(value, datetime) else text
+
+
+def scalar_texts(value: Any) -> tuple[str, str]:
+    """repr(value), which the content hash takes, and the text of the field hash of a scalar field's `value`."""
+    if type(value) is datetime and value.tzinfo is UTC and not value.fold:
+        text, iso = instant_texts(value)
+        return text, "t" + iso
+    text = repr(value)
+    return text, _scalar_text(value, text)
 
 
 @dataclass
@@ -177,7 +215,7 @@ def _plain_custom(value: Any) -> dict[str, Any]:
 # `field_to_json` of each JSON field, built straight from the dataclasses and only for values of plain leaves (else
 # _NotPlain); the tests check that the two agree.
 _PLAIN_FIELD_JSON = {
-    "availability": lambda value: _plain({"start": isoformat(value.start), "end": isoformat(value.end)}),
+    "availability": lambda value: _plain({"start": _iso(value.start), "end": _iso(value.end)}),
     "images": lambda value: _records(value, ("url", "role", "width", "height")),
     "tags": lambda value: _plain(_list(value)),
     "genres": lambda value: _plain(_list(value)),
@@ -195,7 +233,7 @@ def _json_text(name: str, value: Any) -> str:
     if not value:
         return "{}" if name == "custom" else "[]"
     try:
-        return orjson.dumps(_PLAIN_FIELD_JSON[name](value), option=_ORJSON_OPTIONS).decode()
+        return orjson.dumps(_PLAIN_FIELD_JSON[name](value), option=ORJSON_OPTIONS).decode()
     except Exception:
         # Whatever the fast path cannot take, the stdlib encodes (or refuses) exactly as it always did.
         return _CANONICAL.encode(field_to_json(name, value))
@@ -211,12 +249,36 @@ def encode_asset(asset: Asset) -> EncodedAsset:
         texts.append(text)
         columns[name] = None if value is None else text
     reprs = list(map(repr, scalars))
+    field_texts = _IN_FIELD_ORDER([*map(_scalar_text, scalars, reprs), *texts])
+    return encoded_asset(asset.external_id, columns, reprs, texts, field_texts)
+
+
+def encoded_asset(
+    external_id: str, columns: dict[str, Any], reprs: list[str], texts: list[str], field_texts: Iterable[str]
+) -> EncodedAsset:
+    """The EncodedAsset of `encode_asset` from its parts: the reprs of the scalar fields, the JSON texts of the
+    JSON fields (both in ASSET_FIELDS order) and each field's text as its field hash takes it, in that order too.
+    """
     # repr(scalars) (a tuple of several items), from the reprs of the items that the field hashes use too.
     whole = "(" + ", ".join(reprs) + ")"
     content = hashlib.blake2b("\x1f".join((whole, *texts)).encode(), digest_size=16).hexdigest()
     # One string of fixed-width hashes in ASSET_FIELDS order: cheap to carry, store and slice.
-    hashes = _field_digests(_IN_FIELD_ORDER([*map(_scalar_text, scalars, reprs), *texts]))
-    return EncodedAsset(asset.external_id, columns, hashes, content)
+    return EncodedAsset(external_id, columns, _field_digests(field_texts), content)
+
+
+# Digits enough for an integer orjson would read as a float (beyond 64 bits); digits in text match too, harmlessly.
+_LONG_NUMBER = re.compile(r"\d{19}")
+
+
+def decode_json(text: str) -> Any:
+    """`json.loads(text)`, by orjson where it reads the same (it refuses NaN, huge numbers and lone surrogates, and
+    reads integers beyond 64 bits as floats: those texts go to the stdlib)."""
+    if _LONG_NUMBER.search(text) is None:
+        try:
+            return orjson.loads(text)
+        except orjson.JSONDecodeError:
+            pass
+    return json.loads(text)
 
 
 def columns_to_json(columns: dict[str, Any]) -> dict[str, Any]:
@@ -224,7 +286,7 @@ def columns_to_json(columns: dict[str, Any]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for name, value in columns.items():
         if name in JSON_FIELDS and isinstance(value, str):
-            out[name] = json.loads(value)
+            out[name] = decode_json(value)
         elif isinstance(value, datetime):
             out[name] = isoformat(value)
         elif isinstance(value, date):
