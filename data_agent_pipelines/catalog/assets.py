@@ -315,7 +315,7 @@ class Assets:
 
         def upsert_all(batch: Sequence[AssetWrite]) -> None:
             with self.database.write() as conn:
-                execute_many(conn, upsert, upsert.rows(source, batch, imported_at, planned))
+                execute_many(conn, upsert, upsert.rows(source, batch, imported_at, planned), upsert.extras_of(planned))
 
         for start in range(0, len(writes), WRITE_BATCH):
             batch = sorted(writes[start : start + WRITE_BATCH], key=lambda w: w.external_id)
