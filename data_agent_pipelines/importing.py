@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import errno
 import json
+import os
 import pickle
 import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
-from functools import partial
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -382,9 +382,11 @@ def _reconcile(catalog: Catalog, state: ImportState) -> ImportState:
     state.planned_at = catalog.clock()
     state.outcomes = state.workdir / "outcomes.pickle"
     state.writes = state.workdir / "writes.pickle"
-    make_id = partial(new_id, "ast")
+    make_id = _asset_ids().__next__
     present: set[str] = set()
     with _scratch(state.outcomes) as outcomes, _scratch(state.writes) as writes:
+        # Consecutive plain outcomes (a first import is nearly all of them) travel as one PlainRun, not one each.
+        run = PlainRun(Outcome.CREATED, [])
         for batch in _batches(state.staged):
             for record in batch:
                 if isinstance(record, RecognisedRun):
@@ -392,10 +394,23 @@ def _reconcile(catalog: Catalog, state: ImportState) -> ImportState:
                 elif record.external_id:
                     present.add(record.external_id)
             for outcome, write in _decide_batch(catalog, source, batch, make_id):
-                state.counts[str(outcome.outcome)] += len(outcome.members) if isinstance(outcome, PlainRun) else 1
-                outcomes.add(outcome)
                 if write is not None:
                     writes.add(write)
+                if isinstance(outcome, ItemOutcome) and outcome.outcome in _RUN_OUTCOMES and _says_nothing(outcome):
+                    state.counts[str(outcome.outcome)] += 1
+                    if run.members and (run.outcome != outcome.outcome or len(run.members) >= _RUN):
+                        outcomes.add(run)
+                        run = PlainRun(outcome.outcome, [])
+                    run.outcome = outcome.outcome
+                    run.members.append((outcome.external_id, outcome.asset_id))
+                    continue
+                if run.members:
+                    outcomes.add(run)
+                    run = PlainRun(Outcome.CREATED, [])
+                state.counts[str(outcome.outcome)] += len(outcome.members) if isinstance(outcome, PlainRun) else 1
+                outcomes.add(outcome)
+        if run.members:
+            outcomes.add(run)
         state.removal = _plan_removal(catalog, state, present)
         removal = state.removal
         if removal is not None and removal.held_back is None:
@@ -411,6 +426,23 @@ def _reconcile(catalog: Catalog, state: ImportState) -> ImportState:
         else:
             state.notes.append(message)
     return state
+
+
+_RUN_OUTCOMES = frozenset((Outcome.CREATED, Outcome.UPDATED, Outcome.UNCHANGED))
+
+
+def _says_nothing(outcome: ItemOutcome) -> bool:
+    """An outcome with nothing but its outcome and ids: it can travel in a PlainRun."""
+    return outcome.reason is None and not outcome.errors and not outcome.kept_fields and outcome.data is None
+
+
+def _asset_ids() -> Iterator[str]:
+    """New asset ids, as `new_id("ast")` writes them (20 random hex digits), drawn from the OS a batch at a time:
+    one uuid4 per asset cost more than deciding the item."""
+    while True:
+        digits = os.urandom(10 * BATCH).hex()
+        for start in range(0, len(digits), 20):
+            yield f"ast_{digits[start : start + 20]}"
 
 
 def _decide_batch(

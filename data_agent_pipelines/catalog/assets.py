@@ -220,21 +220,24 @@ class Assets:
     def existing(self, source_id: str, external_ids: Sequence[str]) -> dict[str, ExistingAsset]:
         """Bulk lookup by external id, one query per chunk, never one per item."""
         found: dict[str, ExistingAsset] = {}
+        if not external_ids:
+            return found
         columns = (
             assets.c.id,
             assets.c.external_id,
             assets.c.content_hash,
             assets.c.status,
-            assets.c.edited_fields,
+            cast(assets.c.edited_fields, Text),  # as text: nearly always an empty list, not worth decoding
             assets.c.origin_digest,
         )
         with self.database.read() as conn:
             for start in range(0, len(external_ids), LOOKUP_CHUNK):
                 chunk = external_ids[start : start + LOOKUP_CHUNK]
                 query = select(*columns).where(assets.c.source_id == source_id, assets.c.external_id.in_(chunk))
-                for asset_id, external_id, content_hash, status, edited, origin_digest in conn.execute(query):
+                for asset_id, external_id, content_hash, status, edited, origin_digest in conn.execute(query).all():
+                    fields = () if edited is None or edited in _NO_EDITS else tuple(json.loads(edited) or ())
                     found[external_id] = ExistingAsset(
-                        asset_id, external_id, content_hash, status, tuple(edited or ()), origin_digest
+                        asset_id, external_id, content_hash, status, fields, origin_digest
                     )
         return found
 
@@ -273,6 +276,8 @@ class Assets:
     def current_state(self, asset_ids: Sequence[str]) -> dict[str, tuple[dict[str, Any], str | None]]:
         """By asset id: the origin fields (JSON form) and the per-field hashes of the last import."""
         found: dict[str, tuple[dict[str, Any], str | None]] = {}
+        if not asset_ids:
+            return found
         with self.database.read() as conn:
             for start in range(0, len(asset_ids), LOOKUP_CHUNK):
                 query = select(assets).where(assets.c.id.in_(asset_ids[start : start + LOOKUP_CHUNK]))
@@ -315,7 +320,7 @@ class Assets:
 
         def upsert_all(batch: Sequence[AssetWrite]) -> None:
             with self.database.write() as conn:
-                execute_many(conn, upsert, upsert.rows(source, batch, imported_at, planned))
+                execute_many(conn, upsert, upsert.rows(source, batch, imported_at, planned), upsert.extras_of(planned))
 
         for start in range(0, len(writes), WRITE_BATCH):
             batch = sorted(writes[start : start + WRITE_BATCH], key=lambda w: w.external_id)

@@ -11,7 +11,7 @@ from ..clock import Clock, new_id
 from ..errors import NotFound
 from ..model import HeldBack, ImportResult, ImportStatus, ItemOutcome, Outcome, Source
 from ..model.item_runs import PlainRun
-from .bulk import Parameters, ResultItemInsert, execute_many
+from .bulk import ResultItemInsert, Row, execute_many
 from .database import WRITE_BATCH, Database
 from .schema import import_result_items, import_results
 
@@ -60,49 +60,43 @@ def _is_plain(item: ItemOutcome) -> bool:
     return item.reason is None and not item.errors and not item.kept_fields and item.data is None
 
 
-def _flatten(items: Iterable[ItemOutcome | PlainRun]) -> Iterator[ItemOutcome | tuple[str, str | None, str | None]]:
-    """The items one by one, in order: `(outcome, external_id, asset_id)` for one that can go in a run, the
-    ItemOutcome itself for one that needs a row of its own."""
-    for item in items:
-        outcome = str(item.outcome)
-        if isinstance(item, PlainRun):
-            if outcome in RUN_OUTCOMES:
-                for external_id, asset_id in item.members:
-                    yield outcome, external_id, asset_id
-            else:
-                yield from item.items()
-        elif outcome in RUN_OUTCOMES and _is_plain(item):
-            yield outcome, item.external_id, item.asset_id
-        else:
-            yield item
-
-
-def _rows(
-    item_insert: ResultItemInsert, result_id: str, items: Iterable[ItemOutcome | PlainRun]
-) -> Iterator[Parameters]:
+def _rows(item_insert: ResultItemInsert, result_id: str, items: Iterable[ItemOutcome | PlainRun]) -> Iterator[Row]:
     """The rows of a result's items: runs of consecutive plain items of one outcome, and a row for each other."""
-    members: list[list[str | None]] = []
+    members: list[Sequence[str | None]] = []
     run_outcome = ""
     run_start = 0
+    position = 0
 
-    def run() -> Parameters:
+    def run() -> Row:
         if len(members) == 1:
             external_id, asset_id = members[0]
             single = ItemOutcome(Outcome(run_outcome), external_id, asset_id)
             return item_insert.parameters(result_id, run_start, single)
         return item_insert.run(result_id, run_start, run_outcome, members)
 
-    for position, entry in enumerate(_flatten(items)):
-        outcome = entry[0] if isinstance(entry, tuple) else ""
-        if members and (outcome != run_outcome or len(members) >= MAX_RUN):
-            yield run()
-            members = []
-        if isinstance(entry, tuple):
-            if not members:
-                run_start, run_outcome = position, outcome
-            members.append([entry[1], entry[2]])
-        else:
+    for item in items:
+        outcome = str(item.outcome)
+        if outcome in RUN_OUTCOMES and (isinstance(item, PlainRun) or _is_plain(item)):
+            # Plain items join the open run while it has their outcome and room; a PlainRun's members by slices.
+            pairs = item.members if isinstance(item, PlainRun) else ((item.external_id, item.asset_id),)
+            taken = 0
+            while taken < len(pairs):
+                if members and (outcome != run_outcome or len(members) >= MAX_RUN):
+                    yield run()
+                    members = []
+                if not members:
+                    run_start, run_outcome = position, outcome
+                chunk = pairs[taken : taken + MAX_RUN - len(members)]
+                members.extend(chunk)
+                taken += len(chunk)
+                position += len(chunk)
+            continue
+        for entry in item.items() if isinstance(item, PlainRun) else (item,):
+            if members:
+                yield run()
+                members = []
             yield item_insert.parameters(result_id, position, entry)
+            position += 1
     if members:
         yield run()
 
@@ -158,7 +152,7 @@ class ImportResults:
         item_insert = self._item_insert
         with self.database.write() as conn:
             conn.execute(insert(import_results).values(**header))
-            batch: list[Parameters] = []
+            batch: list[Row] = []
             for row in _rows(item_insert, result.id, items):
                 batch.append(row)
                 if len(batch) >= WRITE_BATCH:
