@@ -79,7 +79,7 @@ def add_text(scope: Scope, key: str, text: str | None) -> None:
 def add_keywords(scope: Scope, text: str | None) -> None:
     """Comma-separated keywords (`media:keywords`, `itunes:keywords`)."""
     if text:
-        scope.setdefault("keywords", []).extend(word.strip() for word in text.split(","))
+        scope.setdefault("keywords", []).extend([word.strip() for word in text.split(",")])
 
 
 def add_custom(scope: Scope, key: str, value: str | None) -> None:
