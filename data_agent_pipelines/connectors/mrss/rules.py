@@ -208,11 +208,11 @@ def build_asset(item: ItemValues, channel: Scope, default_type: str, origin_dige
         title=title,
         description=description,
         short_description=scope.get("short_description"),
-        duration=_first_parsed(chain, "duration", parse_duration),
+        duration=_first_parsed(chain, "duration", parse_duration) if "duration" in first else None,
         published_at=parse_date(scope.get("published"))
         or parse_date(scope.get("updated"))
         or parse_date(scope.get("dc_date")),
-        availability=_first_parsed(chain, "valid", parse_availability),
+        availability=_first_parsed(chain, "valid", parse_availability) if "valid" in first else None,
         images=_images(item, first.get("thumbnails"), scope, channel),
         tags=dedupe(keywords + categories if keywords and categories else keywords or categories or []),
         genres=dedupe(genres) if genres else [],
