@@ -1059,3 +1059,31 @@ def test_each_value_comes_from_the_most_specific_level_that_has_it(tmp_path: Pat
     assert asset.credits == [Credit("Item credit")]
     assert asset.ratings == [Rating("pg", "urn:simple"), Rating("clean", "urn:itunes:explicit")]
     assert asset.images == [Image("https://img.example.com/c.jpg")]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        *("0", "12", "0012", " 12 ", "1.9", "-3", "1e3", "inf", "nan", "abc", "12x", "+5", "1_000", " "),
+        *("\uff11\uff12", "\u0663"),  # full-width and Arabic-Indic digits
+    ],
+)
+def test_a_remembered_number_is_the_number_read_afresh(text: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(values, "_INT_CACHE", {})
+    first, again = values.parse_int(text), values.parse_int(text)
+    assert first == again == values._read_int(text)
+    assert text in values._INT_CACHE
+
+
+def test_long_texts_are_read_but_not_remembered(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("_INT_CACHE", "_DATE_CACHE", "_PERIOD_CACHE", "_GEOBLOCK_CACHE"):
+        monkeypatch.setattr(values, name, {})
+    long_number = "1" * 300
+    assert values.parse_int(long_number) == int(long_number)
+    long_date = "Fri, 26 Feb 2021 20:00:00 GMT" + " " * 300
+    assert values.parse_date(long_date) == utc(2021, 2, 26, 20)
+    long_period = "start=2024-01-01;" + " " * 300
+    assert parse_availability(long_period) == Availability(utc(2024, 1, 1), None)
+    assert values.geoblock([("deny", "fr " * 400)]) == Geoblock("deny", ["FR"])
+    assert long_number not in values._INT_CACHE and long_date not in values._DATE_CACHE
+    assert long_period not in values._PERIOD_CACHE and not values._GEOBLOCK_CACHE

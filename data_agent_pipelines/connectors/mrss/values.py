@@ -21,10 +21,31 @@ class ItemError(ValueError):
     """An item value that makes the item unusable; the message is the failure reason."""
 
 
+# What a text was read as, for the value parsers below: feeds repeat the same few texts (widths, bitrates,
+# availability windows) item after item. Each cache is bounded by emptying it when full, and only short texts are
+# kept (a hostile feed's megabyte-long attributes must not pile up).
+_CACHE_SIZE = 4096
+_CACHED_TEXT_CHARS = 256
+_MISSING = object()
+_INT_CACHE: dict[str, int | None] = {}
+
+
 def parse_int(value: str | None) -> int | None:
     """A whole non-negative number (a fraction is cut off) from its text; None when there is none."""
     if not value:
         return None
+    number = _INT_CACHE.get(value, _MISSING)
+    if number is _MISSING:
+        number = _read_int(value)
+        if len(value) <= _CACHED_TEXT_CHARS:
+            if len(_INT_CACHE) >= _CACHE_SIZE:
+                _INT_CACHE.clear()
+            _INT_CACHE[value] = number
+    return number  # type: ignore[return-value]
+
+
+def _read_int(value: str) -> int | None:
+    """`parse_int` of a non-empty text, uncached."""
     if value.isascii() and value.isdigit():  # the common case, without the float round trip
         return int(value)
     try:
@@ -96,10 +117,7 @@ _MONTHS = {
 }
 
 
-# Feeds repeat dates (availability windows, channel-wide dates): each text is read once. Bounded by emptying it.
 _DATE_CACHE: dict[str, datetime | None] = {}
-_CACHE_SIZE = 4096
-_MISSING = object()
 
 
 def parse_date(text: str | None) -> datetime | None:
@@ -109,9 +127,10 @@ def parse_date(text: str | None) -> datetime | None:
     cached = _DATE_CACHE.get(text, _MISSING)
     if cached is _MISSING:
         cached = _read_date(text)
-        if len(_DATE_CACHE) >= _CACHE_SIZE:
-            _DATE_CACHE.clear()
-        _DATE_CACHE[text] = cached
+        if len(text) <= _CACHED_TEXT_CHARS:
+            if len(_DATE_CACHE) >= _CACHE_SIZE:
+                _DATE_CACHE.clear()
+            _DATE_CACHE[text] = cached
     return cached  # type: ignore[return-value]
 
 
@@ -176,9 +195,10 @@ def parse_availability(text: str | None) -> Availability | None:
     period = _PERIOD_CACHE.get(text, _MISSING)
     if period is _MISSING:
         period = _read_period(text)
-        if len(_PERIOD_CACHE) >= _CACHE_SIZE:
-            _PERIOD_CACHE.clear()
-        _PERIOD_CACHE[text] = period  # type: ignore[assignment]
+        if len(text) <= _CACHED_TEXT_CHARS:
+            if len(_PERIOD_CACHE) >= _CACHE_SIZE:
+                _PERIOD_CACHE.clear()
+            _PERIOD_CACHE[text] = period  # type: ignore[assignment]
     if period is None:
         return None
     # A new Availability every time: assets are mutable, a shared one would couple them.
@@ -210,9 +230,10 @@ def geoblock(restrictions: list[tuple[str, str]]) -> Geoblock | None:
             folded = str(exc)
         else:
             folded = None if block is None else (block.mode, tuple(block.countries))
-        if len(_GEOBLOCK_CACHE) >= _CACHE_SIZE:
-            _GEOBLOCK_CACHE.clear()
-        _GEOBLOCK_CACHE[key] = folded  # type: ignore[assignment]
+        if sum(len(relationship) + len(text) for relationship, text in key) <= 4 * _CACHED_TEXT_CHARS:
+            if len(_GEOBLOCK_CACHE) >= _CACHE_SIZE:
+                _GEOBLOCK_CACHE.clear()
+            _GEOBLOCK_CACHE[key] = folded  # type: ignore[assignment]
     if folded is None:
         return None
     if isinstance(folded, str):
