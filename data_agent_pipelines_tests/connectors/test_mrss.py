@@ -937,5 +937,153 @@ def test_the_fast_rfc822_path_reads_dates_as_the_general_path_does(
     fast = values.parse_date(text)
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(values, "_RFC822_GMT", re.compile(r"(?!)"))  # never matches: the general path only
+        patch.setattr(values, "_DATE_CACHE", {})  # else the fast path's answer would be handed back
         general = values.parse_date(text)
     assert fast == general
+
+
+# --- what the mapping remembers between items (values read once per text) ---------------------------------------
+
+_DATE_TEXTS = [
+    "Fri, 26 Feb 2021 20:00:00 GMT",
+    " Fri, 26 Feb 2021 20:00:00 GMT ",
+    "Sun, 17 Dec 2023 00:58:40 -0500",
+    "Sat, Dec 16 2023 02:02:33 PM",
+    "2019-04-05T21:04:41+02:00",
+    "2019-04-05",
+    "Tue, 31 Feb 2025 09:01:21 GMT",
+    "not a date",
+    "   ",
+]
+
+
+@pytest.mark.parametrize("text", _DATE_TEXTS)
+def test_a_remembered_date_is_the_date_read_afresh(text: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(values, "_DATE_CACHE", {})
+    first, again = values.parse_date(text), values.parse_date(text)
+    assert first == again == values._read_date(text)
+    assert text in values._DATE_CACHE
+
+
+def test_the_remembered_values_are_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(values, "_CACHE_SIZE", 3)
+    monkeypatch.setattr(values, "_DATE_CACHE", {})
+    days = [f"2024-01-{day:02d}" for day in range(1, 11)]
+    assert [values.parse_date(day) for day in days] == [utc(2024, 1, day) for day in range(1, 11)]
+    assert len(values._DATE_CACHE) <= 3
+    assert [values.parse_date(day) for day in days] == [utc(2024, 1, day) for day in range(1, 11)]
+
+
+def test_a_remembered_period_gives_a_new_availability_each_time() -> None:
+    text = "start=2024-01-01T00:00:00Z; end=2024-12-31T23:59:59Z; scheme=W3C-DTF"
+    first, again = parse_availability(text), parse_availability(text)
+    assert first == again == Availability(utc(2024, 1, 1), utc(2024, 12, 31, 23, 59, 59))
+    assert first is not again
+    assert parse_availability("start=soon") is None and parse_availability("start=soon") is None
+
+
+@pytest.mark.parametrize(
+    ("restrictions", "expected"),
+    [
+        ([("allow", "us ca"), ("deny", "ca")], Geoblock("allow", ["US"])),
+        ([("deny", "fr")], Geoblock("deny", ["FR"])),
+        ([("allow", "all")], None),
+        ([("deny", "all")], Geoblock("allow", [])),
+        ([], None),
+    ],
+)
+def test_a_remembered_geoblock_is_new_each_time(restrictions: list[tuple[str, str]], expected: Geoblock | None) -> None:
+    first, again = values.geoblock(list(restrictions)), values.geoblock(list(restrictions))
+    assert first == again == values._fold_restrictions(restrictions) == expected
+    if expected is not None:
+        assert first is not again and first.countries is not again.countries
+
+
+@pytest.mark.parametrize(
+    ("restrictions", "reason"),
+    [([("allow", "usa")], "two-letter country codes"), ([("maybe", "us")], "expected allow or deny")],
+)
+def test_a_remembered_bad_geoblock_fails_every_time(restrictions: list[tuple[str, str]], reason: str) -> None:
+    for _ in range(2):
+        with pytest.raises(values.ItemError, match=reason):
+            values.geoblock(restrictions)
+
+
+def test_items_sharing_values_do_not_share_objects(tmp_path: Path) -> None:
+    item = (
+        "<item><guid>{n}</guid><pubDate>Fri, 26 Feb 2021 20:00:00 GMT</pubDate>"
+        "<dcterms:valid>start=2024-01-01T00:00:00Z; end=2024-12-31T23:59:59Z</dcterms:valid>"
+        '<media:restriction relationship="allow" type="country">us ca</media:restriction>'
+        "<media:keywords>a, , b, a</media:keywords><category>b</category><category>c</category>"
+        "<media:category>g</media:category><media:category>g</media:category></item>"
+    )
+    _, (first, second) = read_text(tmp_path, rss(item.format(n=1) + item.format(n=2)))
+    first.availability.end = None
+    first.geoblock.countries.append("FR")
+    first.tags.append("z")
+    assert second.availability == Availability(utc(2024, 1, 1), utc(2024, 12, 31, 23, 59, 59))
+    assert second.geoblock == Geoblock("allow", ["US", "CA"])
+    assert second.tags == ["a", "b", "c"] and second.genres == ["g"]
+    assert second.published_at == first.published_at == utc(2021, 2, 26, 20)
+
+
+def test_a_repeated_bad_geoblock_fails_each_item(tmp_path: Path) -> None:
+    bad = '<media:restriction relationship="allow" type="country">usa</media:restriction>'
+    _, found = read_text(tmp_path, rss(f"<item><guid>1</guid>{bad}</item><item><guid>2</guid>{bad}</item>"))
+    assert [(type(x).__name__, x.external_id) for x in found] == [("ItemFailure", "1"), ("ItemFailure", "2")]
+    assert found[0].reason == found[1].reason
+
+
+def test_dedupe_drops_blanks_and_repeats_in_order() -> None:
+    assert values.dedupe(["b", "", "a", "b", " ", ""]) == ["b", "a", " "]
+    assert values.dedupe([]) == []
+
+
+def test_each_value_comes_from_the_most_specific_level_that_has_it(tmp_path: Path) -> None:
+    # Every level holds some values and lacks others: each field is looked up level by level on its own.
+    asset = only_asset(
+        tmp_path,
+        "<item><guid>1</guid><itunes:duration>01:00</itunes:duration><media:keywords>item</media:keywords>"
+        "<media:credit>Item credit</media:credit><itunes:explicit>no</itunes:explicit>"
+        "<media:group><media:title>Group title</media:title><media:rating>pg</media:rating>"
+        '<media:content url="https://cdn.example.com/a.mp4" duration="?"><media:category>a</media:category>'
+        "</media:content>"
+        '<media:content url="https://cdn.example.com/b.mp4"><media:description>B</media:description>'
+        "</media:content></media:group></item>",
+        channel="<itunes:explicit>yes</itunes:explicit><media:category>channel</media:category>"
+        '<media:thumbnail url="https://img.example.com/c.jpg"/>',
+    )
+    assert asset.title == "Group title" and asset.description == "B"
+    assert asset.duration == 60  # the content's unparseable duration gives way to the item's
+    assert asset.tags == ["item"] and asset.genres == ["a"]
+    assert asset.credits == [Credit("Item credit")]
+    assert asset.ratings == [Rating("pg", "urn:simple"), Rating("clean", "urn:itunes:explicit")]
+    assert asset.images == [Image("https://img.example.com/c.jpg")]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        *("0", "12", "0012", " 12 ", "1.9", "-3", "1e3", "inf", "nan", "abc", "12x", "+5", "1_000", " "),
+        *("\uff11\uff12", "\u0663"),  # full-width and Arabic-Indic digits
+    ],
+)
+def test_a_remembered_number_is_the_number_read_afresh(text: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(values, "_INT_CACHE", {})
+    first, again = values.parse_int(text), values.parse_int(text)
+    assert first == again == values._read_int(text)
+    assert text in values._INT_CACHE
+
+
+def test_long_texts_are_read_but_not_remembered(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("_INT_CACHE", "_DATE_CACHE", "_PERIOD_CACHE", "_GEOBLOCK_CACHE"):
+        monkeypatch.setattr(values, name, {})
+    long_number = "1" * 300
+    assert values.parse_int(long_number) == int(long_number)
+    long_date = "Fri, 26 Feb 2021 20:00:00 GMT" + " " * 300
+    assert values.parse_date(long_date) == utc(2021, 2, 26, 20)
+    long_period = "start=2024-01-01;" + " " * 300
+    assert parse_availability(long_period) == Availability(utc(2024, 1, 1), None)
+    assert values.geoblock([("deny", "fr " * 400)]) == Geoblock("deny", ["FR"])
+    assert long_number not in values._INT_CACHE and long_date not in values._DATE_CACHE
+    assert long_period not in values._PERIOD_CACHE and not values._GEOBLOCK_CACHE

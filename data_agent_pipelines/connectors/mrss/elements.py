@@ -53,19 +53,21 @@ def _text(el: Any) -> str:
 
 
 def _walk(item: ItemValues, el: Any, scope: Scope, handlers: dict[str, Handler], collect_custom: bool) -> None:
+    handler_of = handlers.get
     for child in el:
-        handler = handlers.get(child.tag)
+        # lxml builds a new string on every `.tag`: read it once per child.
+        tag = child.tag
+        handler = handler_of(tag)
         if handler is not None:
             handler(item, child, scope)
-        elif collect_custom and len(child) == 0 and isinstance(child.tag, str):
-            _custom(child, scope)
+        elif collect_custom and isinstance(tag, str) and not len(child):
+            _custom(child, tag, scope)
 
 
 _custom_keys: dict[str, str] = {}
 
 
-def _custom_key(el: Any) -> str:
-    tag = el.tag
+def _custom_key(el: Any, tag: str) -> str:
     key = _custom_keys.get(tag)
     if key is None:
         namespace, _, local = tag[1:].partition("}") if tag.startswith("{") else ("", "", tag)
@@ -80,15 +82,22 @@ def _custom_key(el: Any) -> str:
     return key
 
 
-def _custom(el: Any, scope: Scope) -> None:
+def _custom(el: Any, tag: str, scope: Scope) -> None:
     value = _text(el) or el.get("url") or el.get("href")
     if value:
-        add_custom(scope, _custom_key(el), value)
+        add_custom(scope, _custom_key(el, tag), value)
 
 
 def _setter(key: str) -> Handler:
+    """`put` of the element's text, inlined: the commonest handler."""
+
     def handle(item: ItemValues, el: Any, scope: Scope) -> None:
-        put(scope, key, el.text)
+        if key not in scope:
+            text = el.text
+            if text:
+                value = text.strip()
+                if value:
+                    scope[key] = value
 
     return handle
 
@@ -190,7 +199,7 @@ def _content(item: ItemValues, el: Any, scope: Scope) -> None:
     content_scope: Scope = {}
     if len(el):
         _walk(item, el, content_scope, _CONTENT_HANDLERS, True)
-    add_content(item, content_scope, el.attrib.get)
+    add_content(item, content_scope, el.get)
 
 
 def _group(item: ItemValues, el: Any, scope: Scope) -> None:

@@ -84,21 +84,20 @@ class FeedParse:
         self._yielded += 1
         try:
             asset = produce()
-        except ItemError as exc:
-            yield ItemFailure(reason=str(exc), external_id=declared_id(), data=raw())
-            return
         except Exception as exc:  # one bad item must never stop the others
-            yield ItemFailure(
-                reason=f"the item could not be read: {exc}", external_id=declared_id(), data=raw(), errors=[repr(exc)]
-            )
+            yield _failure(exc, raw, declared_id)
             return
         if asset.external_id in read_before:
             return
-        reported = self._seen.get(asset.external_id)
-        if reported is None:
+        if asset.external_id not in self._seen:
             self._seen[asset.external_id] = False
             yield asset
-        elif not reported:
+        else:
+            yield from self._repeated(asset, raw)
+
+    def _repeated(self, asset: Asset, raw: Callable[[], Any]) -> Iterator[ItemFailure]:
+        """An id seen before in this document: reported once, with the first repetition."""
+        if not self._seen[asset.external_id]:
             self._seen[asset.external_id] = True
             yield ItemFailure(
                 reason=f"duplicate id {asset.external_id!r} in this document: only its first occurrence counts",
@@ -125,6 +124,8 @@ class FeedParse:
             channel: Scope | None = None
             digest_of: Callable[[Any], str] = str
             known = self._known
+            seen = self._seen
+            default_type = self.default_type
             while True:
                 try:
                     _, el = next(events)
@@ -134,19 +135,26 @@ class FeedParse:
                     return exc
                 if channel is None:
                     channel = channel_scope(el)
-                    digest_of = item_digester(channel, self.default_type)
+                    digest_of = item_digester(channel, default_type)
                 digest = digest_of(el)
                 found = known.get(digest)
-                if found is not None and found.external_id not in self._seen:
-                    self._seen[found.external_id] = False
+                if found is not None and found.external_id not in seen:
+                    seen[found.external_id] = False
                     self._yielded += 1
                     yield KnownItem(found.external_id, digest)
                 else:
-                    yield from self._checked(
-                        lambda el=el, channel=channel, digest=digest: map_item(el, channel, self.default_type, digest),
-                        lambda el=el: _raw_item(el),
-                        lambda el=el: declared_id(el),
-                    )
+                    # `_checked`, written out: this runs for every item of a first import.
+                    self._yielded += 1
+                    try:
+                        asset = map_item(el, channel, default_type, digest)
+                    except Exception as exc:
+                        yield _failure(exc, lambda el=el: _raw_item(el), lambda el=el: declared_id(el))
+                    else:
+                        if asset.external_id not in seen:
+                            seen[asset.external_id] = False
+                            yield asset
+                        else:
+                            yield from self._repeated(asset, lambda el=el: _raw_item(el))
                 el.clear(keep_tail=False)
                 parent = el.getparent()
                 if parent is not None:
@@ -185,6 +193,15 @@ class FeedParse:
                 lambda entry=entry: lenient.entry_id(entry),
                 already,
             )
+
+
+def _failure(exc: Exception, raw: Callable[[], Any], declared_id: Callable[[], str | None]) -> ItemFailure:
+    """An item that could not be mapped: an ItemError says why; any other exception is reported as such."""
+    if isinstance(exc, ItemError):
+        return ItemFailure(reason=str(exc), external_id=declared_id(), data=raw())
+    return ItemFailure(
+        reason=f"the item could not be read: {exc}", external_id=declared_id(), data=raw(), errors=[repr(exc)]
+    )
 
 
 def _raw_item(el: Any) -> str:

@@ -79,7 +79,7 @@ def add_text(scope: Scope, key: str, text: str | None) -> None:
 def add_keywords(scope: Scope, text: str | None) -> None:
     """Comma-separated keywords (`media:keywords`, `itunes:keywords`)."""
     if text:
-        scope.setdefault("keywords", []).extend(word.strip() for word in text.split(","))
+        scope.setdefault("keywords", []).extend([word.strip() for word in text.split(",")])
 
 
 def add_custom(scope: Scope, key: str, value: str | None) -> None:
@@ -142,15 +142,18 @@ def add_content(item: ItemValues, scope: Scope, get: Callable[[str], str | None]
     duration = get("duration")
     if duration:
         scope["duration"] = duration
-    url = (get("url") or "").strip()
-    mime = (get("type") or "").strip() or None
+    url = get("url")
+    url = url.strip() if url else ""
+    mime = get("type")
+    mime = (mime.strip() or None) if mime else None
     width, height = parse_int(get("width")), parse_int(get("height"))
     if get("medium") == "image" or (mime and mime.startswith("image/")):
         if url:
             item.images.append(Image(url=url, role="still", width=width, height=height))
         return
     is_sample = get("expression") == "sample"
-    is_default = (get("isDefault") or "").strip().lower() == "true"
+    default_flag = get("isDefault")
+    is_default = bool(default_flag) and default_flag.strip().lower() == "true"
     if url:
         stream = Stream(
             url=url,
@@ -176,11 +179,12 @@ def build_asset(item: ItemValues, channel: Scope, default_type: str, origin_dige
     """The asset of one item's values (raises ItemError when the item cannot be used)."""
     scope = item.scope
     chain = [*item.content_scopes, *item.group_scopes, scope, channel]
-    editions = _editions(item, scope, chain)
+    first = _first_values(chain)
+    editions = _editions(item, scope, first.get("subtitles"))
     first_url = editions[0].streams[0].url if editions and editions[0].streams else None
-    title = scope.get("title") or _pick(chain, "media_title") or scope.get("itunes_title")
+    title = scope.get("title") or first.get("media_title") or scope.get("itunes_title")
     description = (
-        _pick(chain, "media_description")
+        first.get("media_description")
         or scope.get("description")
         or scope.get("summary")
         or scope.get("content")
@@ -195,23 +199,26 @@ def build_asset(item: ItemValues, channel: Scope, default_type: str, origin_dige
     episode_type = scope.get("episode_type")
     episode = parse_int(scope.get("episode"))
     asset_type = _asset_type(default_type, episode_type, "episode" in scope)
+    keywords = first.get("keywords")
+    categories = scope.get("categories")
+    genres = first.get("genres")
     asset = Asset(
         external_id=external_id,
         type=asset_type,
         title=title,
         description=description,
         short_description=scope.get("short_description"),
-        duration=_first_parsed(chain, "duration", parse_duration),
+        duration=_first_parsed(chain, "duration", parse_duration) if "duration" in first else None,
         published_at=parse_date(scope.get("published"))
         or parse_date(scope.get("updated"))
         or parse_date(scope.get("dc_date")),
-        availability=_first_parsed(chain, "valid", parse_availability),
-        images=_images(item, chain, scope, channel),
-        tags=dedupe([*(_pick(chain, "keywords") or ()), *scope.get("categories", ())]),
-        genres=dedupe(list(_pick(chain, "genres") or ())),
-        credits=_credits(chain),
-        ratings=_ratings(chain),
-        geoblock=geoblock(_pick(chain, "restrictions") or []),
+        availability=_first_parsed(chain, "valid", parse_availability) if "valid" in first else None,
+        images=_images(item, first.get("thumbnails"), scope, channel),
+        tags=dedupe(keywords + categories if keywords and categories else keywords or categories or []),
+        genres=dedupe(genres) if genres else [],
+        credits=_credits(first.get("credits"), scope, channel),
+        ratings=_ratings(first.get("ratings"), scope.get("explicit") or channel.get("explicit")),
+        geoblock=geoblock(first.get("restrictions") or []),
         editions=editions,
         custom=_custom_values(chain, scope),
         origin_digest=origin_digest,
@@ -221,6 +228,20 @@ def build_asset(item: ItemValues, channel: Scope, default_type: str, origin_dige
         asset.season = parse_int(scope.get("season"))
         asset.episode = episode
     return asset
+
+
+def _first_values(chain: list[Scope]) -> Scope:
+    """For every key, the first non-empty value along `chain`, most specific level first.
+
+    One pass over the levels instead of a search of the chain per key: `first.get(key)` is what a search for the
+    first level with a non-empty `key` would find (None when there is none).
+    """
+    first: Scope = {}
+    for level in chain:
+        for key, value in level.items():
+            if value and key not in first:
+                first[key] = value
+    return first
 
 
 def _pick(chain: list[Scope], key: str) -> Any:
@@ -254,7 +275,7 @@ def _asset_type(default_type: str, episode_type: str | None, has_episode: bool) 
     return "episode" if episode_type or has_episode else default_type
 
 
-def _editions(item: ItemValues, scope: Scope, chain: list[Scope]) -> list[Edition]:
+def _editions(item: ItemValues, scope: Scope, subtitles: list[Subtitle] | None) -> list[Edition]:
     full = item.full
     if not item.media_content_seen:
         full = [
@@ -262,17 +283,16 @@ def _editions(item: ItemValues, scope: Scope, chain: list[Scope]) -> list[Editio
             for url, mime in scope.get("enclosures", ())
         ]
     editions = []
-    subtitles = _pick(chain, "subtitles")
     if full or subtitles:
         editions.append(Edition(name="full", streams=full, subtitles=list(subtitles or ())))
-    trailer_subtitles = _pick(item.trailer_scopes, "subtitles")
+    trailer_subtitles = _pick(item.trailer_scopes, "subtitles") if item.trailer_scopes else None
     if item.trailer or trailer_subtitles:
         editions.append(Edition(name="trailer", streams=item.trailer, subtitles=list(trailer_subtitles or ())))
     return editions
 
 
-def _images(item: ItemValues, chain: list[Scope], scope: Scope, channel: Scope) -> list[Image]:
-    images = [*(_pick(chain, "thumbnails") or ()), *item.images]
+def _images(item: ItemValues, thumbnails: list[Image] | None, scope: Scope, channel: Scope) -> list[Image]:
+    images = [*thumbnails, *item.images] if thumbnails else list(item.images)
     if images:
         seen: set[str] = set()
         return [image for image in images if not (image.url in seen or seen.add(image.url))]
@@ -280,22 +300,20 @@ def _images(item: ItemValues, chain: list[Scope], scope: Scope, channel: Scope) 
     return [Image(url=poster, role="poster")] if poster else []
 
 
-def _credits(chain: list[Scope]) -> list[Credit]:
-    credits = _pick(chain, "credits")
+def _credits(credits: list[Credit] | None, item: Scope, channel: Scope) -> list[Credit]:
     if credits:
         return list(credits)
-    item, channel = chain[-2], chain[-1]
     authors = item.get("authors") or ()
     author = item.get("itunes_author") or (authors[0] if authors else None) or channel.get("itunes_author")
     return [Credit(name=author, role="author")] if author else []
 
 
-def _ratings(chain: list[Scope]) -> list[Rating]:
-    ratings = list(_pick(chain, "ratings") or ())
-    explicit = explicit_rating(_pick(chain[-2:], "explicit"))
+def _ratings(ratings: list[Rating] | None, explicit_word: str | None) -> list[Rating]:
+    found = list(ratings or ())
+    explicit = explicit_rating(explicit_word)
     if explicit is not None:
-        ratings.append(explicit)
-    return ratings
+        found.append(explicit)
+    return found
 
 
 def _custom_values(chain: list[Scope], scope: Scope) -> dict[str, str]:
@@ -304,6 +322,8 @@ def _custom_values(chain: list[Scope], scope: Scope) -> dict[str, str]:
     if link:
         custom["link"] = link
     for level in chain[:-1]:
-        for key, value in level.get("custom", {}).items():
-            custom.setdefault(key, value)
+        values = level.get("custom")
+        if values:
+            for key, value in values.items():
+                custom.setdefault(key, value)
     return custom

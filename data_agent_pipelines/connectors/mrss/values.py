@@ -21,10 +21,31 @@ class ItemError(ValueError):
     """An item value that makes the item unusable; the message is the failure reason."""
 
 
+# What a text was read as, for the value parsers below: feeds repeat the same few texts (widths, bitrates,
+# availability windows) item after item. Each cache is bounded by emptying it when full, and only short texts are
+# kept (a hostile feed's megabyte-long attributes must not pile up).
+_CACHE_SIZE = 4096
+_CACHED_TEXT_CHARS = 256
+_MISSING = object()
+_INT_CACHE: dict[str, int | None] = {}
+
+
 def parse_int(value: str | None) -> int | None:
     """A whole non-negative number (a fraction is cut off) from its text; None when there is none."""
     if not value:
         return None
+    number = _INT_CACHE.get(value, _MISSING)
+    if number is _MISSING:
+        number = _read_int(value)
+        if len(value) <= _CACHED_TEXT_CHARS:
+            if len(_INT_CACHE) >= _CACHE_SIZE:
+                _INT_CACHE.clear()
+            _INT_CACHE[value] = number
+    return number  # type: ignore[return-value]
+
+
+def _read_int(value: str) -> int | None:
+    """`parse_int` of a non-empty text, uncached."""
     if value.isascii() and value.isdigit():  # the common case, without the float round trip
         return int(value)
     try:
@@ -96,10 +117,25 @@ _MONTHS = {
 }
 
 
+_DATE_CACHE: dict[str, datetime | None] = {}
+
+
 def parse_date(text: str | None) -> datetime | None:
     """An instant in UTC from RFC 822 (and common non-RFC forms) or ISO 8601; no offset means UTC; else None."""
     if not text:
         return None
+    cached = _DATE_CACHE.get(text, _MISSING)
+    if cached is _MISSING:
+        cached = _read_date(text)
+        if len(text) <= _CACHED_TEXT_CHARS:
+            if len(_DATE_CACHE) >= _CACHE_SIZE:
+                _DATE_CACHE.clear()
+            _DATE_CACHE[text] = cached
+    return cached  # type: ignore[return-value]
+
+
+def _read_date(text: str) -> datetime | None:
+    """`parse_date` of a non-empty text, uncached."""
     value = text.strip()
     if not value:
         return None
@@ -149,19 +185,64 @@ def _parse_loose_date(value: str) -> datetime | None:
 _VALID_PART = re.compile(r"(\w+)\s*=\s*([^;]*)")
 
 
+_PERIOD_CACHE: dict[str, tuple[datetime | None, datetime | None] | None] = {}
+
+
 def parse_availability(text: str | None) -> Availability | None:
     """`start=...; end=...; scheme=W3C-DTF` (DCMI period) in any order or spacing -> Availability, or None."""
     if not text:
         return None
+    period = _PERIOD_CACHE.get(text, _MISSING)
+    if period is _MISSING:
+        period = _read_period(text)
+        if len(text) <= _CACHED_TEXT_CHARS:
+            if len(_PERIOD_CACHE) >= _CACHE_SIZE:
+                _PERIOD_CACHE.clear()
+            _PERIOD_CACHE[text] = period  # type: ignore[assignment]
+    if period is None:
+        return None
+    # A new Availability every time: assets are mutable, a shared one would couple them.
+    return Availability(start=period[0], end=period[1])  # type: ignore[index]
+
+
+def _read_period(text: str) -> tuple[datetime | None, datetime | None] | None:
     parts = {key.lower(): value.strip() for key, value in _VALID_PART.findall(text)}
     start, end = parse_date(parts.get("start")), parse_date(parts.get("end"))
     if start is None and end is None:
         return None
-    return Availability(start=start, end=end)
+    return start, end
+
+
+# What `_fold_restrictions` made of a list of restrictions: (mode, countries), None, or an ItemError's message.
+_GEOBLOCK_CACHE: dict[tuple[tuple[str, str], ...], tuple[str, tuple[str, ...]] | str | None] = {}
 
 
 def geoblock(restrictions: list[tuple[str, str]]) -> Geoblock | None:
     """Fold (relationship, text) pairs of country restrictions into one Geoblock (deny wins over allow)."""
+    if not restrictions:
+        return None
+    key = tuple(restrictions)
+    folded = _GEOBLOCK_CACHE.get(key, _MISSING)
+    if folded is _MISSING:
+        try:
+            block = _fold_restrictions(restrictions)
+        except ItemError as exc:
+            folded = str(exc)
+        else:
+            folded = None if block is None else (block.mode, tuple(block.countries))
+        if sum(len(relationship) + len(text) for relationship, text in key) <= 4 * _CACHED_TEXT_CHARS:
+            if len(_GEOBLOCK_CACHE) >= _CACHE_SIZE:
+                _GEOBLOCK_CACHE.clear()
+            _GEOBLOCK_CACHE[key] = folded  # type: ignore[assignment]
+    if folded is None:
+        return None
+    if isinstance(folded, str):
+        raise ItemError(folded)
+    # A new Geoblock (and list) every time: assets are mutable, a shared one would couple them.
+    return Geoblock(mode=folded[0], countries=list(folded[1]))  # type: ignore[index]
+
+
+def _fold_restrictions(restrictions: list[tuple[str, str]]) -> Geoblock | None:
     allowed: list[str] | None = None
     denied: list[str] = []
     for relationship, text in restrictions:
@@ -190,7 +271,9 @@ def geoblock(restrictions: list[tuple[str, str]]) -> Geoblock | None:
 
 def dedupe(values: list[str]) -> list[str]:
     """The non-empty values, each once, in order."""
-    return list(dict.fromkeys(value for value in values if value))
+    unique = dict.fromkeys(values)
+    unique.pop("", None)  # the values are strings: "" is the only empty one
+    return list(unique)
 
 
 def explicit_rating(value: str | None) -> Rating | None:
