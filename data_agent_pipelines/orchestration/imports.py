@@ -12,6 +12,7 @@ import shutil
 import socket
 import time
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -23,7 +24,6 @@ from dagster import (
     DagsterInstance,
     DagsterRun,
     Failure,
-    HookContext,
     MetadataValue,
     OpExecutionContext,
     Out,
@@ -33,7 +33,6 @@ from dagster import (
     TableRecord,
     TableSchema,
     define_asset_job,
-    failure_hook,
     graph_asset,
     in_process_executor,
     op,
@@ -78,34 +77,35 @@ class ImportConfig(Config):
 def fetch(
     context: OpExecutionContext, config: ImportConfig, catalog: CatalogResource, http: HttpResource
 ) -> Iterator[Output[ImportState] | AssetCheckEvaluation]:
-    # A run of Dagster's hidden asset job (the UI's "Materialize", an asset backfill) has none of import_source's
-    # tags; run monitoring and the retry daemon read a run's tags from storage when they act, so adding them first
-    # thing gives it the same runtime limit and crash retries.
-    tag_run(context.instance, context.run, defaults=IMPORT_RUN_TAGS)
-    try:
-        hold_source(catalog.catalog, context.instance, context.partition_key, context.run_id)
-    except locks.SourceBusy as busy:
-        raise Failure(description=str(busy), metadata={SOURCE_BUSY: busy.holder}, allow_retries=False) from None
-    removed = sweep_dead_workdirs(context.instance, catalog.work_root, keep=context.run_id)
-    if removed:
-        context.log.info(f"removed the work folders of {len(removed)} runs that have ended: {', '.join(removed)}")
-    with http.client() as client:
-        state = importing.fetch(
-            catalog.catalog,
-            client,
-            context.partition_key,
-            run_id=context.run_id,
-            work_root=catalog.work_root,
-            dry_run=config.dry_run,
-        )
-    # A run started from the launchpad, the asset page or a backfill was created with its partition key alone: it
-    # gets the tags every other import run is created with, so filtering runs by service or source finds it.
-    tag_run(context.instance, context.run, tags=import_tags(state.source))
-    if state.error:
-        yield from fail_import(context, state, catalog.catalog)
-    size = f"{state.fetched.size:,} bytes" if state.fetched and state.fetched.path else _describe(state)
-    context.log.info(f"fetched {state.source.name!r} ({state.source.kind}): {size}")
-    yield Output(state)
+    with releasing_on_failure(context, catalog):
+        # A run of Dagster's hidden asset job (the UI's "Materialize", an asset backfill) has none of
+        # import_source's tags; run monitoring and the retry daemon read a run's tags from storage when they act,
+        # so adding them first thing gives it the same runtime limit and crash retries.
+        tag_run(context.instance, context.run, defaults=IMPORT_RUN_TAGS)
+        try:
+            hold_source(catalog.catalog, context.instance, context.partition_key, context.run_id)
+        except locks.SourceBusy as busy:
+            raise Failure(description=str(busy), metadata={SOURCE_BUSY: busy.holder}, allow_retries=False) from None
+        removed = sweep_dead_workdirs(context.instance, catalog.work_root, keep=context.run_id)
+        if removed:
+            context.log.info(f"removed the work folders of {len(removed)} runs that have ended: {', '.join(removed)}")
+        with http.client() as client:
+            state = importing.fetch(
+                catalog.catalog,
+                client,
+                context.partition_key,
+                run_id=context.run_id,
+                work_root=catalog.work_root,
+                dry_run=config.dry_run,
+            )
+        # A run started from the launchpad, the asset page or a backfill was created with its partition key alone:
+        # it gets the tags every other import run is created with, so filtering runs by service or source finds it.
+        tag_run(context.instance, context.run, tags=import_tags(state.source))
+        if state.error:
+            yield from fail_import(context, state, catalog.catalog)
+        size = f"{state.fetched.size:,} bytes" if state.fetched and state.fetched.path else _describe(state)
+        context.log.info(f"fetched {state.source.name!r} ({state.source.kind}): {size}")
+        yield Output(state)
 
 
 @op(
@@ -115,22 +115,24 @@ def fetch(
 def normalise(
     context: OpExecutionContext, state: ImportState, catalog: CatalogResource
 ) -> Iterator[Output[ImportState] | AssetCheckEvaluation]:
-    state = importing.normalise(catalog.catalog, state)
-    if state.error:
-        yield from fail_import(context, state, catalog.catalog)
-    context.log.info(f"normalised with {state.parser or 'no parser'}: {state.items_read} items read")
-    yield Output(state)
+    with releasing_on_failure(context, catalog):
+        state = importing.normalise(catalog.catalog, state)
+        if state.error:
+            yield from fail_import(context, state, catalog.catalog)
+        context.log.info(f"normalised with {state.parser or 'no parser'}: {state.items_read} items read")
+        yield Output(state)
 
 
 @op(description="Compare the items with the catalog in bulk and plan creates, updates and skips.", out=Out(ImportState))
 def reconcile(
     context: OpExecutionContext, state: ImportState, catalog: CatalogResource
 ) -> Iterator[Output[ImportState] | AssetCheckEvaluation]:
-    state = importing.reconcile(catalog.catalog, state)
-    if state.error:
-        yield from fail_import(context, state, catalog.catalog)
-    context.log.info(f"planned: {_describe(state)}")
-    yield Output(state)
+    with releasing_on_failure(context, catalog):
+        state = importing.reconcile(catalog.catalog, state)
+        if state.error:
+            yield from fail_import(context, state, catalog.catalog)
+        context.log.info(f"planned: {_describe(state)}")
+        yield Output(state)
 
 
 # The graph's outputs for the checks come from `write`, which yields them with its check results; an op where an
@@ -145,17 +147,18 @@ CHECK_OUTPUTS = [spec.get_python_identifier() for spec in CHECK_SPECS]
 def write(
     context: OpExecutionContext, state: ImportState, catalog: CatalogResource
 ) -> Iterator[Output[str] | AssetCheckEvaluation]:
-    result = _record(context, state, catalog.catalog)
-    if result.failed:  # every item failed: nothing was applied
-        yield from report_health(context, state, result, materialized=False)
-        raise _failure(state, result, catalog.catalog)
-    metadata = result_metadata(
-        result,
-        catalog.catalog.iter_result_items(result.id, outcomes=("failed",), limit=MAX_FAILED_ROWS),
-        source=state.source,
-    )
-    yield Output(result.id, output_name="result", metadata=metadata)
-    yield from report_health(context, state, result, materialized=True)
+    with releasing_on_failure(context, catalog):
+        result = _record(context, state, catalog.catalog)
+        if result.failed:  # every item failed: nothing was applied
+            yield from report_health(context, state, result, materialized=False)
+            raise _failure(state, result, catalog.catalog)
+        metadata = result_metadata(
+            result,
+            catalog.catalog.iter_result_items(result.id, outcomes=("failed",), limit=MAX_FAILED_ROWS),
+            source=state.source,
+        )
+        yield Output(result.id, output_name="result", metadata=metadata)
+        yield from report_health(context, state, result, materialized=True)
 
 
 def fail_import(context: OpExecutionContext, state: ImportState, catalog: Catalog) -> Iterator[AssetCheckEvaluation]:
@@ -317,12 +320,21 @@ def report_source_state(context: OpExecutionContext, state: ImportState, result:
     notifications.report_transition(Reporter.from_settings(), state.source, recorded, result)
 
 
-@failure_hook(required_resource_keys={"catalog"})
-def release_source_lock(context: HookContext) -> None:
-    """A failed op releases whatever source lock its run holds and removes the run's work folder (`write` does
-    both when it runs)."""
-    importing.remove_workdir(context.resources.catalog.work_root, context.run_id)
-    locks.release(context.resources.catalog.catalog, context.run_id)
+@contextmanager
+def releasing_on_failure(context: OpExecutionContext, catalog: CatalogResource) -> Iterator[None]:
+    """An op that fails releases whatever source lock its run holds and removes the run's work folder (`write`
+    does both when it runs).
+
+    In the op rather than in a failure hook: it then holds in every job that materializes the asset (Dagster's
+    hidden asset job included), and a step that succeeds writes no HOOK_SKIPPED event to the run's log (one
+    storage write per op and run, read by no one).
+    """
+    try:
+        yield
+    except Exception:
+        importing.remove_workdir(catalog.work_root, context.run_id)
+        locks.release(catalog.catalog, context.run_id)
+        raise
 
 
 def result_metadata(
@@ -376,12 +388,7 @@ def _describe(state: ImportState) -> str:
     check_specs=CHECK_SPECS,
 )
 def import_results() -> Any:
-    # The hook is on the ops, not on a job: it then fires in every job that materializes the asset, Dagster's
-    # hidden asset job included.
-    hooks = {release_source_lock}
-    written = write.with_hooks(hooks)(
-        reconcile.with_hooks(hooks)(normalise.with_hooks(hooks)(fetch.with_hooks(hooks)()))
-    )
+    written = write(reconcile(normalise(fetch())))
     return {"result": written.result, **{name: getattr(written, name) for name in CHECK_OUTPUTS}}
 
 

@@ -4,18 +4,23 @@ Every run, however it starts, must be a run of the code location `data_agent`: t
 the timeline and re-executes a run through the code location recorded on it. Dagster has no public call that
 creates such a run without a running webserver (its GraphQL client needs one): the API queues runs without one
 (`submit_partition_run`), and the CLI executes one in its own process (`execute_partition_run`; the public
-`execute_in_process` records no code location, so the UI could neither list nor re-execute its runs). What is
-used here (`JobSubsetSelector`, the in-process code location origin, `create_run` with snapshots, `execute_run`,
-`recon_job_from_origin`, `add_run_tags` for the tags of runs started from the UI, `DefinitionsLoadContext` for
-the name the definitions are loaded under, and the name of the hidden asset job the UI's "Materialize" launches)
-was checked against the pinned Dagster version; `test_run_queue.py` fails when that version changes, so they are
-checked again before an upgrade.
-"""
+`execute_in_process` records no code location, so the UI could neither list nor re-execute its runs). A run is
+created from the one job it runs, with the snapshots and origins that Dagster's in-process code location would
+give it (`test_run_queue.py` compares them), without loading that code location: it would snapshot every job,
+sensor and schedule of the definitions and import Dagster's gRPC server, which a CLI import pays for nothing.
+What is used here (`ReconstructableRepository` and the module code pointer a `python_module` workspace entry
+gives, `InProcessCodeLocationOrigin` and the remote origins, `create_execution_plan` and
+`snapshot_from_execution_plan`, `create_run` with snapshots, `execute_run`, `recon_job_from_origin`,
+`add_run_tags` for the tags of runs started from the UI, `DefinitionsLoadContext` for the name the definitions
+are loaded under, and the name of the hidden asset job the UI's "Materialize" launches) was checked against the
+pinned Dagster version; `test_run_queue.py` fails when that version changes, so they are checked again before an
+upgrade."""
 
 from __future__ import annotations
 
 import sys
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
@@ -28,11 +33,14 @@ from dagster import (
     QueuedRunCoordinator,
     RunsFilter,
 )
+from dagster._core.code_pointer import CodePointer
+from dagster._core.definitions.assets.graph.asset_graph import AssetGraph
 from dagster._core.definitions.assets.job.asset_job import IMPLICIT_ASSET_JOB_NAME
 from dagster._core.definitions.definitions_load_context import DefinitionsLoadContext
-from dagster._core.definitions.selector import JobSubsetSelector
-from dagster._core.execution.api import execute_run
-from dagster._core.remote_origin import InProcessCodeLocationOrigin
+from dagster._core.definitions.reconstruct import ReconstructableJob, ReconstructableRepository
+from dagster._core.execution.api import create_execution_plan, execute_run
+from dagster._core.remote_origin import InProcessCodeLocationOrigin, RemoteJobOrigin, RemoteRepositoryOrigin
+from dagster._core.snap import JobSnap, snapshot_from_execution_plan
 from dagster._core.types.loadable_target_origin import LoadableTargetOrigin
 from dagster._utils.hosted_user_process import recon_job_from_origin
 
@@ -43,6 +51,8 @@ CHECKED_DAGSTER_VERSION = "1.13.27"
 # The code location name of workspace.yaml and deploy/workspace.yaml: the daemon finds a queued run's code there.
 CODE_LOCATION_NAME = "data_agent"
 DEFINITIONS_MODULE = "data_agent_pipelines.definitions"
+# The module's Definitions, as a `python_module` workspace entry finds them.
+DEFINITIONS_ATTRIBUTE = "defs"
 
 
 class WrongCodeLocationName(DataAgentError):
@@ -105,15 +115,9 @@ def _create_partition_run(
     run_config: dict[str, Any],
     run_id: str | None,
 ) -> DagsterRun:
-    location = _code_location(instance)
-    repository = next(iter(location.get_repositories().values()))
-    remote_job = location.get_job(
-        JobSubsetSelector(
-            location_name=location.name, repository_name=repository.name, job_name=job_name, op_selection=None
-        )
-    )
-    plan = location.get_execution_plan(
-        remote_job, run_config, step_keys_to_execute=None, known_state=None, instance=instance
+    job = location_job(job_name)
+    plan = create_execution_plan(
+        job.reconstructable, run_config=run_config, instance_ref=instance.get_ref() if instance.is_persistent else None
     )
     return instance.create_run(
         job_name=job_name,
@@ -125,15 +129,15 @@ def _create_partition_run(
         status=None,
         root_run_id=None,
         parent_run_id=None,
-        tags={**remote_job.tags, **tags, "dagster/partition": partition_key},
-        job_snapshot=remote_job.job_snapshot,
-        execution_plan_snapshot=plan.execution_plan_snapshot,
-        parent_job_snapshot=remote_job.parent_job_snapshot,
-        remote_job_origin=remote_job.get_remote_origin(),
-        job_code_origin=remote_job.get_python_origin(),
+        tags={**job.snapshot.tags, **tags, "dagster/partition": partition_key},
+        job_snapshot=job.snapshot,
+        execution_plan_snapshot=snapshot_from_execution_plan(plan, job.snapshot.snapshot_id),
+        parent_job_snapshot=None,
+        remote_job_origin=job.remote_origin,
+        job_code_origin=job.reconstructable.get_python_origin(),
         asset_selection=None,
         asset_check_selection=None,
-        asset_graph=repository.asset_graph,
+        asset_graph=job.asset_graph,
     )
 
 
@@ -175,15 +179,37 @@ def runs_of(
     return runs if limit is None else runs[:limit]
 
 
-@cache
-def _code_location(instance: DagsterInstance) -> Any:
-    """This package's definitions as a code location, loaded once per process and instance.
+@dataclass(frozen=True)
+class LocationJob:
+    """A job of this code location as runs record it: how to rebuild it, its snapshot, where it comes from."""
 
-    Its origin names the module and this interpreter, as a `python_module` workspace entry would, under the
-    workspace's location name, so the daemon and the run launcher can find and start the run.
-    """
-    origin = InProcessCodeLocationOrigin(
+    reconstructable: ReconstructableJob
+    snapshot: JobSnap
+    remote_origin: RemoteJobOrigin
+    asset_graph: AssetGraph
+
+
+def code_location_origin() -> InProcessCodeLocationOrigin:
+    """The origin runs record for this package's definitions: the module and this interpreter, as a
+    `python_module` workspace entry gives them, under the workspace's location name, so the daemon and the run
+    launcher can find and start the run."""
+    return InProcessCodeLocationOrigin(
         LoadableTargetOrigin(executable_path=sys.executable, module_name=DEFINITIONS_MODULE),
         location_name=CODE_LOCATION_NAME,
     )
-    return origin.create_location(instance)
+
+
+@cache
+def location_job(job_name: str) -> LocationJob:
+    """One job of this package's definitions, loaded once per process, as the code location `data_agent` has it."""
+    repository = ReconstructableRepository(
+        CodePointer.from_module(DEFINITIONS_MODULE, DEFINITIONS_ATTRIBUTE, working_directory=None),
+        executable_path=sys.executable,
+    )
+    definitions = repository.get_definition()
+    return LocationJob(
+        reconstructable=repository.get_reconstructable_job(job_name),
+        snapshot=definitions.get_job(job_name).get_job_snapshot(),
+        remote_origin=RemoteJobOrigin(RemoteRepositoryOrigin(code_location_origin(), definitions.name), job_name),
+        asset_graph=definitions.asset_graph,
+    )
