@@ -13,8 +13,10 @@ from data_agent_pipelines.catalog.crypto import CredentialCipher
 from data_agent_pipelines.errors import CredentialsError
 from data_agent_pipelines.settings import Settings
 
-GOOD = Fernet.generate_key().decode()
-OTHER = Fernet.generate_key().decode()
+# Fixed keys, not generated: pytest-xdist workers must collect the same parameters (GOOD holds "-" and "_", so
+# its standard-alphabet spelling differs from it).
+GOOD = "7rm0H30pgY8VMkhfj_iJa1CoPrfhx-KN4Z0HuEeT3ic="
+OTHER = "COYfEcuAqQ7Xrp33sh4HERi7vcNSFGJ6h4yylyUCrIg="
 
 KEYS = [
     GOOD,
