@@ -58,6 +58,8 @@ class CompiledMany:
         self.postgresql = dialect.name == "postgresql"
         self.values_sql: str | None = None
         self.values_template: bytes | None = None
+        # On PostgreSQL, a statement that reads the rows from a staging table (the upsert): set by the subclass.
+        self.copy_sql: str | None = None
         if compiled.positional:
             order = list(compiled.positiontup or [])
             assert order[: len(self.names)] == self.names, "the row's columns come first in the statement"
@@ -100,7 +102,6 @@ class AssetUpsert(CompiledMany):
             set_={name: row_insert.excluded[name] for name in names if name not in self.FIXED}, **conflict
         )
         super().__init__(row_insert, dialect, assets, names, aliases={"planned_at": "updated_at"}, statement=statement)
-        self.copy_sql: str | None = None
         if self.postgresql:
             # The same upsert with the rows read from the staging table, in the order they were copied.
             staged = insert_statement.from_select(names, _staging_select(names))
@@ -234,9 +235,8 @@ def execute_many(
         return
     from psycopg2.extensions import encodings  # on PostgreSQL only: a process on SQLite never loads the driver
 
-    staged = isinstance(compiled, AssetUpsert)
     encoding = encodings[conn.connection.dbapi_connection.encoding]
-    data = None if len(rows) == 1 else _copy_data(rows, encoding, numbered=staged)
+    data = None if len(rows) == 1 else _copy_data(rows, encoding, numbered=compiled.copy_sql is not None)
     cursor = conn.connection.cursor()
     try:
         if data is None:
@@ -288,10 +288,9 @@ def _copy_data(rows: Sequence[Row], encoding: str, *, numbered: bool) -> bytes |
 
 def _copy(cursor: Any, compiled: CompiledMany, data: bytes, extras: Mapping[str, Any]) -> None:
     columns = ", ".join(compiled.names)
-    if not isinstance(compiled, AssetUpsert):
+    if compiled.copy_sql is None:
         cursor.copy_expert(f"COPY {compiled.table.name} ({columns}) FROM STDIN", io.BytesIO(data))
         return
-    assert compiled.copy_sql is not None
     # The staging table takes the assets' column types: a value the table refuses is refused by the copy already.
     cursor.execute(f"CREATE TEMPORARY TABLE {_STAGING} (_position integer, LIKE {compiled.table.name}) ON COMMIT DROP")
     cursor.copy_expert(f"COPY {_STAGING} (_position, {columns}) FROM STDIN", io.BytesIO(data))

@@ -11,7 +11,7 @@ import os
 import shutil
 import socket
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
@@ -108,6 +108,22 @@ def fetch(
         yield Output(state)
 
 
+def _middle_step(
+    context: OpExecutionContext,
+    catalog: CatalogResource,
+    state: ImportState,
+    step: Callable[[Catalog, ImportState], ImportState],
+    describe: Callable[[ImportState], str],
+) -> Iterator[Output[ImportState] | AssetCheckEvaluation]:
+    """An op between fetch and write: run `step`, fail the import on its error, log what it did, pass the state."""
+    with releasing_on_failure(context, catalog):
+        state = step(catalog.catalog, state)
+        if state.error:
+            yield from fail_import(context, state, catalog.catalog)
+        context.log.info(describe(state))
+        yield Output(state)
+
+
 @op(
     description="Parse what was fetched into assets, one item at a time; unusable items become failed outcomes.",
     out=Out(ImportState),
@@ -115,24 +131,20 @@ def fetch(
 def normalise(
     context: OpExecutionContext, state: ImportState, catalog: CatalogResource
 ) -> Iterator[Output[ImportState] | AssetCheckEvaluation]:
-    with releasing_on_failure(context, catalog):
-        state = importing.normalise(catalog.catalog, state)
-        if state.error:
-            yield from fail_import(context, state, catalog.catalog)
-        context.log.info(f"normalised with {state.parser or 'no parser'}: {state.items_read} items read")
-        yield Output(state)
+    yield from _middle_step(
+        context,
+        catalog,
+        state,
+        importing.normalise,
+        lambda done: f"normalised with {done.parser or 'no parser'}: {done.items_read} items read",
+    )
 
 
 @op(description="Compare the items with the catalog in bulk and plan creates, updates and skips.", out=Out(ImportState))
 def reconcile(
     context: OpExecutionContext, state: ImportState, catalog: CatalogResource
 ) -> Iterator[Output[ImportState] | AssetCheckEvaluation]:
-    with releasing_on_failure(context, catalog):
-        state = importing.reconcile(catalog.catalog, state)
-        if state.error:
-            yield from fail_import(context, state, catalog.catalog)
-        context.log.info(f"planned: {_describe(state)}")
-        yield Output(state)
+    yield from _middle_step(context, catalog, state, importing.reconcile, lambda done: f"planned: {_describe(done)}")
 
 
 # The graph's outputs for the checks come from `write`, which yields them with its check results; an op where an

@@ -5,7 +5,7 @@ FINGERPRINTS = {
     "data_agent_pipelines.connectors.mrss.elements": "166b023152648180e7ad305dc69e28cf",
     "data_agent_pipelines.connectors.mrss.namespaces": "75cebe580682c8d4c643c13e57bba0af",
     "data_agent_pipelines.connectors.mrss.rules": "3d24165844d051038332cf0b6e536045",
-    "data_agent_pipelines.connectors.mrss.values": "c1d62e482181cd78907117f761e5ab84",
+    "data_agent_pipelines.connectors.mrss.values": "734530a3bbd30cbdae8ff82a4c856fb9",
     "data_agent_pipelines.connectors.standard_keys": "fa358c1bca5de99f3bc5feb01338d435",
     "data_agent_pipelines.connectors.streams": "df8d01ef9172dd122c2eb0f55e494bca",
     "data_agent_pipelines.errors": "9d56b66c1976cc6c6c277d76e06cdb19",

@@ -11,6 +11,7 @@ import email.utils
 import math
 import re
 from datetime import UTC, datetime
+from typing import Any
 
 from ...model import Availability, Geoblock, Rating
 
@@ -30,6 +31,14 @@ _MISSING = object()
 _INT_CACHE: dict[str, int | None] = {}
 
 
+def _remember(cache: dict[Any, Any], key: Any, value: Any, *, keep: bool) -> None:
+    """Keep `value` as what `key` was read as when `keep` (a short key), emptying `cache` first when it is full."""
+    if keep:
+        if len(cache) >= _CACHE_SIZE:
+            cache.clear()
+        cache[key] = value
+
+
 def parse_int(value: str | None) -> int | None:
     """A whole non-negative number (a fraction is cut off) from its text; None when there is none."""
     if not value:
@@ -37,10 +46,7 @@ def parse_int(value: str | None) -> int | None:
     number = _INT_CACHE.get(value, _MISSING)
     if number is _MISSING:
         number = _read_int(value)
-        if len(value) <= _CACHED_TEXT_CHARS:
-            if len(_INT_CACHE) >= _CACHE_SIZE:
-                _INT_CACHE.clear()
-            _INT_CACHE[value] = number
+        _remember(_INT_CACHE, value, number, keep=len(value) <= _CACHED_TEXT_CHARS)
     return number  # type: ignore[return-value]
 
 
@@ -127,10 +133,7 @@ def parse_date(text: str | None) -> datetime | None:
     cached = _DATE_CACHE.get(text, _MISSING)
     if cached is _MISSING:
         cached = _read_date(text)
-        if len(text) <= _CACHED_TEXT_CHARS:
-            if len(_DATE_CACHE) >= _CACHE_SIZE:
-                _DATE_CACHE.clear()
-            _DATE_CACHE[text] = cached
+        _remember(_DATE_CACHE, text, cached, keep=len(text) <= _CACHED_TEXT_CHARS)
     return cached  # type: ignore[return-value]
 
 
@@ -195,10 +198,7 @@ def parse_availability(text: str | None) -> Availability | None:
     period = _PERIOD_CACHE.get(text, _MISSING)
     if period is _MISSING:
         period = _read_period(text)
-        if len(text) <= _CACHED_TEXT_CHARS:
-            if len(_PERIOD_CACHE) >= _CACHE_SIZE:
-                _PERIOD_CACHE.clear()
-            _PERIOD_CACHE[text] = period  # type: ignore[assignment]
+        _remember(_PERIOD_CACHE, text, period, keep=len(text) <= _CACHED_TEXT_CHARS)
     if period is None:
         return None
     # A new Availability every time: assets are mutable, a shared one would couple them.
@@ -230,10 +230,8 @@ def geoblock(restrictions: list[tuple[str, str]]) -> Geoblock | None:
             folded = str(exc)
         else:
             folded = None if block is None else (block.mode, tuple(block.countries))
-        if sum(len(relationship) + len(text) for relationship, text in key) <= 4 * _CACHED_TEXT_CHARS:
-            if len(_GEOBLOCK_CACHE) >= _CACHE_SIZE:
-                _GEOBLOCK_CACHE.clear()
-            _GEOBLOCK_CACHE[key] = folded  # type: ignore[assignment]
+        size = sum(len(relationship) + len(text) for relationship, text in key)
+        _remember(_GEOBLOCK_CACHE, key, folded, keep=size <= 4 * _CACHED_TEXT_CHARS)
     if folded is None:
         return None
     if isinstance(folded, str):
